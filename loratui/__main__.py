@@ -1,0 +1,3 @@
+from loratui.cli.main import main
+
+raise SystemExit(main())

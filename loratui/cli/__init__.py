@@ -1,0 +1,1 @@
+"""The `loratui` command line: thin shells over the core libraries."""

@@ -1,0 +1,71 @@
+"""`loratui` entry point. Subcommands live in ``loratui/cli/cmd_*.py``; each module defines
+``HELP``, ``add_arguments(parser)`` and ``run(args) -> int`` and imports nothing heavy at module
+level (``loratui --help`` must not import torch, onnxruntime, ...)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# (command, module under loratui.cli). Keep the order: it is the order of `loratui --help`.
+COMMANDS: list[tuple[str, str]] = [
+    ("open", "cmd_open"),
+    ("demo", "cmd_demo"),
+    ("stats", "cmd_stats"),
+    ("tags", "cmd_tags"),
+    ("undo", "cmd_undo"),
+    ("redo", "cmd_redo"),
+]
+
+EPILOG = """\
+examples:
+  loratui ~/datasets/mychar          open a dataset folder in the TUI
+  loratui demo                       open the built-in demo workspace
+  loratui stats DIR                  summary of a dataset
+  loratui tags DIR --rename "blonde hair=yellow hair" --dry-run
+  loratui undo DIR                   undo the last edit (works across restarts)
+
+every command has --help."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from loratui import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="loratui",
+        description="From a folder of images to a trained LoRA, in a terminal.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"loratui {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, module in COMMANDS:
+        mod = importlib.import_module(f"loratui.cli.{module}")
+        p = sub.add_parser(name, help=mod.HELP, description=getattr(mod, "DESCRIPTION", mod.HELP),
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        mod.add_arguments(p)
+        p.set_defaults(_module=mod)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    names = {name for name, _ in COMMANDS}
+    # `loratui DIR` and bare `loratui` mean `loratui open ...`
+    if not argv or (argv[0] not in names and not argv[0].startswith("-")) or (
+        argv[0].startswith("--") and argv[0] not in ("--help", "--version") and "-h" not in argv
+    ):
+        argv = ["open", *argv]
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "_module", None) is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(args._module.run(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0

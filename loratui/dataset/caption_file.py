@@ -1,0 +1,188 @@
+"""Reading caption files without guessing wrong, and writing them without ever losing one.
+
+Writes are atomic (a temporary file in the same folder, then ``os.replace``), keep the file's
+permission bits, go through symlinks to the real file, and are refused when the file changed on
+disk since loratui read it.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import stat as stat_mod
+from dataclasses import dataclass
+
+TMP_MARKER = ".loratui-tmp-"
+
+Fingerprint = tuple[int, int]
+"""(mtime_ns, size) of a file as last read or written by loratui."""
+
+
+class CaptionError(Exception):
+    """A caption file that cannot be read or written; ``kind`` is a short machine-readable key."""
+
+    def __init__(self, path: str, kind: str, message: str):
+        super().__init__(f"{path}: {message}")
+        self.path = path
+        self.kind = kind
+        self.message = message
+
+
+@dataclass(slots=True)
+class CaptionText:
+    text: str
+    encoding: str
+    """``utf-8``, ``utf-8-sig`` (UTF-8 with BOM) or ``utf-16``: written back the same way."""
+    fingerprint: Fingerprint
+
+
+def decode_caption(data: bytes, path: str = "") -> tuple[str, str]:
+    """Decode caption bytes; return (text, encoding). Refuses what it cannot decode for sure."""
+    if data.startswith(codecs.BOM_UTF8):
+        try:
+            return data[3:].decode("utf-8"), "utf-8-sig"
+        except UnicodeDecodeError as e:
+            raise _not_utf8(path, data, e) from None
+    if data.startswith(codecs.BOM_UTF16_LE) or data.startswith(codecs.BOM_UTF16_BE):
+        try:
+            return data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError:
+            raise CaptionError(path, "encoding", "starts with a UTF-16 byte-order mark but is not valid UTF-16; "
+                               "loratui will not edit it. Re-save it as UTF-8.") from None
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError as e:
+        raise _not_utf8(path, data, e) from None
+
+
+def _not_utf8(path: str, data: bytes, e: UnicodeDecodeError) -> CaptionError:
+    guess = ""
+    for enc, label in (("cp1252", "Windows-1252"), ("shift_jis", "Shift-JIS"), ("gbk", "GBK")):
+        try:
+            data.decode(enc)
+        except UnicodeDecodeError:
+            continue
+        guess = f" (it may be {label}: `iconv -f {enc} -t utf-8`)"
+        break
+    return CaptionError(
+        path, "encoding",
+        f"not valid UTF-8 (byte 0x{data[e.start]:02x} at offset {e.start}); loratui reads it as "
+        f"unreadable and will not edit it. Convert it to UTF-8{guess} and refresh.")
+
+
+def encode_caption(text: str, encoding: str) -> bytes:
+    if encoding == "utf-8-sig":
+        return codecs.BOM_UTF8 + text.encode("utf-8")
+    if encoding == "utf-16":
+        return text.encode("utf-16")
+    return text.encode("utf-8")
+
+
+def read_caption(path: str) -> CaptionText:
+    """Read and decode one caption file. Raises CaptionError (unreadable, encoding, missing)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        raise CaptionError(path, "missing", "does not exist (deleted, or a broken symlink)") from None
+    except PermissionError:
+        raise CaptionError(path, "unreadable", "cannot be read (permission denied); fix its permissions") from None
+    except OSError as e:
+        raise CaptionError(path, "unreadable", f"cannot be read ({e.strerror})") from None
+    try:
+        st = os.fstat(fd)
+        if not stat_mod.S_ISREG(st.st_mode):
+            raise CaptionError(path, "unreadable", "is not a regular file")
+        chunks = []
+        while True:
+            b = os.read(fd, max(st.st_size, 4096) + 1)
+            if not b:
+                break
+            chunks.append(b)
+        data = b"".join(chunks)
+    except OSError as e:
+        raise CaptionError(path, "unreadable", f"cannot be read ({e.strerror})") from None
+    finally:
+        os.close(fd)
+    text, enc = decode_caption(data, path)
+    return CaptionText(text, enc, (st.st_mtime_ns, st.st_size))
+
+
+def fingerprint(path: str) -> Fingerprint | None:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (st.st_mtime_ns, st.st_size)
+
+
+def atomic_write(path: str, data: bytes, expect: Fingerprint | None, create: bool = False) -> Fingerprint:
+    """Replace ``path`` with ``data`` atomically; return the new fingerprint.
+
+    ``expect`` is the fingerprint loratui last saw: if the file on disk differs, nothing is written
+    and CaptionError(kind="changed") is raised. ``create=True`` means the file must not exist yet.
+    """
+    real = os.path.realpath(path) if os.path.islink(path) else path
+    try:
+        st = os.stat(real)
+    except FileNotFoundError:
+        st = None
+    if create:
+        if st is not None:
+            raise CaptionError(path, "changed", "was created outside loratui since it was read; reloaded, not overwritten")
+        mode = 0o666 & ~_umask()
+    else:
+        if st is None:
+            raise CaptionError(path, "changed", "was deleted outside loratui since it was read; not recreated")
+        if expect is not None and (st.st_mtime_ns, st.st_size) != tuple(expect):
+            raise CaptionError(path, "changed", "changed outside loratui since it was read; reloaded, not overwritten")
+        if not st.st_mode & stat_mod.S_IWUSR or not os.access(real, os.W_OK):
+            raise CaptionError(path, "read-only", "is read-only; make it writable (chmod u+w) to edit it")
+        mode = stat_mod.S_IMODE(st.st_mode)
+    folder, name = os.path.split(real)
+    tmp = os.path.join(folder, f".{name}{TMP_MARKER}{os.getpid()}")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    except PermissionError:
+        raise CaptionError(path, "read-only", "its folder is not writable; loratui writes a temporary file beside it") from None
+    except OSError as e:
+        raise CaptionError(path, "write-failed", f"cannot be written ({e.strerror})") from None
+    try:
+        try:
+            os.fchmod(fd, mode)
+            view = memoryview(data)
+            while view:
+                n = os.write(fd, view)
+                view = view[n:]
+            st_new = os.fstat(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, real)
+    except OSError as e:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise CaptionError(path, "write-failed", f"cannot be written ({e.strerror}); the old file is untouched") from None
+    return (st_new.st_mtime_ns, st_new.st_size)
+
+
+def remove_file(path: str, expect: Fingerprint | None) -> None:
+    """Delete a caption file loratui created, unless it changed since."""
+    st = fingerprint(path)
+    if st is None:
+        return
+    if expect is not None and st != tuple(expect):
+        raise CaptionError(path, "changed", "changed outside loratui since it was written; not removed")
+    os.unlink(path)
+
+
+_UMASK: int | None = None
+
+
+def _umask() -> int:
+    global _UMASK
+    if _UMASK is None:
+        # os.umask can only be read by setting it; do it once.
+        _UMASK = os.umask(0o022)
+        os.umask(_UMASK)
+    return _UMASK

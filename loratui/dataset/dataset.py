@@ -1,0 +1,434 @@
+"""A dataset folder in memory: its images, captions, subsets and tag index, and safe edits to it.
+
+Thread-safe: the TUI reads from the UI thread while a worker applies edits. All writes hold
+``Dataset.lock`` (in-process) and the journal's file lock (between processes).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from .caption import Caption, parse_caption
+from .caption_file import CaptionError, atomic_write, encode_caption, read_caption, remove_file
+from .journal import FileRecord, Journal, JournalError, OpRecord
+from .ops import Operation, SetTags
+from .query import select as query_select
+from .report import ERROR, NOTE, WARNING, Problem
+from .scan import STATE_DIR, ImageEntry, Subset, scan
+from .tag_index import TagIndex
+
+
+class DatasetError(Exception):
+    """The dataset cannot be opened at all (missing folder, not a folder, unreadable)."""
+
+
+@dataclass
+class FileChange:
+    caption_path: str
+    image_ids: list[int]
+    old: list[str]
+    new: list[str]
+    create: bool = False
+
+    @property
+    def added(self) -> list[str]:
+        old = set(self.old)
+        return [t for t in self.new if t not in old]
+
+    @property
+    def removed(self) -> list[str]:
+        new = set(self.new)
+        return [t for t in self.old if t not in new]
+
+
+@dataclass
+class Plan:
+    """What an operation would change, before anything is written."""
+
+    op: Operation
+    selected: int
+    changes: list[FileChange]
+    notes: Counter
+    skipped: list[Problem] = field(default_factory=list)
+
+    @property
+    def files(self) -> int:
+        return len(self.changes)
+
+    def summary(self) -> str:
+        s = self.op.summarize(len(self.changes), self.notes)
+        if self.skipped:
+            s += f"; {len(self.skipped):,} skipped (unreadable captions)"
+        return s
+
+
+@dataclass
+class ApplyResult:
+    description: str
+    written: list[str] = field(default_factory=list)
+    """Caption paths written (relative)."""
+    refused: list[Problem] = field(default_factory=list)
+    already: int = 0
+    """Files that already held the wanted text (undo/redo)."""
+    image_ids: set[int] = field(default_factory=set)
+    """Images whose tags changed."""
+
+    @property
+    def ok(self) -> bool:
+        return not self.refused
+
+    def summary(self) -> str:
+        s = f"{self.description}: {len(self.written):,} file{'s' if len(self.written) != 1 else ''} written"
+        if self.refused:
+            s += f", {len(self.refused):,} refused"
+        return s
+
+
+class Dataset:
+    """Open with ``Dataset.open(path)``."""
+
+    def __init__(self, root: str, caption_ext: str = ".txt"):
+        self.root = os.path.abspath(root)
+        self.caption_ext = caption_ext if caption_ext.startswith(".") else "." + caption_ext
+        self.state_dir = os.path.join(self.root, STATE_DIR)
+        self.journal = Journal(self.state_dir)
+        self.lock = threading.RLock()
+        self.subsets: list[Subset] = []
+        self.images: list[ImageEntry] = []
+        self.problems: list[Problem] = []
+        self.recovery: list[Problem] = []
+        self.index = TagIndex()
+        self._by_caption: dict[str, list[int]] = {}
+        self.generation = 0
+        """Bumped on every change of the in-memory state; views compare it to know when to redraw."""
+
+    # --- opening ---------------------------------------------------------------------------------
+    @classmethod
+    def open(cls, root: str, caption_ext: str = ".txt") -> "Dataset":
+        """Recover any interrupted edit, then scan ``root``. Raises DatasetError if unusable."""
+        if not os.path.exists(root):
+            raise DatasetError(f"{root}: no such folder")
+        if not os.path.isdir(root):
+            raise DatasetError(f"{root}: not a folder (give the dataset folder, e.g. the one holding `10_name/`)")
+        if not os.access(root, os.R_OK | os.X_OK):
+            raise DatasetError(f"{root}: folder cannot be read (permission denied)")
+        ds = cls(root, caption_ext)
+        ds.recover()
+        ds._load(scan(ds.root, ds.caption_ext))
+        return ds
+
+    def _load(self, result) -> None:
+        with self.lock:
+            self.subsets = result.subsets
+            self.images = result.images
+            self.problems = self.recovery + result.problems
+            self.index = TagIndex(len(self.subsets))
+            by_cap: dict[str, list[int]] = {}
+            add = self.index.add
+            for e in self.images:
+                if e.caption is not None:
+                    add(e.id, e.subset, e.caption.tags)
+                by_cap.setdefault(e.caption_path, []).append(e.id)
+            self._by_caption = by_cap
+            self.generation += 1
+        if result.stray_temp_files and self._writable_state():
+            with self.journal.locked():
+                for p in result.stray_temp_files:
+                    try:
+                        os.unlink(p)
+                    except OSError:
+                        pass
+
+    def _writable_state(self) -> bool:
+        return os.access(self.root, os.W_OK)
+
+    def recover(self) -> list[Problem]:
+        """Roll back an edit that was interrupted (crash, kill, power loss of the process)."""
+        found: list[Problem] = []
+        if not os.path.isdir(self.journal.dir):
+            return found
+        try:
+            with self.journal.locked():
+                pending = self.journal.pending()
+                if pending is not None:
+                    direction, rec = pending
+                    if rec is None:
+                        found.append(Problem("recovered", ".", "an interrupted edit's journal entry was missing; "
+                                             "nothing could be rolled back", WARNING))
+                    else:
+                        restored, conflicts = self._rollback(direction, rec)
+                        found.append(Problem(
+                            "recovered", ".",
+                            f"an interrupted edit ({direction} of: {rec.description}) was rolled back: "
+                            f"{restored} caption file(s) restored"
+                            + (f", {len(conflicts)} left as found (changed since)" if conflicts else ""), NOTE))
+                        found.extend(conflicts)
+                    self.journal.abandon()
+                self.journal.collect_garbage()
+        except (JournalError, OSError) as e:
+            found.append(Problem("journal", ".journal", f"journal not usable: {e}", ERROR))
+        self.recovery = found
+        return found
+
+    def _rollback(self, direction: str, rec: OpRecord) -> tuple[int, list[Problem]]:
+        restored = 0
+        conflicts: list[Problem] = []
+        for f in rec.files:
+            # the interrupted transaction was moving each file from `src` to `dst`
+            src, dst = (f.after, f.before) if direction == "undo" else (f.before, f.after)
+            status = self._move_file(f, want=src, expect_now=dst)
+            if status == "written":
+                restored += 1
+            elif status is not None and status != "already":
+                conflicts.append(Problem("recovered", f.path, status, WARNING))
+        return restored, conflicts
+
+    def _move_file(self, f: FileRecord, want: str | None, expect_now: str | None) -> str | None:
+        """Make ``f.path`` hold ``want`` if it now holds ``expect_now``.
+
+        Returns "written", "already" (it holds ``want``), None (it holds neither, nothing to do
+        because it never reached expect_now... see caller) or a message for a conflict.
+        """
+        path = self.abspath(f.path)
+        try:
+            cur = read_caption(path)
+            current: str | None = cur.text
+            fp = cur.fingerprint
+        except CaptionError as e:
+            if e.kind != "missing":
+                return f"{e.message}; left as is"
+            current, fp = None, None
+        if current == want:
+            return "already"
+        if current != expect_now:
+            return "changed outside loratui since this edit; left as is"
+        try:
+            if want is None:
+                remove_file(path, fp)
+            else:
+                atomic_write(path, encode_caption(want, f.encoding), fp, create=current is None)
+        except CaptionError as e:
+            return e.message
+        return "written"
+
+    # --- reading ---------------------------------------------------------------------------------
+    def abspath(self, rel: str) -> str:
+        return os.path.join(self.root, rel)
+
+    def all_ids(self) -> range:
+        return range(len(self.images))
+
+    def select(self, query: str = "", ids: Sequence[int] | None = None) -> list[int]:
+        """Ids matching a tag query (see ``loratui.dataset.query``); raises QueryError."""
+        with self.lock:
+            return query_select(self, query, ids)
+
+    def images_sharing_caption(self, entry: ImageEntry) -> list[int]:
+        return self._by_caption.get(entry.caption_path, [entry.id])
+
+    def pixel_size(self, entry: ImageEntry) -> tuple[int, int] | None:
+        """Image width and height from its header (cached); None if unreadable."""
+        if entry._pixel_size is None:
+            from PIL import Image, UnidentifiedImageError  # lazy: scanning never needs Pillow
+
+            try:
+                with Image.open(self.abspath(entry.path)) as im:
+                    entry._pixel_size = im.size
+            except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError):
+                entry._pixel_size = (0, 0)
+        return None if entry._pixel_size == (0, 0) else entry._pixel_size
+
+    def image_stat(self, entry: ImageEntry) -> os.stat_result | None:
+        if entry._stat is None:
+            try:
+                entry._stat = os.stat(self.abspath(entry.path))
+            except OSError:
+                return None
+        return entry._stat
+
+    def history(self) -> tuple[list[str], int]:
+        """Journal descriptions (oldest first) and how many of them are applied."""
+        return self.journal.entries()
+
+    # --- planning and applying -------------------------------------------------------------------
+    def plan(self, op: Operation, ids: Iterable[int] | None = None) -> Plan:
+        """Preview ``op`` over the images ``ids`` (all images if None). Writes nothing."""
+        with self.lock:
+            ids = self.all_ids() if ids is None else ids
+            notes: Counter = Counter()
+            changes: list[FileChange] = []
+            skipped: list[Problem] = []
+            seen: set[str] = set()
+            selected = 0
+            for i in ids:
+                e = self.images[i]
+                selected += 1
+                if e.caption_path in seen:
+                    continue
+                seen.add(e.caption_path)
+                if not e.editable:
+                    skipped.append(Problem(e.state, e.caption_path, "caption unreadable; not edited", WARNING))
+                    continue
+                if e.state == "missing" and not op.creates_captions:
+                    continue
+                old = e.tags
+                new = op.run(list(old), notes)
+                if new != old:
+                    changes.append(FileChange(e.caption_path, self.images_sharing_caption(e), list(old), new,
+                                              create=e.state == "missing"))
+            return Plan(op, selected, changes, notes, skipped)
+
+    def apply(self, plan: Plan) -> ApplyResult:
+        """Write a plan. Each file is re-checked against disk; changed files are refused and reloaded."""
+        result = ApplyResult(plan.op.describe())
+        with self.lock, self.journal.locked():
+            self._check_no_pending()
+            records: list[FileRecord] = []
+            for ch in plan.changes:
+                e = self.images[ch.image_ids[0]]
+                if not e.editable:
+                    continue
+                new = plan.op.run(list(e.tags), Counter())  # current tags: the plan may be stale
+                if new == e.tags and e.state != "missing":
+                    continue
+                if e.state == "missing" and not new:
+                    continue
+                caption = e.caption if e.caption is not None else Caption(tags=[])
+                records.append(FileRecord(e.caption_path, e.raw, caption.format(new), e.encoding))
+            if not records:
+                return result
+            self.journal.begin_apply(plan.op.describe(), records)
+            try:
+                for rec in records:
+                    e = self.images[self._by_caption[rec.path][0]]
+                    try:
+                        fp = atomic_write(self.abspath(rec.path), encode_caption(rec.after, rec.encoding),
+                                          e.fp, create=rec.before is None)
+                    except CaptionError as err:
+                        result.refused.append(Problem(err.kind, rec.path, err.message, ERROR))
+                        self._reload_caption(rec.path, changed_outside=err.kind == "changed")
+                        continue
+                    self._set_caption(rec.path, rec.after, rec.encoding, fp, result)
+                    result.written.append(rec.path)
+            finally:
+                self.journal.commit()
+            self.generation += 1
+        return result
+
+    def run(self, op: Operation, ids: Iterable[int] | None = None) -> ApplyResult:
+        """Plan and apply in one go (scripts, tests)."""
+        return self.apply(self.plan(op, ids))
+
+    def set_tags(self, image_id: int, tags: list[str], label: str = "edit caption") -> ApplyResult:
+        """Replace one image's tags (the caption editor). Journaled like any other edit."""
+        return self.run(SetTags(tags, label), [image_id])
+
+    def undo(self) -> ApplyResult | None:
+        """Undo the last applied operation; None when there is nothing to undo."""
+        return self._replay("undo")
+
+    def redo(self) -> ApplyResult | None:
+        return self._replay("redo")
+
+    def _replay(self, direction: str) -> ApplyResult | None:
+        with self.lock, self.journal.locked():
+            self._check_no_pending()
+            rec = self.journal.begin_undo() if direction == "undo" else self.journal.begin_redo()
+            if rec is None:
+                return None
+            result = ApplyResult(f"{direction} {rec.description}")
+            try:
+                for f in rec.files:
+                    want, now = (f.before, f.after) if direction == "undo" else (f.after, f.before)
+                    status = self._move_file(f, want=want, expect_now=now)
+                    if status == "written":
+                        result.written.append(f.path)
+                    elif status == "already":
+                        result.already += 1
+                    else:
+                        result.refused.append(Problem("changed", f.path, status or "", ERROR))
+                    self._reload_caption(f.path, changed_outside=status not in ("written", "already"))
+                    result.image_ids.update(self._by_caption.get(f.path, ()))
+            finally:
+                self.journal.commit()
+            self.generation += 1
+            return result
+
+    def _check_no_pending(self) -> None:
+        if self.journal.pending() is not None:
+            # another process died mid-edit after we opened: recover now, under the lock
+            self.recovery = self.recover()
+            self.reload()
+
+    # --- keeping memory in step with disk --------------------------------------------------------
+    def _set_caption(self, cap_path: str, text: str | None, encoding: str, fp, result: ApplyResult | None) -> None:
+        ids = self._by_caption.get(cap_path, ())
+        parsed = parse_caption(text) if text is not None else None
+        for i in ids:
+            e = self.images[i]
+            old = e.tags
+            e.raw = text
+            e.encoding = encoding
+            e.fp = fp
+            e.caption = parsed
+            e.state = "missing" if parsed is None else ("ok" if parsed.tags else "empty")
+            e.changed_outside = False
+            self.index.update(i, e.subset, old, e.tags)
+            if result is not None:
+                result.image_ids.add(i)
+
+    def _reload_caption(self, cap_path: str, changed_outside: bool = False) -> None:
+        """Re-read one caption file from disk into the index."""
+        ids = self._by_caption.get(cap_path)
+        if not ids:
+            return
+        try:
+            ct = read_caption(self.abspath(cap_path))
+        except CaptionError as err:
+            if err.kind == "missing":
+                self._set_caption(cap_path, None, "utf-8", None, None)
+            else:
+                for i in ids:
+                    e = self.images[i]
+                    self.index.remove(i, e.subset, e.tags)
+                    e.caption, e.raw, e.fp = None, None, None
+                    e.state = "encoding" if err.kind == "encoding" else "unreadable"
+            return
+        self._set_caption(cap_path, ct.text, ct.encoding, ct.fingerprint, None)
+        if changed_outside:
+            for i in ids:
+                self.images[i].changed_outside = True
+
+    def reload(self, caption_paths: Iterable[str] | None = None) -> None:
+        """Re-read some caption files (or rescan everything when None)."""
+        with self.lock:
+            if caption_paths is None:
+                self._load(scan(self.root, self.caption_ext))
+                return
+            for p in caption_paths:
+                self._reload_caption(p)
+            self.generation += 1
+
+    def refresh(self) -> dict[str, int]:
+        """Rescan the folder for files added, removed or changed outside loratui.
+
+        Returns counts: added, removed, changed (captions whose text differs from what was loaded).
+        """
+        with self.lock:
+            before = {e.path: e.raw for e in self.images}
+            self._load(scan(self.root, self.caption_ext))
+            after = {e.path: e.raw for e in self.images}
+            changed = 0
+            for e in self.images:
+                if e.path in before and before[e.path] != e.raw:
+                    e.changed_outside = True
+                    changed += 1
+            return {
+                "added": sum(1 for p in after if p not in before),
+                "removed": sum(1 for p in before if p not in after),
+                "changed": changed,
+            }

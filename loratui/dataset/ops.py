@@ -1,0 +1,236 @@
+"""Tag edit operations. Each maps one caption's tag list to a new one and explains itself.
+
+Operations are pure: ``Dataset.plan`` runs one over a selection to build a preview, and
+``Dataset.apply`` writes it (journaled, so it can be undone).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from .caption import normalize_tag
+
+
+def dedupe_tags(tags: Sequence[str]) -> list[str]:
+    """Drop exact repeats, keeping the first occurrence."""
+    seen: set[str] = set()
+    out = []
+    for t in tags:
+        if t not in seen:
+            seen.add(t)
+            out.append(t)
+    return out
+
+
+class Operation:
+    """Base class: subclasses set ``name`` and implement ``run`` and ``describe``."""
+
+    name = "edit"
+    creates_captions = False
+    """True when the operation may give an image without a caption file its first tags."""
+
+    def run(self, tags: list[str], notes: Counter) -> list[str]:
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+    def summarize(self, files: int, notes: Counter) -> str:
+        """One line for the preview, e.g. "rename `a` -> `b` in 1,243 files; 12 already had `b`"."""
+        s = f"{self.describe()} in {files:,} file{'s' if files != 1 else ''}"
+        extra = [f"{n:,} {what}" for what, n in sorted(notes.items()) if n]
+        return s + ("; " + "; ".join(extra) if extra else "")
+
+    def to_json(self) -> dict:
+        return {"op": self.name, "description": self.describe()}
+
+
+@dataclass
+class AddTags(Operation):
+    tags: list[str]
+    position: str | int = "end"
+    """``front``, ``end``, or a 0-based index (clamped to the caption's length)."""
+    name = "add"
+    creates_captions = True
+
+    def __post_init__(self):
+        self.tags = [t.strip() for t in self.tags if t.strip()]
+        if not self.tags:
+            raise ValueError("add: no tag given")
+        if isinstance(self.position, str) and self.position not in ("front", "end"):
+            raise ValueError(f"add: position must be front, end or a number, not {self.position!r}")
+
+    def run(self, tags, notes):
+        new = [t for t in self.tags if t not in tags]
+        if len(new) < len(self.tags):
+            notes["files already had it"] += 1
+        if not new:
+            return tags
+        if self.position == "front":
+            at = 0
+        elif self.position == "end":
+            at = len(tags)
+        else:
+            at = max(0, min(int(self.position), len(tags)))
+        return tags[:at] + new + tags[at:]
+
+    def describe(self):
+        where = {"front": " at the front", "end": ""}.get(self.position, f" at position {self.position}") \
+            if isinstance(self.position, str) else f" at position {self.position}"
+        return f"add {_list(self.tags)}{where}"
+
+
+@dataclass
+class RemoveTags(Operation):
+    tags: list[str]
+    name = "remove"
+
+    def run(self, tags, notes):
+        drop = set(self.tags)
+        return [t for t in tags if t not in drop]
+
+    def describe(self):
+        return f"remove {_list(self.tags)}"
+
+
+@dataclass
+class RenameTag(Operation):
+    old: str
+    new: str
+    name = "rename"
+
+    def __post_init__(self):
+        self.new = self.new.strip()
+        if not self.new:
+            raise ValueError(f"rename: the new name for `{self.old}` is empty (use remove to delete a tag)")
+        if "," in self.new:
+            raise ValueError(f"rename: `{self.new}` contains a comma; a tag cannot (rename to one tag at a time)")
+
+    def run(self, tags, notes):
+        if self.old not in tags:
+            return tags
+        if self.new in tags and self.new != self.old:
+            notes[f"already had `{self.new}` (merged)"] += 1
+        return dedupe_tags([self.new if t == self.old else t for t in tags])
+
+    def describe(self):
+        return f"rename `{self.old}` -> `{self.new}`"
+
+
+@dataclass
+class ReplaceRegex(Operation):
+    pattern: str
+    replacement: str
+    name = "replace"
+    _rx: re.Pattern = field(init=False, repr=False)
+
+    def __post_init__(self):
+        try:
+            self._rx = re.compile(self.pattern)
+        except re.error as e:
+            raise ValueError(f"replace: invalid regular expression {self.pattern!r}: {e}") from None
+
+    def run(self, tags, notes):
+        out = []
+        for t in tags:
+            try:
+                n = self._rx.sub(self.replacement, t).strip()
+            except (re.error, IndexError) as e:
+                raise ValueError(f"replace: bad replacement {self.replacement!r}: {e}") from None
+            if "," in n:
+                out.extend(p.strip() for p in n.split(",") if p.strip())
+            elif n:
+                out.append(n)
+            elif t:
+                notes["tags emptied and dropped"] += 1
+        return dedupe_tags(out)
+
+    def describe(self):
+        return f"replace /{self.pattern}/ with `{self.replacement}`"
+
+
+@dataclass
+class MoveToFront(Operation):
+    tags: list[str]
+    name = "front"
+
+    def run(self, tags, notes):
+        front = [t for t in self.tags if t in tags]
+        if not front:
+            return tags
+        keep = set(front)
+        return front + [t for t in tags if t not in keep]
+
+    def describe(self):
+        return f"move {_list(self.tags)} to the front"
+
+
+@dataclass
+class SortTags(Operation):
+    mode: str = "alpha"
+    """``alpha`` or ``frequency`` (most common in the dataset first)."""
+    keep_first: int = 0
+    """Leave this many leading tags where they are (the trigger word, keep_tokens)."""
+    frequency: Callable[[str], int] | None = field(default=None, repr=False)
+    name = "sort"
+
+    def __post_init__(self):
+        if self.mode not in ("alpha", "frequency"):
+            raise ValueError(f"sort: mode must be alpha or frequency, not {self.mode!r}")
+        if self.keep_first < 0:
+            raise ValueError("sort: keep_first must be 0 or more")
+
+    def run(self, tags, notes):
+        head, tail = tags[: self.keep_first], tags[self.keep_first:]
+        if self.mode == "alpha":
+            tail = sorted(tail, key=lambda t: (normalize_tag(t), t))
+        else:
+            freq = self.frequency or (lambda t: 0)
+            tail = sorted(tail, key=lambda t: (-freq(t), normalize_tag(t), t))
+        return head + tail
+
+    def describe(self):
+        how = "alphabetically" if self.mode == "alpha" else "by frequency"
+        keep = f", keeping the first {self.keep_first}" if self.keep_first else ""
+        return f"sort tags {how}{keep}"
+
+
+@dataclass
+class Dedupe(Operation):
+    """Drop repeated tags; ``red_hair`` and ``red hair`` count as the same (the first is kept)."""
+    name = "dedupe"
+
+    def run(self, tags, notes):
+        seen: set[str] = set()
+        out = []
+        for t in tags:
+            k = normalize_tag(t)
+            if k not in seen:
+                seen.add(k)
+                out.append(t)
+        return out
+
+    def describe(self):
+        return "remove duplicate tags"
+
+
+@dataclass
+class SetTags(Operation):
+    """Replace one caption's tags outright (the caption editor's edits)."""
+    tags: list[str]
+    label: str = "edit caption"
+    name = "set"
+    creates_captions = True
+
+    def run(self, tags, notes):
+        return dedupe_tags([t.strip() for t in self.tags if t.strip()])
+
+    def describe(self):
+        return self.label
+
+
+def _list(tags: Sequence[str]) -> str:
+    return ", ".join(f"`{t}`" for t in tags)

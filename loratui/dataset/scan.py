@@ -1,0 +1,248 @@
+"""Finding images, captions and kohya subsets in a folder, from directory listings only.
+
+Scanning never decodes pixels: it lists folders and reads caption files. Image sizes come later,
+lazily, from file headers (see ``ImageEntry.pixel_size``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+
+from .caption import Caption, parse_caption
+from .caption_file import TMP_MARKER, CaptionError, Fingerprint, read_caption
+from .report import ERROR, NOTE, WARNING, Problem
+
+IMAGE_EXTS = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp"})
+UNSUPPORTED_IMAGE_EXTS = frozenset({".gif", ".tif", ".tiff", ".avif", ".heic", ".heif", ".jxl", ".jfif"})
+SUBSET_RE = re.compile(r"^(\d+)_(.+)$")
+STATE_DIR = ".loratui"
+
+
+@dataclass(slots=True)
+class Subset:
+    index: int
+    path: str
+    """Folder relative to the dataset root ("." for the root itself)."""
+    name: str
+    repeats: int
+    class_tokens: str
+    """What follows ``<repeats>_`` in a kohya folder name (identifier and class, e.g. ``sks dog``)."""
+    note: str = ""
+    image_ids: list[int] = field(default_factory=list)
+
+    @property
+    def image_count(self) -> int:
+        return len(self.image_ids)
+
+
+class ImageEntry:
+    """One image and its caption, as last read from disk."""
+
+    __slots__ = ("id", "path", "subset", "caption_path", "caption", "raw", "encoding", "fp",
+                 "state", "duplicate_name", "changed_outside", "_pixel_size", "_stat")
+
+    def __init__(self, id: int, path: str, subset: int, caption_path: str):
+        self.id = id
+        self.path = path
+        """Image path relative to the dataset root, with ``/`` separators."""
+        self.subset = subset
+        self.caption_path = caption_path
+        """Caption path relative to the root (whether or not the file exists)."""
+        self.caption: Caption | None = None
+        self.raw: str | None = None
+        """The caption file's decoded text as read (None: no caption file)."""
+        self.encoding = "utf-8"
+        self.fp: Fingerprint | None = None
+        self.state = "missing"
+        """ok | empty | missing | unreadable | encoding"""
+        self.duplicate_name = False
+        self.changed_outside = False
+        self._pixel_size: tuple[int, int] | None = None
+        self._stat: os.stat_result | None = None
+
+    @property
+    def tags(self) -> list[str]:
+        return self.caption.tags if self.caption is not None else []
+
+    @property
+    def has_caption(self) -> bool:
+        return self.state in ("ok", "empty")
+
+    @property
+    def editable(self) -> bool:
+        """True when loratui may write this image's caption file (creating it if missing)."""
+        return self.state in ("ok", "empty", "missing")
+
+    def set_caption_text(self, text: str | None, encoding: str, fp: Fingerprint | None) -> None:
+        self.raw = text
+        self.encoding = encoding
+        self.fp = fp
+        if text is None:
+            self.caption = None
+            self.state = "missing"
+        else:
+            self.caption = parse_caption(text)
+            self.state = "ok" if self.caption.tags else "empty"
+
+    def __repr__(self) -> str:
+        return f"ImageEntry({self.id}, {self.path!r}, tags={self.tags!r})"
+
+
+@dataclass(slots=True)
+class ScanResult:
+    subsets: list[Subset]
+    images: list[ImageEntry]
+    problems: list[Problem]
+    stray_temp_files: list[str]
+
+
+def subset_for_folder(index: int, rel: str, name: str) -> Subset:
+    m = SUBSET_RE.match(name)
+    if m:
+        return Subset(index, rel, name, int(m.group(1)), m.group(2).strip())
+    shown = "the dataset folder" if rel == "." else f"folder `{rel}`"
+    return Subset(index, rel, name, 1, "",
+                  note=f"{shown} has no `<repeats>_<name>` prefix: repeats 1 assumed "
+                       "(rename it like `10_{0}` to set repeats)".format(name if rel != "." else "mychar"))
+
+
+def scan(root: str, caption_ext: str = ".txt") -> ScanResult:
+    """Scan ``root`` recursively. Caption files are ``<image stem><caption_ext>``."""
+    root = os.path.abspath(root)
+    if not caption_ext.startswith("."):
+        caption_ext = "." + caption_ext
+    cap_ext_l = caption_ext.lower()
+    subsets: list[Subset] = []
+    images: list[ImageEntry] = []
+    problems: list[Problem] = []
+    stray: list[str] = []
+    seen_real: set[str] = set()
+
+    root_name = os.path.basename(root.rstrip(os.sep)) or root
+
+    def walk(abs_dir: str, rel_dir: str, subset: Subset | None) -> None:
+        try:
+            real = os.path.realpath(abs_dir)
+            if real in seen_real:
+                problems.append(Problem("symlink-loop", rel_dir, "folder reached twice through symlinks; scanned once", NOTE))
+                return
+            seen_real.add(real)
+            with os.scandir(abs_dir) as it:
+                entries = list(it)
+        except PermissionError:
+            problems.append(Problem("unreadable", rel_dir, "folder cannot be listed (permission denied)", ERROR))
+            return
+        except OSError as e:
+            problems.append(Problem("unreadable", rel_dir, f"folder cannot be listed ({e.strerror})", ERROR))
+            return
+        img_files: dict[str, list[str]] = {}
+        cap_files: dict[str, str] = {}
+        subdirs: list[os.DirEntry] = []
+        for e in entries:
+            name = e.name
+            if name.startswith("."):
+                if TMP_MARKER in name:
+                    stray.append(e.path)
+                continue
+            try:
+                is_dir = e.is_dir()
+                is_file = not is_dir and e.is_file()
+            except OSError:
+                is_dir = is_file = False
+            if is_dir:
+                subdirs.append(e)
+                continue
+            stem, ext = os.path.splitext(name)
+            ext_l = ext.lower()
+            if not is_file:
+                if e.is_symlink():
+                    problems.append(Problem("broken-symlink", _join(rel_dir, name),
+                                            "broken symlink (its target does not exist); fix or remove it", WARNING))
+                continue
+            if ext_l in IMAGE_EXTS:
+                img_files.setdefault(stem, []).append(name)
+            elif ext_l == cap_ext_l:
+                cap_files[stem] = name
+            elif ext_l in UNSUPPORTED_IMAGE_EXTS:
+                problems.append(Problem("unsupported", _join(rel_dir, name),
+                                        f"{ext} images are not used for training; convert to PNG or JPEG", NOTE))
+        if img_files:
+            if subset is None:
+                subset = subset_for_folder(len(subsets), rel_dir, root_name if rel_dir == "." else os.path.basename(rel_dir))
+                subsets.append(subset)
+            for stem in sorted(img_files):
+                names = sorted(img_files[stem])
+                cap_name = cap_files.get(stem)
+                cap_rel = _join(rel_dir, cap_name if cap_name is not None else stem + caption_ext)
+                first: ImageEntry | None = None
+                for name in names:
+                    entry = ImageEntry(len(images), _join(rel_dir, name), subset.index, cap_rel)
+                    if len(names) > 1:
+                        entry.duplicate_name = True
+                    if first is not None:
+                        # the same caption file serves every image of this stem: read it once
+                        entry.set_caption_text(first.raw, first.encoding, first.fp)
+                        if first.state in ("unreadable", "encoding"):
+                            entry.state = first.state
+                    elif cap_name is not None:
+                        _load_caption(entry, os.path.join(abs_dir, cap_name), cap_rel, problems)
+                    else:
+                        problems.append(Problem("no-caption", entry.path,
+                                                f"no caption file ({stem}{caption_ext}); tag it or add one", WARNING))
+                    images.append(entry)
+                    subset.image_ids.append(entry.id)
+                    first = first or entry
+                if len(names) > 1:
+                    problems.append(Problem("duplicate-name", _join(rel_dir, stem),
+                                            f"{len(names)} images share the name `{stem}` ({', '.join(names)}) and so "
+                                            f"one caption file; rename all but one", WARNING))
+        for stem, cap_name in sorted(cap_files.items()):
+            if stem not in img_files:
+                problems.append(Problem("orphan-caption", _join(rel_dir, cap_name),
+                                        "caption file without an image; remove it or add the image", NOTE))
+        for d in sorted(subdirs, key=lambda d: d.name):
+            if d.name == STATE_DIR:
+                continue
+            rel = _join(rel_dir, d.name)
+            child_subset = subset
+            if child_subset is None and SUBSET_RE.match(d.name):
+                child_subset = subset_for_folder(len(subsets), rel, d.name)
+                subsets.append(child_subset)
+            walk(d.path, rel, child_subset)
+
+    top_subset = None
+    if SUBSET_RE.match(root_name):
+        # the user opened a `10_name` folder itself: it is the one subset
+        top_subset = subset_for_folder(0, ".", root_name)
+        subsets.append(top_subset)
+    walk(root, ".", top_subset)
+    subsets = [s for s in subsets if s.image_ids]
+    for i, s in enumerate(subsets):
+        if s.index != i:
+            for img_id in s.image_ids:
+                images[img_id].subset = i
+            s.index = i
+    for s in subsets:
+        if s.note:
+            problems.append(Problem("no-repeats", s.path, s.note, NOTE))
+    return ScanResult(subsets, images, problems, stray)
+
+
+def _load_caption(entry: ImageEntry, abs_path: str, rel: str, problems: list[Problem]) -> None:
+    try:
+        ct = read_caption(abs_path)
+    except CaptionError as e:
+        entry.state = "encoding" if e.kind == "encoding" else "unreadable"
+        problems.append(Problem(e.kind, rel, e.message, ERROR))
+        return
+    entry.set_caption_text(ct.text, ct.encoding, ct.fingerprint)
+    if entry.state == "empty":
+        problems.append(Problem("empty-caption", rel,
+                                "caption file is empty" if ct.fingerprint[1] == 0 else "caption has no tags",
+                                WARNING))
+
+
+def _join(rel_dir: str, name: str) -> str:
+    return name if rel_dir == "." else f"{rel_dir}/{name}"
