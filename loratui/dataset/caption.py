@@ -10,7 +10,10 @@ Commas split tags except inside balanced, unescaped parentheses, so prompt-weigh
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import sys
+from dataclasses import dataclass
+
+_intern = sys.intern  # the same tag text repeats across thousands of captions: store it once
 
 
 @dataclass(slots=True)
@@ -28,7 +31,6 @@ class Caption:
     """Blank lines before the tag line, verbatim."""
     trailing_newline: bool = False
     """Whether the tag line ended with a line ending (only meaningful when ``rest`` is empty)."""
-    extra: dict = field(default_factory=dict)
 
     def format(self, tags: list[str] | None = None) -> str:
         """The file text for ``tags`` (default: this caption's tags) in this caption's style."""
@@ -64,7 +66,7 @@ def split_tags(line: str) -> list[str]:
         parts.append(line[start:])
     else:
         parts = line.split(",")
-    return [p for p in map(str.strip, parts) if p]
+    return [_intern(p) for p in map(str.strip, parts) if p]
 
 
 def _balanced(line: str) -> bool:
@@ -90,6 +92,10 @@ def _balanced(line: str) -> bool:
 
 def parse_caption(text: str) -> Caption:
     """Parse caption file text (already decoded, BOM removed)."""
+    if "\n" not in text and "\r" not in text:  # the common case: one line, no line ending
+        tags = split_tags(text)
+        sep = "," if len(tags) > 1 and ", " not in text and "," in text else ", "
+        return Caption(tags=tags, separator=sep)
     if "\r\n" in text:
         newline = "\r\n"
     else:

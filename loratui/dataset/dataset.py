@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from .caption import Caption, parse_caption
-from .caption_file import CaptionError, atomic_write, encode_caption, read_caption, remove_file
+from .caption_file import CaptionError, atomic_write, encode_caption, read_caption, remove_file, write_many
 from .journal import FileRecord, Journal, JournalError, OpRecord
 from .ops import Operation, SetTags
 from .query import select as query_select
@@ -102,7 +102,10 @@ class Dataset:
         self.problems: list[Problem] = []
         self.recovery: list[Problem] = []
         self.index = TagIndex()
-        self._by_caption: dict[str, list[int]] = {}
+        self._by_caption: dict[str, int] = {}
+        """Caption path -> the (first) image using it."""
+        self._shared_caption: dict[str, list[int]] = {}
+        """Caption path -> all its images, only for captions shared by same-stem images."""
         self.generation = 0
         """Bumped on every change of the in-memory state; views compare it to know when to redraw."""
 
@@ -126,14 +129,16 @@ class Dataset:
             self.subsets = result.subsets
             self.images = result.images
             self.problems = self.recovery + result.problems
-            self.index = TagIndex(len(self.subsets))
-            by_cap: dict[str, list[int]] = {}
-            add = self.index.add
+            self.index = TagIndex([e.subset for e in self.images], len(self.subsets))
+            self.index.bulk_load((e.id, e.caption.tags) for e in self.images if e.caption is not None)
+            by_cap: dict[str, int] = {}
+            shared: dict[str, list[int]] = {}
             for e in self.images:
-                if e.caption is not None:
-                    add(e.id, e.subset, e.caption.tags)
-                by_cap.setdefault(e.caption_path, []).append(e.id)
+                first = by_cap.setdefault(e.caption_path, e.id)
+                if first != e.id:
+                    shared.setdefault(e.caption_path, [first]).append(e.id)
             self._by_caption = by_cap
+            self._shared_caption = shared
             self.generation += 1
         if result.stray_temp_files and self._writable_state():
             with self.journal.locked():
@@ -228,7 +233,15 @@ class Dataset:
             return query_select(self, query, ids)
 
     def images_sharing_caption(self, entry: ImageEntry) -> list[int]:
-        return self._by_caption.get(entry.caption_path, [entry.id])
+        return self._shared_caption.get(entry.caption_path) or [entry.id]
+
+    def caption_ids(self, caption_path: str) -> list[int]:
+        """Ids of the images whose caption file is ``caption_path`` (usually one)."""
+        shared = self._shared_caption.get(caption_path)
+        if shared is not None:
+            return shared
+        first = self._by_caption.get(caption_path)
+        return [] if first is None else [first]
 
     def pixel_size(self, entry: ImageEntry) -> tuple[int, int] | None:
         """Image width and height from its header (cached); None if unreadable."""
@@ -301,18 +314,17 @@ class Dataset:
                 records.append(FileRecord(e.caption_path, e.raw, caption.format(new), e.encoding))
             if not records:
                 return result
+            jobs = [(self.abspath(r.path), encode_caption(r.after, r.encoding),
+                     self.images[self._by_caption[r.path]].fp, r.before is None) for r in records]
             self.journal.begin_apply(plan.op.describe(), records)
             try:
-                for rec in records:
-                    e = self.images[self._by_caption[rec.path][0]]
-                    try:
-                        fp = atomic_write(self.abspath(rec.path), encode_caption(rec.after, rec.encoding),
-                                          e.fp, create=rec.before is None)
-                    except CaptionError as err:
-                        result.refused.append(Problem(err.kind, rec.path, err.message, ERROR))
-                        self._reload_caption(rec.path, changed_outside=err.kind == "changed")
+                outcomes = write_many(jobs)
+                for rec, out in zip(records, outcomes):
+                    if isinstance(out, CaptionError):
+                        result.refused.append(Problem(out.kind, rec.path, out.message, ERROR))
+                        self._reload_caption(rec.path, changed_outside=out.kind == "changed")
                         continue
-                    self._set_caption(rec.path, rec.after, rec.encoding, fp, result)
+                    self._set_caption(rec.path, rec.after, rec.encoding, out, result)
                     result.written.append(rec.path)
             finally:
                 self.journal.commit()
@@ -352,7 +364,7 @@ class Dataset:
                     else:
                         result.refused.append(Problem("changed", f.path, status or "", ERROR))
                     self._reload_caption(f.path, changed_outside=status not in ("written", "already"))
-                    result.image_ids.update(self._by_caption.get(f.path, ()))
+                    result.image_ids.update(self.caption_ids(f.path))
             finally:
                 self.journal.commit()
             self.generation += 1
@@ -366,16 +378,12 @@ class Dataset:
 
     # --- keeping memory in step with disk --------------------------------------------------------
     def _set_caption(self, cap_path: str, text: str | None, encoding: str, fp, result: ApplyResult | None) -> None:
-        ids = self._by_caption.get(cap_path, ())
+        ids = self.caption_ids(cap_path)
         parsed = parse_caption(text) if text is not None else None
         for i in ids:
             e = self.images[i]
             old = e.tags
-            e.raw = text
-            e.encoding = encoding
-            e.fp = fp
-            e.caption = parsed
-            e.state = "missing" if parsed is None else ("ok" if parsed.tags else "empty")
+            e.set_caption_text(text, encoding, fp, parsed)
             e.changed_outside = False
             self.index.update(i, e.subset, old, e.tags)
             if result is not None:
@@ -383,7 +391,7 @@ class Dataset:
 
     def _reload_caption(self, cap_path: str, changed_outside: bool = False) -> None:
         """Re-read one caption file from disk into the index."""
-        ids = self._by_caption.get(cap_path)
+        ids = self.caption_ids(cap_path)
         if not ids:
             return
         try:
@@ -395,7 +403,7 @@ class Dataset:
                 for i in ids:
                     e = self.images[i]
                     self.index.remove(i, e.subset, e.tags)
-                    e.caption, e.raw, e.fp = None, None, None
+                    e.set_caption_text(None, "utf-8", None)
                     e.state = "encoding" if err.kind == "encoding" else "unreadable"
             return
         self._set_caption(cap_path, ct.text, ct.encoding, ct.fingerprint, None)

@@ -40,7 +40,7 @@ class Subset:
 class ImageEntry:
     """One image and its caption, as last read from disk."""
 
-    __slots__ = ("id", "path", "subset", "caption_path", "caption", "raw", "encoding", "fp",
+    __slots__ = ("id", "path", "subset", "caption_path", "caption", "_raw", "encoding", "fp",
                  "state", "duplicate_name", "changed_outside", "_pixel_size", "_stat")
 
     def __init__(self, id: int, path: str, subset: int, caption_path: str):
@@ -51,8 +51,7 @@ class ImageEntry:
         self.caption_path = caption_path
         """Caption path relative to the root (whether or not the file exists)."""
         self.caption: Caption | None = None
-        self.raw: str | None = None
-        """The caption file's decoded text as read (None: no caption file)."""
+        self._raw: str | None = None
         self.encoding = "utf-8"
         self.fp: Fingerprint | None = None
         self.state = "missing"
@@ -75,16 +74,26 @@ class ImageEntry:
         """True when loratui may write this image's caption file (creating it if missing)."""
         return self.state in ("ok", "empty", "missing")
 
-    def set_caption_text(self, text: str | None, encoding: str, fp: Fingerprint | None) -> None:
-        self.raw = text
+    @property
+    def raw(self) -> str | None:
+        """The caption file's decoded text as last read or written (None: no caption file)."""
+        if self._raw is not None:
+            return self._raw
+        return self.caption.format() if self.caption is not None else None
+
+    def set_caption_text(self, text: str | None, encoding: str, fp: Fingerprint | None,
+                         parsed: Caption | None = None) -> None:
         self.encoding = encoding
         self.fp = fp
         if text is None:
             self.caption = None
+            self._raw = None
             self.state = "missing"
         else:
-            self.caption = parse_caption(text)
-            self.state = "ok" if self.caption.tags else "empty"
+            cap = self.caption = parsed if parsed is not None else parse_caption(text)
+            # most files are exactly what formatting their tags gives: keep the text only when not
+            self._raw = None if cap.format() == text else text
+            self.state = "ok" if cap.tags else "empty"
 
     def __repr__(self) -> str:
         return f"ImageEntry({self.id}, {self.path!r}, tags={self.tags!r})"
@@ -142,62 +151,76 @@ def scan(root: str, caption_ext: str = ".txt") -> ScanResult:
         subdirs: list[os.DirEntry] = []
         for e in entries:
             name = e.name
-            if name.startswith("."):
+            if name[0] == ".":
                 if TMP_MARKER in name:
                     stray.append(e.path)
                 continue
+            stem, dot, ext = name.rpartition(".")
+            ext_l = "." + ext.lower() if dot and stem else ""
             try:
-                is_dir = e.is_dir()
-                is_file = not is_dir and e.is_file()
-            except OSError:
-                is_dir = is_file = False
-            if is_dir:
-                subdirs.append(e)
-                continue
-            stem, ext = os.path.splitext(name)
-            ext_l = ext.lower()
-            if not is_file:
-                if e.is_symlink():
+                if ext_l in IMAGE_EXTS or ext_l == cap_ext_l:
+                    if e.is_file():
+                        if ext_l == cap_ext_l:
+                            cap_files[stem] = name
+                        elif stem in img_files:
+                            img_files[stem].append(name)
+                        else:
+                            img_files[stem] = [name]
+                        continue
+                if e.is_dir():
+                    subdirs.append(e)
+                    continue
+                if not e.is_file() and e.is_symlink():
                     problems.append(Problem("broken-symlink", _join(rel_dir, name),
                                             "broken symlink (its target does not exist); fix or remove it", WARNING))
+                    continue
+            except OSError:
                 continue
-            if ext_l in IMAGE_EXTS:
-                img_files.setdefault(stem, []).append(name)
-            elif ext_l == cap_ext_l:
-                cap_files[stem] = name
-            elif ext_l in UNSUPPORTED_IMAGE_EXTS:
+            if ext_l in UNSUPPORTED_IMAGE_EXTS:
                 problems.append(Problem("unsupported", _join(rel_dir, name),
-                                        f"{ext} images are not used for training; convert to PNG or JPEG", NOTE))
+                                        f".{ext} images are not used for training; convert to PNG or JPEG", NOTE))
         if img_files:
             if subset is None:
                 subset = subset_for_folder(len(subsets), rel_dir, root_name if rel_dir == "." else os.path.basename(rel_dir))
                 subsets.append(subset)
+            prefix = "" if rel_dir == "." else rel_dir + "/"
+            abs_prefix = abs_dir + os.sep
+            subset_index = subset.index
+            subset_ids = subset.image_ids
             for stem in sorted(img_files):
-                names = sorted(img_files[stem])
+                names = img_files[stem]
                 cap_name = cap_files.get(stem)
-                cap_rel = _join(rel_dir, cap_name if cap_name is not None else stem + caption_ext)
+                cap_rel = prefix + (cap_name if cap_name is not None else stem + caption_ext)
+                if len(names) == 1:
+                    entry = ImageEntry(len(images), prefix + names[0], subset_index, cap_rel)
+                    if cap_name is not None:
+                        _load_caption(entry, abs_prefix + cap_name, cap_rel, problems)
+                    else:
+                        problems.append(Problem("no-caption", entry.path,
+                                                f"no caption file ({stem}{caption_ext}); tag it or add one", WARNING))
+                    subset_ids.append(entry.id)
+                    images.append(entry)
+                    continue
+                names.sort()
                 first: ImageEntry | None = None
                 for name in names:
-                    entry = ImageEntry(len(images), _join(rel_dir, name), subset.index, cap_rel)
-                    if len(names) > 1:
-                        entry.duplicate_name = True
+                    entry = ImageEntry(len(images), prefix + name, subset_index, cap_rel)
+                    entry.duplicate_name = True
                     if first is not None:
                         # the same caption file serves every image of this stem: read it once
                         entry.set_caption_text(first.raw, first.encoding, first.fp)
-                        if first.state in ("unreadable", "encoding"):
-                            entry.state = first.state
+                        entry.state = first.state
                     elif cap_name is not None:
-                        _load_caption(entry, os.path.join(abs_dir, cap_name), cap_rel, problems)
+                        _load_caption(entry, abs_prefix + cap_name, cap_rel, problems)
                     else:
                         problems.append(Problem("no-caption", entry.path,
                                                 f"no caption file ({stem}{caption_ext}); tag it or add one", WARNING))
                     images.append(entry)
-                    subset.image_ids.append(entry.id)
+                    subset_ids.append(entry.id)
                     first = first or entry
-                if len(names) > 1:
-                    problems.append(Problem("duplicate-name", _join(rel_dir, stem),
-                                            f"{len(names)} images share the name `{stem}` ({', '.join(names)}) and so "
-                                            f"one caption file; rename all but one", WARNING))
+                problems.append(Problem("duplicate-name", prefix + stem,
+                                        f"{len(names)} images share the name `{stem}` ({', '.join(names)}) and so "
+                                        f"one caption file; rename all but one", WARNING))
         for stem, cap_name in sorted(cap_files.items()):
             if stem not in img_files:
                 problems.append(Problem("orphan-caption", _join(rel_dir, cap_name),
