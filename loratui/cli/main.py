@@ -16,6 +16,8 @@ COMMANDS: list[tuple[str, str]] = [
     ("tags", "cmd_tags"),
     ("undo", "cmd_undo"),
     ("redo", "cmd_redo"),
+    ("tag", "cmd_tag"),
+    ("models", "cmd_models"),
 ]
 
 EPILOG = """\
