@@ -289,7 +289,7 @@ class Dataset:
                 if e.state == "missing" and not op.creates_captions:
                     continue
                 old = e.tags
-                new = op.run(list(old), notes)
+                new = op.run_for(e, list(old), notes)
                 if new != old:
                     changes.append(FileChange(e.caption_path, self.images_sharing_caption(e), list(old), new,
                                               create=e.state == "missing"))
@@ -305,7 +305,7 @@ class Dataset:
                 e = self.images[ch.image_ids[0]]
                 if not e.editable:
                     continue
-                new = plan.op.run(list(e.tags), Counter())  # current tags: the plan may be stale
+                new = plan.op.run_for(e, list(e.tags), Counter())  # current tags: the plan may be stale
                 if new == e.tags and e.state != "missing":
                     continue
                 if e.state == "missing" and not new:

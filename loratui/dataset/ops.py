@@ -35,6 +35,11 @@ class Operation:
     def run(self, tags: list[str], notes: Counter) -> list[str]:
         raise NotImplementedError
 
+    def run_for(self, entry, tags: list[str], notes: Counter) -> list[str]:
+        """``run`` for one image's caption; operations whose result depends on which image it is
+        (auto-tagging) override this instead. ``entry`` is the ``ImageEntry`` being edited."""
+        return self.run(tags, notes)
+
     def describe(self) -> str:
         raise NotImplementedError
 

@@ -97,28 +97,30 @@ class TaggingSummary:
 class AutoTag(Operation):
     """The journaled write of a tagging run: each caption gets its precomputed new tags.
 
-    ``Dataset.apply`` calls ``run`` once per planned change, in plan order, with the caption's
-    current tags. The caption's identity is not passed, so this replays the planned (old, new)
-    pairs in order and refuses to write if a caption's tags are not the ones planned (the plan
-    is built and applied under ``Dataset.lock``, so they always are unless the core changes).
+    ``new_tags`` maps caption path -> the tags planned for it. ``Dataset.apply`` recomputes each
+    change on the caption's current tags through ``run_for``, so a caption edited by hand between
+    planning and writing is merged again with the model's tags (same rules as the run's mode).
     """
 
     name = "auto-tag"
     creates_captions = True
 
-    def __init__(self, description: str, pairs: list[tuple[list[str], list[str]]]):
+    def __init__(self, description: str, new_tags: dict[str, list[str]],
+                 merge: Callable[[list[str]], list[str]] | None = None):
         self.description = description
-        self._pairs = pairs
-        self._next = 0
+        self._new = new_tags
+        self._merge = merge
 
     def run(self, tags, notes):
-        if self._next >= len(self._pairs):
-            raise RuntimeError("auto-tag: more captions than planned")
-        old, new = self._pairs[self._next]
-        self._next += 1
-        if list(tags) != old:
-            raise RuntimeError("auto-tag: a caption changed between planning and writing")
-        return list(new)
+        raise TypeError("auto-tag needs the image: Dataset calls run_for")
+
+    def run_for(self, entry, tags, notes):
+        planned = self._new.get(entry.caption_path)
+        if planned is None:
+            return tags
+        if self._merge is None or tags == planned:
+            return list(planned)
+        return self._merge(entry, tags)
 
     def describe(self):
         return self.description
@@ -271,41 +273,44 @@ def _write(ds: Dataset, predicted: dict[str, list[str]], options: TaggingOptions
     what += f", character>{'mcut' if sel.character_mcut else sel.character_threshold})"
     if stopped:
         what += f" [stopped after {len(predicted):,} of {planned:,}]"
-    for _attempt in range(3):
-        with ds.lock:
-            by_path = {e.path: e for e in ds.images}
-            changes: list[FileChange] = []
-            pairs: list[tuple[list[str], list[str]]] = []
-            unchanged = 0
-            for rel, tags in predicted.items():
-                e = by_path.get(rel)
-                if e is None:
-                    summary.failed.append(Problem("image", rel, "image gone since the run started", WARNING))
-                    continue
-                if not e.editable:
-                    summary.refused.append(Problem(e.state, e.caption_path, "caption became unreadable", ERROR))
-                    continue
-                if options.mode == "skip" and e.state == "ok":
-                    unchanged += 1  # tagged by hand while the model ran: theirs wins
-                    continue
-                new = merge_tags(e.tags, tags, options.mode, sel.always_first)
-                if new == e.tags and e.state != "missing":
-                    unchanged += 1
-                    continue
-                if not new and e.state == "missing":
-                    unchanged += 1
-                    continue
-                changes.append(FileChange(e.caption_path, ds.images_sharing_caption(e), list(e.tags), new,
-                                          create=e.state == "missing"))
-                pairs.append((list(e.tags), new))
-            plan = Plan(AutoTag(what, pairs), len(predicted), changes, Counter())
-            try:
-                result = ds.apply(plan) if changes else None
-            except RuntimeError:
-                continue  # the dataset was reloaded under us (crash recovery): plan again
-            break
-    else:
-        raise RuntimeError("auto-tag: the dataset kept changing while writing; run again")
+    with ds.lock:
+        by_path = {e.path: e for e in ds.images}
+        changes: list[FileChange] = []
+        planned: dict[str, list[str]] = {}
+        predicted_by_caption: dict[str, list[str]] = {}
+        unchanged = 0
+        for rel, tags in predicted.items():
+            e = by_path.get(rel)
+            if e is None:
+                summary.failed.append(Problem("image", rel, "image gone since the run started", WARNING))
+                continue
+            if not e.editable:
+                summary.refused.append(Problem(e.state, e.caption_path, "caption became unreadable", ERROR))
+                continue
+            if options.mode == "skip" and e.state == "ok":
+                unchanged += 1  # tagged by hand while the model ran: theirs wins
+                continue
+            new = merge_tags(e.tags, tags, options.mode, sel.always_first)
+            if new == e.tags and e.state != "missing":
+                unchanged += 1
+                continue
+            if not new and e.state == "missing":
+                unchanged += 1
+                continue
+            changes.append(FileChange(e.caption_path, ds.images_sharing_caption(e), list(e.tags), new,
+                                      create=e.state == "missing"))
+            planned[e.caption_path] = new
+            predicted_by_caption[e.caption_path] = tags
+
+        def remerge(entry, current, _p=predicted_by_caption):
+            # the caption changed between planning and writing: merge the model's tags into it
+            if options.mode == "skip" and entry.state == "ok":
+                return current
+            return merge_tags(current, _p[entry.caption_path], options.mode, sel.always_first)
+
+        op = AutoTag(what, planned, remerge)
+        plan = Plan(op, len(predicted), changes, Counter())
+        result = ds.apply(plan) if changes else None
     summary.unchanged += unchanged
     summary.result = result
     if result is None:
