@@ -98,6 +98,7 @@ def main() -> None:
         plan = ds.plan(RenameTag("blonde hair", "yellow hair"))
         files = [(ds.abspath(c.caption_path), ds.images[c.image_ids[0]].caption.format(c.new).encode())
                  for c in plan.changes]
+        originals = [(path, open(path, "rb").read()) for path, _ in files]
         # baseline: just rewrite those files in place with their new content (no safety at all)
         def rewrite():
             for path, data in files:
@@ -106,10 +107,9 @@ def main() -> None:
         settle()
         base_rename = _time(rewrite)
         # put the old text back so our rename has the real work to do
-        for c in plan.changes:
-            e = ds.images[c.image_ids[0]]
-            with open(ds.abspath(c.caption_path), "w", encoding="utf-8") as f:
-                f.write(e.raw)
+        for path, data in originals:
+            with open(path, "wb") as f:
+                f.write(data)
         shutil.rmtree(os.path.join(root, ".loratui"), ignore_errors=True)
         del ds, plan
         settle()

@@ -188,15 +188,15 @@ class Dataset:
             status = self._move_file(f, want=src, expect_now=dst)
             if status == "written":
                 restored += 1
-            elif status is not None and status != "already":
+            elif status != "already":
                 conflicts.append(Problem("recovered", f.path, status, WARNING))
         return restored, conflicts
 
     def _move_file(self, f: FileRecord, want: str | None, expect_now: str | None) -> str | None:
-        """Make ``f.path`` hold ``want`` if it now holds ``expect_now``.
+        """Make ``f.path`` hold ``want`` if it now holds ``expect_now`` (None: no file).
 
-        Returns "written", "already" (it holds ``want``), None (it holds neither, nothing to do
-        because it never reached expect_now... see caller) or a message for a conflict.
+        Returns "written", "already" (it holds ``want`` already) or a message explaining why the
+        file was left as it is (it holds neither text: changed outside loratui, or unreadable).
         """
         path = self.abspath(f.path)
         try:
@@ -310,9 +310,26 @@ class Dataset:
                     continue
                 if e.state == "missing" and not new:
                     continue
+                before = None
+                if e.state != "missing":
+                    # the journal keeps the exact text to restore: read it now, and make sure it is
+                    # still the file loratui parsed
+                    try:
+                        cur = read_caption(self.abspath(e.caption_path))
+                    except CaptionError as err:
+                        cur = err
+                    if isinstance(cur, CaptionError) or cur.fingerprint != e.fp:
+                        msg = cur.message if isinstance(cur, CaptionError) else \
+                            "changed outside loratui since it was read; reloaded, not overwritten"
+                        result.refused.append(Problem("changed", e.caption_path, msg, ERROR))
+                        self._reload_caption(e.caption_path, changed_outside=True)
+                        continue
+                    before = cur.text
                 caption = e.caption if e.caption is not None else Caption(tags=[])
-                records.append(FileRecord(e.caption_path, e.raw, caption.format(new), e.encoding))
+                records.append(FileRecord(e.caption_path, before, caption.format(new), e.encoding))
             if not records:
+                if result.refused:
+                    self.generation += 1
                 return result
             jobs = [(self.abspath(r.path), encode_caption(r.after, r.encoding),
                      self.images[self._by_caption[r.path]].fp, r.before is None) for r in records]
@@ -362,7 +379,7 @@ class Dataset:
                     elif status == "already":
                         result.already += 1
                     else:
-                        result.refused.append(Problem("changed", f.path, status or "", ERROR))
+                        result.refused.append(Problem("changed", f.path, status, ERROR))
                     self._reload_caption(f.path, changed_outside=status not in ("written", "already"))
                     result.image_ids.update(self.caption_ids(f.path))
             finally:
@@ -427,12 +444,12 @@ class Dataset:
         Returns counts: added, removed, changed (captions whose text differs from what was loaded).
         """
         with self.lock:
-            before = {e.path: e.raw for e in self.images}
+            before = {e.path: (e.fp, e.tags) for e in self.images}
             self._load(scan(self.root, self.caption_ext))
-            after = {e.path: e.raw for e in self.images}
+            after = {e.path for e in self.images}
             changed = 0
             for e in self.images:
-                if e.path in before and before[e.path] != e.raw:
+                if e.path in before and before[e.path] != (e.fp, e.tags):
                     e.changed_outside = True
                     changed += 1
             return {

@@ -40,7 +40,7 @@ class Subset:
 class ImageEntry:
     """One image and its caption, as last read from disk."""
 
-    __slots__ = ("id", "path", "subset", "caption_path", "caption", "_raw", "encoding", "fp",
+    __slots__ = ("id", "path", "subset", "caption_path", "caption", "encoding", "fp",
                  "state", "duplicate_name", "changed_outside", "_pixel_size", "_stat")
 
     def __init__(self, id: int, path: str, subset: int, caption_path: str):
@@ -51,7 +51,8 @@ class ImageEntry:
         self.caption_path = caption_path
         """Caption path relative to the root (whether or not the file exists)."""
         self.caption: Caption | None = None
-        self._raw: str | None = None
+        """The parsed caption (None: no caption file, or unreadable). The file's text itself is
+        not kept in memory: the journal reads it from disk when an edit needs it."""
         self.encoding = "utf-8"
         self.fp: Fingerprint | None = None
         self.state = "missing"
@@ -74,25 +75,15 @@ class ImageEntry:
         """True when loratui may write this image's caption file (creating it if missing)."""
         return self.state in ("ok", "empty", "missing")
 
-    @property
-    def raw(self) -> str | None:
-        """The caption file's decoded text as last read or written (None: no caption file)."""
-        if self._raw is not None:
-            return self._raw
-        return self.caption.format() if self.caption is not None else None
-
     def set_caption_text(self, text: str | None, encoding: str, fp: Fingerprint | None,
                          parsed: Caption | None = None) -> None:
         self.encoding = encoding
         self.fp = fp
         if text is None:
             self.caption = None
-            self._raw = None
             self.state = "missing"
         else:
             cap = self.caption = parsed if parsed is not None else parse_caption(text)
-            # most files are exactly what formatting their tags gives: keep the text only when not
-            self._raw = None if cap.format() == text else text
             self.state = "ok" if cap.tags else "empty"
 
     def __repr__(self) -> str:
@@ -128,6 +119,8 @@ def scan(root: str, caption_ext: str = ".txt") -> ScanResult:
     problems: list[Problem] = []
     stray: list[str] = []
     seen_real: set[str] = set()
+    to_read: list[tuple[ImageEntry, str]] = []
+    followers: list[tuple[ImageEntry, ImageEntry]] = []
 
     root_name = os.path.basename(root.rstrip(os.sep)) or root
 
@@ -194,7 +187,7 @@ def scan(root: str, caption_ext: str = ".txt") -> ScanResult:
                 if len(names) == 1:
                     entry = ImageEntry(len(images), prefix + names[0], subset_index, cap_rel)
                     if cap_name is not None:
-                        _load_caption(entry, abs_prefix + cap_name, cap_rel, problems)
+                        to_read.append((entry, abs_prefix + cap_name))
                     else:
                         problems.append(Problem("no-caption", entry.path,
                                                 f"no caption file ({stem}{caption_ext}); tag it or add one", WARNING))
@@ -208,10 +201,9 @@ def scan(root: str, caption_ext: str = ".txt") -> ScanResult:
                     entry.duplicate_name = True
                     if first is not None:
                         # the same caption file serves every image of this stem: read it once
-                        entry.set_caption_text(first.raw, first.encoding, first.fp)
-                        entry.state = first.state
+                        followers.append((entry, first))
                     elif cap_name is not None:
-                        _load_caption(entry, abs_prefix + cap_name, cap_rel, problems)
+                        to_read.append((entry, abs_prefix + cap_name))
                     else:
                         problems.append(Problem("no-caption", entry.path,
                                                 f"no caption file ({stem}{caption_ext}); tag it or add one", WARNING))
@@ -241,6 +233,9 @@ def scan(root: str, caption_ext: str = ".txt") -> ScanResult:
         top_subset = subset_for_folder(0, ".", root_name)
         subsets.append(top_subset)
     walk(root, ".", top_subset)
+    _load_captions(to_read, problems)
+    for entry, first in followers:
+        entry.caption, entry.encoding, entry.fp, entry.state = first.caption, first.encoding, first.fp, first.state
     subsets = [s for s in subsets if s.image_ids]
     for i, s in enumerate(subsets):
         if s.index != i:
@@ -253,18 +248,50 @@ def scan(root: str, caption_ext: str = ".txt") -> ScanResult:
     return ScanResult(subsets, images, problems, stray)
 
 
-def _load_caption(entry: ImageEntry, abs_path: str, rel: str, problems: list[Problem]) -> None:
+def _read_chunk(paths: list[str]) -> list:
+    out = []
+    for p in paths:
+        try:
+            out.append(read_caption(p))
+        except CaptionError as e:
+            out.append(e)
+    return out
+
+
+def _load_captions(to_read: list[tuple[ImageEntry, str]], problems: list[Problem]) -> None:
+    """Read caption files and parse them into their entries.
+
+    Reading is system calls (they release the GIL) and parsing is Python: on a big dataset a
+    couple of reader threads keep the next files coming while this thread parses.
+    """
+    chunk = 512
+    parts = [[p for _, p in to_read[i:i + chunk]] for i in range(0, len(to_read), chunk)]
+    if len(parts) > 2:
+        from concurrent.futures import ThreadPoolExecutor
+
+        ex = ThreadPoolExecutor(max_workers=2, thread_name_prefix="loratui-scan")
+        results = ex.map(_read_chunk, parts)
+    else:
+        ex = None
+        results = map(_read_chunk, parts)
     try:
-        ct = read_caption(abs_path)
-    except CaptionError as e:
-        entry.state = "encoding" if e.kind == "encoding" else "unreadable"
-        problems.append(Problem(e.kind, rel, e.message, ERROR))
-        return
-    entry.set_caption_text(ct.text, ct.encoding, ct.fingerprint)
-    if entry.state == "empty":
-        problems.append(Problem("empty-caption", rel,
-                                "caption file is empty" if ct.fingerprint[1] == 0 else "caption has no tags",
-                                WARNING))
+        i = 0
+        for part in results:
+            for ct in part:
+                entry = to_read[i][0]
+                i += 1
+                if isinstance(ct, CaptionError):
+                    entry.state = "encoding" if ct.kind == "encoding" else "unreadable"
+                    problems.append(Problem(ct.kind, entry.caption_path, ct.message, ERROR))
+                    continue
+                entry.set_caption_text(ct.text, ct.encoding, ct.fingerprint)
+                if entry.state == "empty":
+                    problems.append(Problem("empty-caption", entry.caption_path,
+                                            "caption file is empty" if ct.fingerprint[1] == 0
+                                            else "caption has no tags", WARNING))
+    finally:
+        if ex is not None:
+            ex.shutdown(wait=True, cancel_futures=True)
 
 
 def _join(rel_dir: str, name: str) -> str:
