@@ -86,3 +86,10 @@ def test_any_text_parse_format_parse_is_stable(text):
 @given(st.lists(st.sampled_from(["(a:1.2)", r"\(b\)", "c", "(d, e:0.5)", "[f]", "g h"]), max_size=8))
 def test_weighted_roundtrip(tags):
     assert parse_caption(", ".join(tags)).tags == tags
+
+
+@given(st.lists(st.sampled_from(["a", "b", " ", ",", "\t", "\xa0", "  ", ", "]), max_size=30).map("".join))
+@settings(max_examples=1000)
+def test_fast_split_path_agrees_with_the_general_one(line):
+    general = [p for p in (x.strip() for x in line.split(",")) if p]
+    assert split_tags(line) == general
