@@ -1,0 +1,157 @@
+"""How the TUI scales: a generated 100,000-image dataset vs a bare Textual app with a 20-row list.
+
+Prints (never asserts) time to first paint, time until the dataset's rows are shown, time to apply
+a filter, and key-press-to-repaint for cursor moves, for both apps in the same run, so the numbers
+are comparable on whatever machine runs it. Targets (issue 3): first paint <= 2 s on a 2-core
+machine; cursor move and filter < 100 ms.
+
+    python bench/tui_scale.py [--images 100000] [--dir /tmp/loratui-bench-100k] [--moves 40]
+
+The dataset (empty stand-in image files plus 8-tag captions) is generated once and reused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
+os.environ.setdefault("LORATUI_CONFIG_DIR", os.path.join(tempfile.gettempdir(), "loratui-bench-config"))
+
+
+def generate(root: str, n: int) -> None:
+    marker = os.path.join(root, f".generated-{n}")
+    if os.path.exists(marker):
+        return
+    t0 = time.perf_counter()
+    rng = random.Random(1)
+    vocab = [f"tag{i}" for i in range(2000)] + ["1girl", "solo", "red hair", "blonde hair", "smile"]
+    for s in range(4):
+        os.makedirs(os.path.join(root, f"{10 - s}_sub{s}"), exist_ok=True)
+    for i in range(n):
+        d = os.path.join(root, f"{10 - i % 4}_sub{i % 4}")
+        open(os.path.join(d, f"img{i:06d}.png"), "wb").close()
+        with open(os.path.join(d, f"img{i:06d}.txt"), "w", encoding="utf-8") as f:
+            f.write(", ".join(rng.sample(vocab, 8)))
+    open(marker, "w").close()
+    print(f"generated {n:,} images in {time.perf_counter() - t0:.1f}s at {root}")
+
+
+async def after_refresh(app) -> None:
+    done = asyncio.Event()
+    app.call_after_refresh(done.set)
+    await done.wait()
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:8.1f} ms"
+
+
+async def bench_loratui(root: str, moves: int) -> dict[str, float]:
+    from loratui.tui.app import LoraTuiApp
+    from loratui.tui.settings import Settings
+    from loratui.tui.widgets.image_list import ImageList
+
+    out: dict[str, float] = {}
+    t0 = time.perf_counter()
+    app = LoraTuiApp(root, images="none", settings=Settings(), save=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await after_refresh(app)
+        out["first paint"] = time.perf_counter() - t0
+        while app.dataset is None:
+            await asyncio.sleep(0.01)
+        await pilot.pause()
+        await after_refresh(app)
+        out["dataset shown"] = time.perf_counter() - t0
+        screen = app.screen
+        lst = screen.query_one(ImageList)
+        assert len(lst.rows) == len(app.dataset.images)
+        for query in ("tag5 -tag6", "tags<8 | red_hair", ""):
+            t = time.perf_counter()
+            screen.set_query(query)
+            await after_refresh(app)
+            out[f"filter {query or '(clear)'!r}"] = time.perf_counter() - t
+        out.update(await cursor_moves(app, pilot, moves))
+        lst.action_jump(-1)
+        t = time.perf_counter()
+        await pilot.press("up")
+        await after_refresh(app)
+        out["cursor move at row 100k"] = time.perf_counter() - t
+    return out
+
+
+async def cursor_moves(app, pilot, moves: int) -> dict[str, float]:
+    times = []
+    for _ in range(moves):
+        t = time.perf_counter()
+        await pilot.press("down")
+        await after_refresh(app)
+        times.append(time.perf_counter() - t)
+    times.sort()
+    return {"cursor move (median)": statistics.median(times), "cursor move (p95)": times[int(len(times) * 0.95) - 1]}
+
+
+async def bench_bare(moves: int) -> dict[str, float]:
+    from textual.app import App
+    from textual.widgets import OptionList
+
+    class Bare(App):
+        def compose(self):
+            yield OptionList(*[f"row {i}" for i in range(20)])
+
+    out: dict[str, float] = {}
+    t0 = time.perf_counter()
+    app = Bare()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await after_refresh(app)
+        out["first paint"] = time.perf_counter() - t0
+        out["dataset shown"] = out["first paint"]
+        ol = app.query_one(OptionList)
+        ol.focus()
+        t = time.perf_counter()
+        ol.clear_options()
+        ol.add_options([f"row {i}" for i in range(20) if "1" in str(i)])
+        await after_refresh(app)
+        out["filter (20 rows)"] = time.perf_counter() - t
+        out.update(await cursor_moves(app, pilot, moves))
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--images", type=int, default=100_000)
+    ap.add_argument("--dir", default=os.path.join(tempfile.gettempdir(), "loratui-bench-100k"))
+    ap.add_argument("--moves", type=int, default=40)
+    args = ap.parse_args()
+    root = args.dir if args.images == 100_000 else f"{args.dir}-{args.images}"
+    generate(root, args.images)
+
+    from loratui.dataset import Dataset
+
+    t = time.perf_counter()
+    Dataset.open(root)
+    core_open = time.perf_counter() - t
+
+    bare = asyncio.run(bench_bare(args.moves))
+    ours = asyncio.run(bench_loratui(root, args.moves))
+    print(f"\nloratui TUI on {args.images:,} images vs a bare Textual app with a 20-row list "
+          f"({os.cpu_count()} CPUs, Python {sys.version.split()[0]})")
+    print(f"  {'':32}{'loratui':>12}{'bare app':>14}")
+    for key in ours:
+        b = bare.get(key, bare.get("filter (20 rows)") if key.startswith("filter") else None)
+        print(f"  {key:32}{ms(ours[key]):>12}{ms(b) if b is not None else '':>14}")
+    print(f"  {'Dataset.open (core, no UI)':32}{ms(core_open):>12}")
+    print("\nfirst paint = the app's first frame (the dataset is scanned in a worker behind it);"
+          " dataset shown = rows on screen.")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

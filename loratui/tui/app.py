@@ -1,0 +1,214 @@
+"""The loratui Textual app and ``run_app``, the entry point the CLI calls."""
+
+from __future__ import annotations
+
+import time
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from .edit_queue import EditQueue, journal_position
+from .messages import DatasetFailed, DatasetLoaded, EditDone
+from .settings import Settings, load_settings, save_settings
+from .themes import DEFAULT_THEME, load_themes
+
+MAX_FILE_NOTES = 5
+
+
+class LoraTuiApp(App):
+    CSS_PATH = "styles.tcss"
+    TITLE = "loratui"
+    BINDINGS = [
+        Binding("q", "quit", "Quit"),
+        Binding("ctrl+q", "quit", "Quit", show=False),
+        Binding("question_mark,f1", "help", "Help"),
+        Binding("ctrl+t", "next_theme", "Next theme", show=False),
+    ]
+
+    def __init__(self, root: str, *, caption_ext: str = ".txt", images: str | None = None,
+                 theme: str | None = None, settings: Settings | None = None,
+                 settings_problems: list[str] | None = None, save: bool = True) -> None:
+        super().__init__()
+        if settings is None:
+            settings, settings_problems = load_settings()
+        self.settings = settings
+        self.root = root
+        self.caption_ext = caption_ext
+        self.images_mode = images or settings.images
+        self._requested_theme = theme
+        self._problems = list(settings_problems or [])
+        self._save = save
+        self._settled = False
+        self.dataset = None
+        self.started = time.perf_counter()
+        self.edits = EditQueue(self.post_message, lambda: self.dataset)
+
+    # --- start-up ------------------------------------------------------------------------------
+    def on_mount(self) -> None:
+        themes, problems = load_themes()
+        for t in themes:
+            self.register_theme(t)
+        self._problems += problems
+        wanted = self._requested_theme or self.settings.theme
+        if wanted not in self.available_themes:
+            self._problems.append(f"theme `{wanted}` not found; using {DEFAULT_THEME} "
+                                  f"(known: {', '.join(sorted(self.loratui_themes()))})")
+            wanted = DEFAULT_THEME if DEFAULT_THEME in self.available_themes else "textual-dark"
+        self.theme = wanted
+        if self._requested_theme and wanted == self._requested_theme:
+            self.remember(theme=wanted)
+        from .screens.dataset_screen import DatasetScreen
+
+        self.push_screen(DatasetScreen(self.root, self.images_mode, self.settings.sort, self.settings.thumbnail_cache))
+        for p in self._problems:
+            self.notify(p, title="settings", severity="warning", timeout=8)
+        self._settled = True
+        self._open_dataset()
+
+    @work(thread=True, exclusive=True, group="open")
+    def _open_dataset(self) -> None:
+        from loratui.dataset import Dataset, DatasetError
+
+        t0 = time.perf_counter()
+        try:
+            ds = Dataset.open(self.root, self.caption_ext)
+        except DatasetError as e:
+            self.post_message(DatasetFailed(str(e)))
+            return
+        self.post_message(DatasetLoaded(ds, journal_position(ds), time.perf_counter() - t0))
+
+    def on_dataset_loaded(self, event: DatasetLoaded) -> None:
+        self.dataset = event.dataset
+        screen = self.dataset_screen
+        screen.show_dataset(event)
+        for p in event.dataset.recovery:
+            self.notify(str(p), title="recovered", severity="warning", timeout=10)
+        self._load_tagger_vocabulary()
+
+    @work(thread=True, exclusive=True, group="vocabulary")
+    def _load_tagger_vocabulary(self) -> None:
+        from .tag_suggester import tagger_vocabulary
+
+        tags = tagger_vocabulary()
+        if tags:
+            try:
+                self.call_from_thread(self.dataset_screen.vocabulary.add_extra, tags)
+            except (RuntimeError, LookupError):
+                pass  # the app closed meanwhile
+
+    def on_dataset_failed(self, event: DatasetFailed) -> None:
+        screen = self.dataset_screen
+        screen.query_one("ImageList").loading = False
+        screen.status(message=event.error)
+        self.notify(event.error, title="cannot open", severity="error", timeout=15)
+
+    @property
+    def dataset_screen(self):
+        from .screens.dataset_screen import DatasetScreen
+
+        for s in self.screen_stack:
+            if isinstance(s, DatasetScreen):
+                return s
+        raise LookupError("no dataset screen")
+
+    # --- edits ---------------------------------------------------------------------------------
+    def on_edit_done(self, event: EditDone) -> None:
+        o = event.outcome
+        if o.error:
+            self.notify(o.error, title="edit failed", severity="error", timeout=10)
+        elif o.result is None:
+            self.notify(f"nothing to {o.label}", severity="warning")
+        elif isinstance(o.result, dict):  # refresh counts
+            r = o.result
+            self.notify(f"reloaded: {r['added']:,} added, {r['removed']:,} removed, {r['changed']:,} changed outside")
+        else:
+            res = o.result
+            for p in res.refused[:MAX_FILE_NOTES]:
+                self.notify(f"{p.path}: {p.message}", title="not written", severity="error", timeout=10)
+            if len(res.refused) > MAX_FILE_NOTES:
+                self.notify(f"… and {len(res.refused) - MAX_FILE_NOTES:,} more files refused", severity="error")
+            if not o.quiet and res.ok:
+                self.notify(res.summary())
+        self.dataset_screen.edit_done(o)
+        reload = getattr(self.screen, "reload", None)
+        if reload is not None and self.edits.pending == 0:
+            reload()
+
+    # --- settings and themes -------------------------------------------------------------------
+    def remember(self, **changes) -> None:
+        """Change settings and save them (errors become a notification)."""
+        for k, v in changes.items():
+            setattr(self.settings, k, v)
+        if self._save:
+            err = save_settings(self.settings)
+            if err:
+                self.notify(err, severity="warning")
+
+    def watch_theme(self, theme: str) -> None:
+        if self._settled and theme != self.settings.theme:
+            self.remember(theme=theme)
+
+    def loratui_themes(self) -> list[str]:
+        return [n for n in self.available_themes if n.startswith("loratui")] or ["textual-dark"]
+
+    def action_next_theme(self) -> None:
+        names = self.loratui_themes()
+        i = names.index(self.theme) if self.theme in names else -1
+        self.theme = names[(i + 1) % len(names)]
+        self.notify(f"theme: {self.theme}", timeout=2)
+
+    # --- help, palette, quit -------------------------------------------------------------------
+    def action_help(self) -> None:
+        from .screens.dataset_screen import DatasetScreen, FilterInput
+        from .screens.help import HelpScreen
+        from .screens.tag_frequency import TagFrequencyScreen
+        from .widgets.image_list import ImageList
+        from .widgets.tag_list import TagList
+
+        self.push_screen(HelpScreen([
+            ("Everywhere", [type(self)]),
+            ("Dataset screen", [DatasetScreen, FilterInput]),
+            ("Image list (and tag table)", [ImageList.__mro__[1]]),
+            ("Caption editor (focus it with e or Tab)", [TagList]),
+            ("Tag frequencies (t)", [TagFrequencyScreen]),
+        ]))
+
+    def get_system_commands(self, screen: Screen):
+        yield from super().get_system_commands(screen)
+        for target in (screen, *(s for s in reversed(self.screen_stack) if s is not screen)):
+            commands = getattr(target, "palette_commands", None)
+            if commands is not None:
+                for title, help_text, callback in commands():
+                    yield SystemCommand(title, help_text, callback)
+                break
+        yield SystemCommand("Theme: next loratui theme", "Cycle dark / light / high-contrast (saved)", self.action_next_theme)
+        yield SystemCommand("Help: key map", "Every key, by screen", self.action_help)
+
+    async def action_quit(self) -> None:
+        """Immediate when nothing is pending; otherwise wait for the writer (edits are short)."""
+        if self.edits.pending:
+            self.notify(f"finishing {self.edits.pending} pending edit(s)…")
+            self._finish_and_exit()
+            return
+        self.exit()
+
+    @work(thread=True, exclusive=True, group="quit")
+    def _finish_and_exit(self) -> None:
+        self.edits.wait_idle(30)
+        self.call_from_thread(self.exit)
+
+
+def run_app(root: str, *, caption_ext: str = ".txt", images: str | None = None, theme: str | None = None) -> int:
+    """Open the TUI on ``root``; returns the process exit code."""
+    settings, problems = load_settings()
+    mode = images or settings.images
+    if mode != "none":
+        # probe the terminal for Kitty/Sixel support before Textual takes it over
+        import textual_image.renderable  # noqa: F401
+        import textual_image.widget  # noqa: F401
+    app = LoraTuiApp(root, caption_ext=caption_ext, images=mode, theme=theme, settings=settings,
+                     settings_problems=problems)
+    app.run()
+    return app.return_code or 0

@@ -1,0 +1,396 @@
+"""The dataset screen: subsets | image list (with the filter box) | preview + caption editor."""
+
+from __future__ import annotations
+
+import time
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Input
+from textual.worker import get_current_worker
+
+from loratui.dataset import AddTags, QueryError, normalize_tag
+
+from ..messages import DatasetLoaded, EditOutcome
+from ..tag_suggester import TagSuggester, TagVocabulary
+from ..thumbnails import ThumbnailCache
+from ..widgets.caption_editor import CaptionEditor
+from ..widgets.image_list import ImageList
+from ..widgets.preview import Preview
+from ..widgets.status_bar import StatusBar
+from ..widgets.subset_list import SubsetList
+from ..widgets.tag_list import TagList
+from .confirm_plan import ConfirmPlanScreen
+from .prompt import PromptScreen
+
+SORTS = ("name", "tags", "modified")
+NARROW = 100
+"""Below this many columns the subset pane hides (b shows it) and the right column narrows."""
+
+
+class FilterInput(Input):
+    BINDINGS = [Binding("escape", "leave", "Back to list"), Binding("down", "leave", show=False)]
+
+    def action_leave(self) -> None:
+        self.screen.query_one(ImageList).focus()
+
+
+class DatasetScreen(Screen):
+    BINDINGS = [
+        Binding("slash", "focus_filter", "Filter"),
+        Binding("t", "tag_view", "Tags"),
+        Binding("a", "add_tag", "Add tag"),
+        Binding("e,enter", "focus_caption", "Edit caption", show=False),
+        Binding("u", "undo", "Undo"),
+        Binding("U,ctrl+y", "redo", "Redo"),
+        Binding("s", "sort", "Sort", show=False),
+        Binding("b", "toggle_subsets", "Subsets", show=False),
+        Binding("f5,ctrl+r", "refresh", "Reload from disk", show=False),
+    ]
+
+    def __init__(self, root: str, images_mode: str, sort: str = "name", cache_size: int = 64) -> None:
+        super().__init__()
+        self.root = root
+        self.dataset = None
+        self.images_mode = images_mode
+        self.sort_mode = sort if sort in SORTS else "name"
+        self.query_text = ""
+        self.subset: int | None = None
+        self.vocabulary = TagVocabulary()
+        self.thumbs = ThumbnailCache(cache_size)
+        self.journal = (0, 0)
+        self.load_seconds: float | None = None
+        self._times_known = False
+        self._view_stale = False
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="main"):
+            yield SubsetList(id="subsets")
+            with Vertical(id="center"):
+                yield FilterInput(placeholder="/ filter: red_hair  1girl -solo  hat | cap  tags<5  no-caption",
+                                  id="filter", compact=True)
+                yield ImageList(id="images")
+            with Vertical(id="right"):
+                yield Preview(self.images_mode, self.thumbs, id="preview")
+                yield CaptionEditor(self.vocabulary, id="caption")
+        yield StatusBar(id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(ImageList).loading = True
+        self.status(message=f"scanning {self.root} …")
+        self._apply_width(self.size.width)
+
+    # --- layout --------------------------------------------------------------------------------
+    def on_resize(self, event) -> None:
+        self._apply_width(event.size.width)
+
+    def _apply_width(self, width: int) -> None:
+        self.set_class(0 < width < NARROW, "-narrow")
+
+    def action_toggle_subsets(self) -> None:
+        self.toggle_class("-subsets")
+        if self.has_class("-subsets"):
+            self.query_one(SubsetList).focus()
+
+    # --- loading -------------------------------------------------------------------------------
+    def show_dataset(self, event: DatasetLoaded) -> None:
+        ds = self.dataset = event.dataset
+        self.journal = event.journal
+        self.load_seconds = event.seconds
+        self.vocabulary.attach(ds)
+        self.query_one(ImageList).dataset = ds
+        self.query_one(SubsetList).show(ds)
+        self.query_one(ImageList).loading = False
+        self.status(message="", root=ds.root, total=len(ds.images), journal=event.journal)
+        self.apply_view()
+        self.query_one(ImageList).focus()
+
+    def trigger_tags(self) -> set[str]:
+        """Trigger words: the subsets' class tokens (``10_mychar`` -> ``mychar``), as written in captions."""
+        if self.dataset is None:
+            return set()
+        cached = getattr(self, "_trigger_cache", None)
+        if cached is not None and cached[0] == self.dataset.generation:
+            return cached[1]
+        wanted = {normalize_tag(s.class_tokens) for s in self.dataset.subsets if s.class_tokens}
+        wanted |= {w.split(" ")[0] for w in wanted if " " in w}
+        found = {t for t in self.dataset.index.tags() if normalize_tag(t) in wanted} | wanted
+        self._trigger_cache = (self.dataset.generation, found)
+        return found
+
+    # --- the view: subset + query + sort ---------------------------------------------------------
+    def apply_view(self, keep_selection: bool = True) -> bool:
+        """Recompute the rows; False (and a message) when the query does not parse."""
+        ds = self.dataset
+        if ds is None:
+            return False
+        base = ds.subsets[self.subset].image_ids if self.subset is not None else None
+        filt = self.query_one("#filter", FilterInput)
+        if not ds.lock.acquire(blocking=False):
+            # the writer holds the dataset for a big edit: say so instead of freezing the UI
+            self._view_stale = True
+            self.notify("busy with the last edit; the list follows when it is done", timeout=2)
+            return False
+        try:
+            ids = ds.select(self.query_text, base)
+        except QueryError as e:
+            filt.add_class("-error")
+            self.notify(str(e), title="filter", severity="error", timeout=4)
+            return False
+        finally:
+            ds.lock.release()
+        self._view_stale = False
+        filt.remove_class("-error")
+        ids = self.sorted_ids(ids)
+        lst = self.query_one(ImageList)
+        if not keep_selection:
+            lst.selected.clear()
+        lst.set_rows(ids)
+        self.status(shown=len(ids), selected=len(lst.selected))
+        if not ids:
+            self.show_image(None)
+        return True
+
+    def sorted_ids(self, ids: list[int]) -> list[int]:
+        ds = self.dataset
+        if self.sort_mode == "tags":
+            return sorted(ids, key=lambda i: -len(ds.images[i].tags))
+        if self.sort_mode == "modified":
+            if not self._times_known:
+                self._read_file_times()
+                return ids  # re-sorted when the file times are in
+
+            def mtime(i):
+                st = ds.images[i]._stat
+                return -(st.st_mtime if st else 0)
+            return sorted(ids, key=mtime)
+        return ids
+
+    @work(thread=True, exclusive=True, group="file-times")
+    def _read_file_times(self) -> None:
+        """stat() every image once (100k files take a while): off the UI thread."""
+        ds = self.dataset
+        worker = get_current_worker()
+        for e in list(ds.images):
+            if worker.is_cancelled:
+                return
+            ds.image_stat(e)
+        self.app.call_from_thread(self._file_times_read)
+
+    def _file_times_read(self) -> None:
+        self._times_known = True
+        if self.sort_mode == "modified":
+            self.apply_view()
+
+    def set_query(self, text: str) -> None:
+        self.query_text = text
+        filt = self.query_one("#filter", FilterInput)
+        with filt.prevent(Input.Changed):
+            filt.value = text
+        self.apply_view()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "filter":
+            event.stop()
+            self.query_text = event.value
+            if self.apply_view():
+                self.query_one(ImageList).focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        # filter as you type, but only when the text parses (half-typed queries are common)
+        if event.input.id == "filter":
+            self.query_text = event.value
+            self._filter_timer = getattr(self, "_filter_timer", None)
+            if self._filter_timer is not None:
+                self._filter_timer.stop()
+            self._filter_timer = self.set_timer(0.15, self._filter_as_typed)
+
+    def _filter_as_typed(self) -> None:
+        from loratui.dataset import parse_query
+
+        try:
+            parse_query(self.query_text)
+        except QueryError:
+            return
+        self.apply_view()
+
+    def on_subset_list_chosen(self, event: SubsetList.Chosen) -> None:
+        if event.subset != self.subset:
+            self.subset = event.subset
+            self.apply_view()
+
+    def action_sort(self) -> None:
+        self.sort_mode = SORTS[(SORTS.index(self.sort_mode) + 1) % len(SORTS)]
+        self.status(sort=self.sort_mode)
+        self.apply_view()
+        self.app.remember(sort=self.sort_mode)
+
+    # --- cursor and selection -------------------------------------------------------------------
+    def on_virtual_list_cursor_moved(self, event) -> None:
+        if isinstance(event.list, ImageList):
+            self.show_image(event.key)
+
+    def on_virtual_list_selection_changed(self, event) -> None:
+        if isinstance(event.list, ImageList):
+            self.status(selected=len(event.list.selected))
+
+    def show_image(self, image_id: int | None) -> None:
+        ds = self.dataset
+        editor = self.query_one(CaptionEditor)
+        preview = self.query_one(Preview)
+        if ds is None or image_id is None:
+            editor.load(None, [], set(), title="Caption")
+            preview.show(None, None)
+            return
+        e = ds.images[image_id]
+        state = {"missing": " (no caption file)", "empty": " (empty)", "unreadable": " (unreadable!)",
+                 "encoding": " (unreadable encoding!)"}.get(e.state, "")
+        if e.changed_outside:
+            state += " (changed outside)"
+        editor.load(image_id, e.tags, self.trigger_tags(), editable=e.editable,
+                    title=f"Caption{state}")
+        preview.show(image_id, ds.abspath(e.path), e.path)
+
+    # --- edits (all go through the app's writer thread) -----------------------------------------
+    def on_caption_editor_tags_edited(self, event: CaptionEditor.TagsEdited) -> None:
+        ds = self.dataset
+        image_id, tags, label = event.image_id, event.tags, event.label
+        self.app.edits.submit(label, lambda: ds.set_tags(image_id, tags, label), refilter=False, quiet=True)
+        self.status(pending=self.app.edits.pending)
+
+    def preview_and_apply(self, op, ids) -> None:
+        """Plan ``op`` over ``ids`` (in a worker: 100k files take a second), preview, queue if confirmed."""
+        if self.dataset is None:
+            return
+        self.status(message=f"planning: {op.describe()} …")
+        self._plan(op, list(ids))
+
+    @work(thread=True, exclusive=True, group="plan")
+    def _plan(self, op, ids: list[int]) -> None:
+        t0 = time.perf_counter()
+        try:
+            plan = self.dataset.plan(op, ids)
+        except Exception as e:  # an operation that fails on some caption (bad regex replacement)
+            self.app.call_from_thread(self._plan_failed, f"{op.describe()}: {e}")
+            return
+        self.log(f"planned {op.describe()} in {time.perf_counter() - t0:.3f}s")
+        self.app.call_from_thread(self._show_plan, plan)
+
+    def _plan_failed(self, message: str) -> None:
+        self.status(message="")
+        self.notify(message, severity="error")
+
+    def _show_plan(self, plan) -> None:
+        self.status(message="")
+        if not plan.changes:
+            self.notify(f"nothing to change: {plan.summary()}", severity="warning")
+            return
+        ds = self.dataset
+
+        def confirmed(ok: bool | None) -> None:
+            if ok:
+                self.app.edits.submit(plan.op.describe(), lambda: ds.apply(plan))
+                self.status(pending=self.app.edits.pending)
+
+        self.app.push_screen(ConfirmPlanScreen(plan), confirmed)
+
+    def edit_done(self, outcome: EditOutcome) -> None:
+        """Called by the app when the writer finished an edit."""
+        self.journal = outcome.journal
+        self.status(pending=self.app.edits.pending, journal=outcome.journal)
+        if self.app.edits.pending == 0:
+            if outcome.label == "refresh":
+                self._times_known = False
+                self.query_one(SubsetList).show(self.dataset)
+                self.status(total=len(self.dataset.images))
+            if outcome.refilter or self._view_stale:
+                self.apply_view()
+            lst = self.query_one(ImageList)
+            lst.refresh()
+            self.show_image(lst.cursor_key)
+
+    def action_undo(self) -> None:
+        if self.dataset is not None:
+            self.app.edits.submit("undo", self.dataset.undo)
+            self.status(pending=self.app.edits.pending)
+
+    def action_redo(self) -> None:
+        if self.dataset is not None:
+            self.app.edits.submit("redo", self.dataset.redo)
+            self.status(pending=self.app.edits.pending)
+
+    def action_refresh(self) -> None:
+        if self.dataset is not None:
+            self.app.edits.submit("refresh", self.dataset.refresh)
+            self.status(pending=self.app.edits.pending)
+
+    def action_add_tag(self) -> None:
+        """Add to the caption being edited, or to every selected image (with a preview)."""
+        if self.dataset is None:
+            return
+        lst = self.query_one(ImageList)
+        if len(lst.selected) <= 1 or self.focused is not lst:
+            self.query_one(CaptionEditor).start_add()
+            return
+        ids = sorted(lst.selected)
+
+        def done(text: str | None) -> None:
+            if text:
+                try:
+                    op = AddTags(text.split(","))
+                except ValueError as e:
+                    self.notify(str(e), severity="error")
+                    return
+                self.preview_and_apply(op, ids)
+
+        self.app.push_screen(PromptScreen(f"Add a tag to the {len(ids):,} selected images:", "",
+                                          TagSuggester(self.vocabulary)), done)
+
+    # --- navigation -----------------------------------------------------------------------------
+    def action_focus_filter(self) -> None:
+        self.query_one("#filter", FilterInput).focus()
+
+    def action_focus_caption(self) -> None:
+        self.query_one(TagList).focus()
+
+    def action_tag_view(self) -> None:
+        if self.dataset is not None:
+            from .tag_frequency import TagFrequencyScreen
+
+            self.app.push_screen(TagFrequencyScreen(self))
+
+    def status(self, **changes) -> None:
+        self.query_one(StatusBar).set(**changes)
+
+    def palette_commands(self):
+        yield "Images: filter", "Focus the query box (red_hair, 1girl -solo, hat | cap, tags<5, no-caption)", self.action_focus_filter
+        yield "Images: clear filter", "Show every image of the subset", lambda: self.set_query("")
+        yield "Images: sort by name / tag count / modified", "Cycle the image list order", self.action_sort
+        yield "Images: select all shown", "Select every image the filter shows", lambda: self.query_one(ImageList).action_select_all()
+        yield "Images: clear selection", "Unselect every image", self._clear_selection
+        yield "Images: add a tag to the selection", "Add a tag to the selected images (with a preview)", self._add_to_selection
+        yield "Images: show subsets pane", "Toggle the subset list (hidden in narrow terminals)", self.action_toggle_subsets
+        yield "Caption: add tag", "Add a tag to the current image (autocomplete)", self.action_add_tag
+        yield "Caption: edit tag", "Edit the tag under the cursor in place", lambda: self.query_one(CaptionEditor).start_edit()
+        yield "Caption: delete tag", "Delete the tag under the cursor", lambda: self.query_one(CaptionEditor).remove_current()
+        yield "Caption: move tag up", "Move the tag under the cursor up", lambda: self.query_one(CaptionEditor).move_current(-1)
+        yield "Caption: move tag down", "Move the tag under the cursor down", lambda: self.query_one(CaptionEditor).move_current(1)
+        yield "Caption: move tag to front", "Move the tag under the cursor to the front", lambda: self.query_one(CaptionEditor).move_current_to_front()
+        yield "Edit: undo", "Undo the last edit (journaled on disk)", self.action_undo
+        yield "Edit: redo", "Redo the last undone edit", self.action_redo
+        yield "Dataset: reload from disk", "Pick up files added, removed or changed outside loratui", self.action_refresh
+        yield "Dataset: tag frequencies", "Every tag with its count; bulk rename, merge, remove", self.action_tag_view
+
+    def _clear_selection(self) -> None:
+        lst = self.query_one(ImageList)
+        lst.selected.clear()
+        lst.refresh()
+        self.status(selected=0)
+
+    def _add_to_selection(self) -> None:
+        self.query_one(ImageList).focus()
+        self.action_add_tag()

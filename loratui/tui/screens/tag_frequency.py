@@ -1,0 +1,191 @@
+"""Every tag with its count; filter as you type, sort, and bulk edits with a preview first."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
+
+from loratui.dataset import AddTags, MoveToFront, RemoveTags, RenameTag, normalize_tag
+
+from ..bulk_ops import MergeTags, tags_query
+from ..tag_suggester import TagSuggester
+from ..widgets.tag_table import TagTable
+from .prompt import PromptScreen
+
+
+class TagFrequencyScreen(Screen):
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("slash", "focus_filter", "Filter"),
+        Binding("s", "sort", "Sort"),
+        Binding("r", "rename", "Rename/merge"),
+        Binding("d,delete", "remove", "Remove"),
+        Binding("f", "front", "To front"),
+        Binding("a", "add", "Add tag"),
+        Binding("enter,v", "show_images", "Show images"),
+    ]
+    DEFAULT_CSS = """
+    TagFrequencyScreen #tag-filter { margin: 0 1; }
+    TagFrequencyScreen #tag-header { height: 1; color: $text-muted; text-style: bold; }
+    TagFrequencyScreen TagTable { height: 1fr; }
+    TagFrequencyScreen #tag-status { height: 1; background: $panel; padding: 0 1; }
+    """
+
+    def __init__(self, dataset_screen) -> None:
+        super().__init__()
+        self.ds_screen = dataset_screen
+        self.sort_mode = "count"
+
+    @property
+    def dataset(self):
+        return self.ds_screen.dataset
+
+    def compose(self) -> ComposeResult:
+        yield Input(placeholder="filter tags (type to narrow, Enter/↓ to the list)", id="tag-filter",
+                    compact=True)
+        yield Static("", id="tag-header")
+        yield TagTable(id="tag-table")
+        yield Static("", id="tag-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(TagTable)
+        table.dataset = self.dataset
+        table.trigger = self.ds_screen.trigger_tags()
+        self.reload()
+        table.focus()
+
+    @property
+    def table(self) -> TagTable:
+        return self.query_one(TagTable)
+
+    def reload(self) -> None:
+        """Rebuild rows from the index (after an edit, a refresh, a new filter)."""
+        ds = self.dataset
+        text = normalize_tag(self.query_one("#tag-filter", Input).value)
+        if not ds.lock.acquire(blocking=False):
+            return  # the writer is updating the index; the app calls reload() when it is done
+        try:
+            counts = ds.index.counts()
+        finally:
+            ds.lock.release()
+        tags = [t for t in counts if text in normalize_tag(t)] if text else list(counts)
+        if self.sort_mode == "count":
+            tags.sort(key=lambda t: (-counts[t], t))
+        else:
+            tags.sort(key=lambda t: (normalize_tag(t), t))
+        table = self.table
+        table.selected &= set(counts)
+        table.set_rows(tags)
+        self.query_one("#tag-header", Static).update(table.header(table.size.width or self.size.width))
+        self.update_status()
+
+    def update_status(self) -> None:
+        t = self.table
+        self.query_one("#tag-status", Static).update(
+            f"{len(t.rows):,} of {len(self.dataset.index):,} tags  │  {len(t.selected):,} selected  │  "
+            f"sort: {self.sort_mode}  │  space select, r rename/merge, d remove, f front, a add, enter show images")
+
+    def on_resize(self) -> None:
+        self.query_one("#tag-header", Static).update(self.table.header(self.size.width))
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "tag-filter":
+            self.reload()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.table.focus()
+
+    def on_virtual_list_selection_changed(self, event) -> None:
+        self.update_status()
+
+    def action_focus_filter(self) -> None:
+        self.query_one("#tag-filter", Input).focus()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_sort(self) -> None:
+        self.sort_mode = "name" if self.sort_mode == "count" else "count"
+        self.reload()
+
+    # --- bulk operations -----------------------------------------------------------------------
+    def chosen(self) -> list[str]:
+        tags = self.table.selection_or_cursor()
+        if not tags:
+            self.notify("no tag selected", severity="warning")
+        return tags
+
+    def images_with(self, tags: list[str]) -> list[int]:
+        ids: set[int] = set()
+        for t in tags:
+            ids |= self.dataset.index.images(t)
+        return sorted(ids)
+
+    def _preview(self, op, tags) -> None:
+        self.ds_screen.preview_and_apply(op, self.images_with(tags))
+
+    def action_rename(self) -> None:
+        tags = self.chosen()
+        if not tags:
+            return
+        what = f"`{tags[0]}`" if len(tags) == 1 else f"{len(tags)} tags ({', '.join(tags[:3])}…)"
+
+        def done(target: str | None) -> None:
+            if not target:
+                return
+            try:
+                op = RenameTag(tags[0], target) if len(tags) == 1 else MergeTags(tags, target)
+            except ValueError as e:
+                self.notify(str(e), severity="error")
+                return
+            self._preview(op, tags)
+
+        self.app.push_screen(PromptScreen(f"Rename / merge {what} into:", tags[0] if len(tags) == 1 else "",
+                                          TagSuggester(self.ds_screen.vocabulary)), done)
+
+    def action_remove(self) -> None:
+        tags = self.chosen()
+        if tags:
+            self._preview(RemoveTags(tags), tags)
+
+    def action_front(self) -> None:
+        tags = self.chosen()
+        if tags:
+            self._preview(MoveToFront(tags), tags)
+
+    def action_add(self) -> None:
+        tags = self.chosen()
+        if not tags:
+            return
+
+        def done(new: str | None) -> None:
+            if not new:
+                return
+            try:
+                op = AddTags([t for t in new.split(",")])
+            except ValueError as e:
+                self.notify(str(e), severity="error")
+                return
+            self._preview(op, tags)
+
+        self.app.push_screen(PromptScreen(f"Add a tag to every image tagged {', '.join(tags[:3])}"
+                                          f"{'…' if len(tags) > 3 else ''}:", "",
+                                          TagSuggester(self.ds_screen.vocabulary)), done)
+
+    def action_show_images(self) -> None:
+        tags = self.chosen()
+        if tags:
+            self.ds_screen.set_query(tags_query(tags))
+            self.app.pop_screen()
+
+    def palette_commands(self):
+        yield "Tags: rename / merge selected", "Rename the selected tags (merge when several)", self.action_rename
+        yield "Tags: remove selected", "Remove the selected tags from every image", self.action_remove
+        yield "Tags: move selected to front", "Move the selected tags to the front of captions", self.action_front
+        yield "Tags: add a tag to their images", "Add a tag to every image having the selected tags", self.action_add
+        yield "Tags: show these images", "Filter the image list to images with the selected tags", self.action_show_images
+        yield "Tags: toggle sort", "Sort by count or by name", self.action_sort
+        yield "Tags: back to images", "Close the tag-frequency view", self.action_back

@@ -1,0 +1,104 @@
+"""Autocomplete for tag inputs: the dataset's tags, most frequent first."""
+
+from __future__ import annotations
+
+from textual.suggester import Suggester
+
+from loratui.dataset import normalize_tag
+
+
+def tagger_vocabulary() -> list[str]:
+    """General and character tags of the installed WD14 tagger (empty when none is installed).
+
+    Slow-ish (finds the model, reads a ~10k-line CSV): call it from a worker.
+    """
+    import csv
+
+    try:
+        from loratui.tagging.models import resolve_model
+
+        path = resolve_model().labels_path
+        with open(path, encoding="utf-8", newline="") as f:
+            rows = list(csv.DictReader(f))
+    except Exception:  # optional: no model, another layout, a tagging package still in flux
+        return []
+    out = []
+    for row in rows:
+        if str(row.get("category", "")).strip() not in ("0", "4"):
+            continue
+        name = (row.get("name") or "").strip()
+        if name:
+            out.append(name.replace("_", " ") if len(name) > 3 else name)
+    return out
+
+
+class TagVocabulary:
+    """Tags ranked by how many images carry them; rebuilt only when the dataset changed.
+
+    Tagger tags (``extra``) follow the dataset's own tags, in the tagger's order.
+    """
+
+    def __init__(self) -> None:
+        self.extra: list[str] = []
+        self._ranked: list[tuple[str, str, int]] = []
+        self._generation = -1
+        self._dataset = None
+
+    def attach(self, dataset) -> None:
+        self._dataset = dataset
+        self._generation = -1
+
+    def ranked(self) -> list[tuple[str, str, int]]:
+        ds = self._dataset
+        generation = ds.generation if ds is not None else 0
+        if generation != self._generation:
+            if ds is not None and not ds.lock.acquire(blocking=False):
+                return self._ranked  # the writer is busy: stale suggestions beat a frozen UI
+            try:
+                ranked = [(t, normalize_tag(t), n) for t, n in ds.index.most_common()] if ds is not None else []
+            finally:
+                if ds is not None:
+                    ds.lock.release()
+            self._generation = generation
+            known = {norm for _, norm, _ in ranked}
+            ranked += [(t, normalize_tag(t), 0) for t in self.extra if normalize_tag(t) not in known]
+            self._ranked = ranked
+        return self._ranked
+
+    def add_extra(self, tags: list[str]) -> None:
+        self.extra = tags
+        self._generation = -1
+
+    def complete(self, prefix: str, limit: int = 6) -> list[tuple[str, int]]:
+        """Tags starting with ``prefix`` (underscores = spaces, any case), then tags containing it."""
+        p = normalize_tag(prefix)
+        if not p:
+            return []
+        starts, contains = [], []
+        for tag, norm, n in self.ranked():
+            if norm.startswith(p):
+                starts.append((tag, n))
+                if len(starts) >= limit:
+                    break
+            elif len(p) >= 2 and len(contains) < limit and p in norm:
+                contains.append((tag, n))
+        return (starts + contains)[:limit]
+
+
+class TagSuggester(Suggester):
+    """Inline completion of the last comma-separated entry in an input."""
+
+    def __init__(self, vocabulary: TagVocabulary) -> None:
+        super().__init__(use_cache=False, case_sensitive=True)
+        self.vocabulary = vocabulary
+
+    async def get_suggestion(self, value: str) -> str | None:
+        head, sep, last = value.rpartition(",")
+        stripped = last.lstrip()
+        if not stripped:
+            return None
+        for tag, _ in self.vocabulary.complete(stripped, limit=1):
+            if normalize_tag(tag).startswith(normalize_tag(stripped)):
+                lead = last[: len(last) - len(stripped)]
+                return head + sep + lead + tag
+        return None

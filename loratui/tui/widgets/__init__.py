@@ -1,0 +1,1 @@
+"""Widgets of the dataset screen, one per file."""

@@ -1,0 +1,167 @@
+"""The caption editor: the selected image's tags, with add (autocomplete), edit, delete and reorder.
+
+Edits are shown at once and posted as ``TagsEdited``; the screen queues the write (off the UI
+thread) and reloads the editor from the dataset when the writer is done.
+"""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import Input, Static
+
+from ..tag_suggester import TagSuggester, TagVocabulary
+from .tag_list import TagList
+
+
+class TagInput(Input):
+    BINDINGS = [Binding("escape", "cancel", "Cancel", show=True)]
+
+    def action_cancel(self) -> None:
+        self.query_ancestor(CaptionEditor).finish_input()
+
+
+class CaptionEditor(Vertical):
+    DEFAULT_CSS = """
+    CaptionEditor { height: 1fr; }
+    CaptionEditor > TagList { height: 1fr; }
+    CaptionEditor > TagInput { display: none; }
+    CaptionEditor > #completions { display: none; height: auto; max-height: 3; color: $text-muted; }
+    CaptionEditor.-typing > TagInput { display: block; }
+    CaptionEditor.-typing > #completions { display: block; }
+    """
+
+    class TagsEdited(Message):
+        def __init__(self, image_id: int, tags: list[str], label: str) -> None:
+            super().__init__()
+            self.image_id = image_id
+            self.tags = tags
+            self.label = label
+
+    def __init__(self, vocabulary: TagVocabulary, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.vocabulary = vocabulary
+        self.image_id: int | None = None
+        self.editable = True
+        self._mode = ""  # "add" | "edit" while the input is open
+        self.border_title = "Caption"
+
+    def compose(self) -> ComposeResult:
+        yield TagList(id="tags")
+        yield TagInput(placeholder="tag, another tag  (→ accepts the suggestion, Esc cancels)",
+                       suggester=TagSuggester(self.vocabulary), id="tag-input", compact=True)
+        yield Static("", id="completions")
+
+    @property
+    def tag_list(self) -> TagList:
+        return self.query_one(TagList)
+
+    @property
+    def tags(self) -> list[str]:
+        return self.tag_list.tags
+
+    def load(self, image_id: int | None, tags: list[str], trigger: set[str], editable: bool = True,
+             title: str = "Caption") -> None:
+        same = image_id == self.image_id
+        self.image_id = image_id
+        self.editable = editable
+        self.border_title = title
+        self.tag_list.show_tags(tags, trigger, cursor=None if same else 0)
+        if not same and self._mode:
+            self.finish_input(refocus=False)
+
+    # --- edits ---------------------------------------------------------------------------------
+    def _commit(self, tags: list[str], label: str, cursor: int) -> None:
+        if self.image_id is None:
+            return
+        if not self.editable:
+            self.app.notify("this caption file cannot be read, so loratui will not overwrite it",
+                            severity="warning")
+            return
+        self.tag_list.show_tags(tags, self.tag_list.trigger, cursor=cursor)
+        self.post_message(self.TagsEdited(self.image_id, list(tags), label))
+
+    def remove_current(self) -> None:
+        i = self.tag_list.cursor
+        if 0 <= i < len(self.tags):
+            tags = self.tags[:i] + self.tags[i + 1:]
+            self._commit(tags, f"remove `{self.tags[i]}`", min(i, len(tags) - 1))
+
+    def move_current(self, delta: int) -> None:
+        i = self.tag_list.cursor
+        j = i + delta
+        if 0 <= i < len(self.tags) and 0 <= j < len(self.tags):
+            tags = list(self.tags)
+            tags[i], tags[j] = tags[j], tags[i]
+            self._commit(tags, f"move `{tags[j]}` {'up' if delta < 0 else 'down'}", j)
+
+    def move_current_to_front(self) -> None:
+        i = self.tag_list.cursor
+        if 0 < i < len(self.tags):
+            tags = [self.tags[i]] + self.tags[:i] + self.tags[i + 1:]
+            self._commit(tags, f"move `{tags[0]}` to the front", 0)
+
+    # --- the input -----------------------------------------------------------------------------
+    def start_add(self) -> None:
+        if self.image_id is None:
+            return
+        self._open_input("add", "")
+
+    def start_edit(self) -> None:
+        i = self.tag_list.cursor
+        if 0 <= i < len(self.tags):
+            self._open_input("edit", self.tags[i])
+
+    def _open_input(self, mode: str, value: str) -> None:
+        self._mode = mode
+        self.add_class("-typing")
+        inp = self.query_one(TagInput)
+        inp.value = value
+        inp.cursor_position = len(value)
+        inp.border_title = "add tag" if mode == "add" else "edit tag"
+        inp.focus()
+        self._show_completions(value)
+
+    def finish_input(self, refocus: bool = True) -> None:
+        self._mode = ""
+        self.remove_class("-typing")
+        if refocus:
+            self.tag_list.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "tag-input":
+            self._show_completions(event.value)
+
+    def _show_completions(self, value: str) -> None:
+        from rich.markup import escape
+
+        last = value.rpartition(",")[2].strip()
+        found = self.vocabulary.complete(last) if last else []
+        text = "  ".join(f"{escape(t)} [dim]{n:,}[/]" if n else f"{escape(t)} [dim]tagger[/]" for t, n in found)
+        self.query_one("#completions", Static).update(text)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id != "tag-input":
+            return
+        event.stop()
+        mode = self._mode
+        entered = [t.strip() for t in event.value.split(",") if t.strip()]
+        self.finish_input()
+        if not entered:
+            return
+        tags = list(self.tags)
+        i = self.tag_list.cursor
+        if mode == "edit" and 0 <= i < len(tags):
+            old = tags[i]
+            rest = [t for t in tags[:i] + tags[i + 1:]]
+            new = [t for t in entered if t not in rest]
+            tags = tags[:i] + new + [t for t in tags[i + 1:] if t not in new]
+            self._commit(tags, f"edit `{old}` -> `{', '.join(entered)}`", i)
+        elif mode == "add":
+            new = [t for t in entered if t not in tags]
+            if not new:
+                self.app.notify(f"already tagged {', '.join(entered)}")
+                return
+            self._commit(tags + new, f"add {', '.join(f'`{t}`' for t in new)}", len(tags))

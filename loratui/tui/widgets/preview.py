@@ -1,0 +1,106 @@
+"""The preview pane: the selected image (textual-image) and its facts.
+
+Decoding happens in a thread worker behind a short debounce, so holding an arrow key only decodes
+the image the cursor stops on; thumbnails are cached (LRU) by path and mtime.
+"""
+
+from __future__ import annotations
+
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import Static
+
+from ..thumbnails import Thumbnail, ThumbnailCache
+from .image_list import human_size
+
+DEBOUNCE_S = 0.06
+
+
+def image_widget_class(mode: str):
+    """The textual-image widget for a mode (auto, kitty, sixel, halfcell); None for `none`."""
+    if mode == "none":
+        return None
+    import textual_image.widget as tiw
+
+    return {"kitty": tiw.TGPImage, "sixel": tiw.SixelImage, "halfcell": tiw.HalfcellImage}.get(mode, tiw.Image)
+
+
+class Preview(Vertical):
+    DEFAULT_CSS = """
+    Preview { height: 1fr; }
+    Preview > #picture { height: 1fr; width: 1fr; align: center middle; }
+    Preview > #picture > * { width: auto; height: 100%; }
+    Preview > #picture > .placeholder { width: 1fr; height: 1; }
+    Preview > #facts { height: 1; color: $text-muted; }
+    """
+
+    class Loaded(Message):
+        def __init__(self, key: object, thumb: Thumbnail) -> None:
+            super().__init__()
+            self.key = key
+            self.thumb = thumb
+
+    def __init__(self, mode: str, cache: ThumbnailCache, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.mode = mode
+        self.cache = cache
+        self.border_title = "Preview"
+        self._key: object = None
+        self._path: str | None = None
+        self._timer = None
+        self._image_cls = image_widget_class(mode)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="picture"):
+            if self._image_cls is not None:
+                yield self._image_cls(None, id="image")
+            else:
+                yield Static("", id="image", classes="placeholder")
+        yield Static("", id="facts")
+
+    def show(self, key: object, abs_path: str | None, label: str = "") -> None:
+        """Show the image at ``abs_path`` (None: clear)."""
+        if key == self._key and abs_path == self._path:
+            return
+        self._key, self._path = key, abs_path
+        self.border_title = label or "Preview"
+        self.query_one("#facts", Static).update("…" if abs_path else "", layout=False)
+        if self._timer is not None:
+            self._timer.stop()
+        if abs_path is None:
+            self._set_image(None)
+            return
+        self._timer = self.set_timer(DEBOUNCE_S, self._start_load)
+
+    def _start_load(self) -> None:
+        self._timer = None
+        if self._path is not None:
+            self._load(self._key, self._path)
+
+    @work(thread=True, exclusive=True, group="thumbnail")
+    def _load(self, key: object, path: str) -> None:
+        self.post_message(self.Loaded(key, self.cache.get(path)))
+
+    def on_preview_loaded(self, event: Loaded) -> None:
+        event.stop()
+        if event.key != self._key:
+            return  # the cursor moved on
+        facts = event.thumb.facts
+        bits = []
+        if facts.width:
+            bits.append(f"{facts.width}×{facts.height} px  aspect {facts.aspect}")
+        bits.append(human_size(facts.file_size))
+        if facts.error:
+            bits.append(f"[$warning]{facts.error}[/]")
+        facts_w = self.query_one("#facts", Static)
+        facts_w.update("  ".join(bits), layout=False)
+        self._set_image(event.thumb.image)
+
+    def _set_image(self, image) -> None:
+        widget = self.query_one("#image")
+        if self._image_cls is None:
+            widget.update("" if image is None else "[dim](image previews off: --images none)[/]", layout=False)
+        else:
+            widget.image = image
