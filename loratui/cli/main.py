@@ -18,6 +18,8 @@ COMMANDS: list[tuple[str, str]] = [
     ("redo", "cmd_redo"),
     ("tag", "cmd_tag"),
     ("models", "cmd_models"),
+    ("config", "cmd_config"),
+    ("inspect", "cmd_inspect"),
 ]
 
 EPILOG = """\

@@ -1,0 +1,139 @@
+"""Export a config as an sd-scripts pair: a training-args TOML (``--config_file``) and a
+dataset-config TOML (+ a prompts file)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from .kohya_values import NOT_EXPRESSIBLE, _get, _num_str
+from .model import TrainConfig
+
+
+def _kohya_optimizer(name: str) -> str:
+    return "AdaFactor" if name == "Adafactor" else name
+
+
+def to_kohya(cfg: TrainConfig, dataset_config_path: str = "dataset.toml",
+             prompts_path: str = "prompts.txt") -> tuple[dict, dict, list[str]]:
+    """The (training args, dataset config, notes) for ``cfg``; paths made absolute."""
+    r = cfg.resolved()
+    m, d, n, o, sc, out = r.model, r.dataset, r.network, r.optim, r.schedule, r.output
+    notes: list[str] = []
+    model = {"pretrained_model_name_or_path": m.base, "v2": m.family in ("sd2", "sd2-v"),
+             "v_parameterization": m.family == "sd2-v"}
+    if m.vae:
+        model["vae"] = m.vae
+    if m.family == "sdxl":
+        notes.append("model.family sdxl: run sdxl_train_network.py (the args file is the same)")
+    net = {"network_module": "networks.lora", "network_dim": n.dim, "network_alpha": n.alpha}
+    if n.dropout:
+        net["network_dropout"] = n.dropout
+    if n.type == "locon":
+        net["network_args"] = [f"conv_dim={n.conv_dim}", f"conv_alpha={_num_str(n.conv_alpha)}"]
+    if n.train_unet and not n.train_text_encoder:
+        net["network_train_unet_only"] = True
+    elif n.train_text_encoder and not n.train_unet:
+        net["network_train_text_encoder_only"] = True
+    opt = {"optimizer_type": _kohya_optimizer(o.optimizer), "learning_rate": o.unet_lr, "unet_lr": o.unet_lr,
+           "text_encoder_lr": o.text_encoder_lr, "lr_scheduler": o.scheduler, "max_grad_norm": o.max_grad_norm}
+    if o.optimizer_args:
+        opt["optimizer_args"] = list(o.optimizer_args)
+    if o.warmup_steps:
+        opt["lr_warmup_steps"] = o.warmup_steps
+    elif o.warmup_ratio:
+        opt["lr_warmup_steps"] = o.warmup_ratio  # sd-scripts reads a value < 1 as a ratio
+    opt["lr_scheduler_num_cycles"] = o.cycles
+    opt["lr_scheduler_power"] = o.power
+    train = {"output_dir": out.dir, "output_name": out.name, "save_model_as": "safetensors",
+             "save_precision": "float" if out.save_precision == "fp32" else out.save_precision,
+             "mixed_precision": o.mixed_precision, "gradient_accumulation_steps": o.grad_accumulation,
+             "gradient_checkpointing": o.gradient_checkpointing, "seed": o.seed, "clip_skip": m.clip_skip,
+             "cache_latents": d.cache_latents, "cache_latents_to_disk": d.cache_latents_to_disk, "sdpa": True}
+    if sc.max_steps:
+        train["max_train_steps"] = sc.max_steps
+    else:
+        train["max_train_epochs"] = sc.epochs
+    if o.noise_offset:
+        train["noise_offset"] = o.noise_offset
+    if o.min_snr_gamma:
+        train["min_snr_gamma"] = o.min_snr_gamma
+    if sc.save_every_n_epochs:
+        train["save_every_n_epochs"] = sc.save_every_n_epochs
+    if sc.save_every_n_steps:
+        train["save_every_n_steps"] = sc.save_every_n_steps
+    if sc.keep_last:
+        if sc.save_every_n_steps:
+            train["save_last_n_steps"] = sc.keep_last * sc.save_every_n_steps
+        else:
+            # sd-scripts keeps the saves of the last N *epochs*; scale so N files remain
+            train["save_last_n_epochs"] = sc.keep_last * max(1, sc.save_every_n_epochs)
+    if sc.sample_prompts:
+        train["sample_prompts"] = prompts_path
+    train["sample_sampler"] = sc.sample_sampler
+    if sc.sample_every_n_epochs:
+        train["sample_every_n_epochs"] = sc.sample_every_n_epochs
+    if sc.sample_every_n_steps:
+        train["sample_every_n_steps"] = sc.sample_every_n_steps
+    for k in ("title", "author", "description"):
+        if getattr(out, k):
+            train[f"metadata_{k}"] = getattr(out, k)
+    train["dataset_config"] = dataset_config_path
+    args = {"model_arguments": model, "network_arguments": net, "optimizer_arguments": opt,
+            "training_arguments": train}
+    general = {"caption_extension": d.caption_extension, "keep_tokens": d.keep_tokens,
+               "shuffle_caption": d.shuffle_caption, "caption_dropout_rate": d.caption_dropout_rate,
+               "caption_tag_dropout_rate": d.caption_tag_dropout_rate, "flip_aug": d.flip_aug}
+    subsets = []
+    for s in d.subsets:
+        sub = {"image_dir": s.image_dir, "num_repeats": s.repeats}
+        if s.class_tokens:
+            sub["class_tokens"] = s.class_tokens
+        if s.is_reg:
+            sub["is_reg"] = True
+        subsets.append(sub)
+    dataset = {"general": general, "datasets": [{
+        "resolution": list(d.resolution), "batch_size": o.batch_size, "enable_bucket": d.enable_bucket,
+        "min_bucket_reso": d.min_bucket_reso, "max_bucket_reso": d.max_bucket_reso,
+        "bucket_reso_steps": d.bucket_reso_steps, "bucket_no_upscale": d.bucket_no_upscale,
+        "subsets": subsets}]}
+    lost = [p for p in NOT_EXPRESSIBLE if _get(cfg, p) != _get(TrainConfig(), p)]
+    if lost:
+        notes.append("not expressible in kohya files (kept only in the loratui config): " + ", ".join(lost))
+    return args, dataset, notes
+
+
+def export_kohya(cfg: TrainConfig, outdir: str, stem: str | None = None) -> tuple[list[str], list[str]]:
+    """Write ``<stem>_config.toml``, ``<stem>_dataset.toml`` (+ ``<stem>_prompts.txt``) into ``outdir``.
+    Returns (paths written, notes). Train with ``accelerate launch train_network.py --config_file ...``."""
+    import tomli_w
+
+    stem = stem or cfg.output.name or "lora"
+    outdir = os.path.abspath(outdir)
+    os.makedirs(outdir, exist_ok=True)
+    args_path = os.path.join(outdir, f"{stem}_config.toml")
+    ds_path = os.path.join(outdir, f"{stem}_dataset.toml")
+    pr_path = os.path.join(outdir, f"{stem}_prompts.txt")
+    args, dataset, notes = to_kohya(cfg, ds_path, pr_path)
+    head = (f"# sd-scripts training arguments written by loratui: "
+            f"accelerate launch {'sdxl_' if cfg.model.family == 'sdxl' else ''}train_network.py --config_file {args_path}\n"
+            f"# loratui: model.family = {cfg.model.family}\n"
+            f"# loratui: extra = {json.dumps(_extra(cfg), ensure_ascii=False)}\n")
+    written = []
+    with open(args_path, "w", encoding="utf-8") as fh:
+        fh.write(head + tomli_w.dumps(args))
+    written.append(args_path)
+    with open(ds_path, "w", encoding="utf-8") as fh:
+        fh.write("# sd-scripts dataset config written by loratui\n" + tomli_w.dumps(dataset))
+    written.append(ds_path)
+    if cfg.schedule.sample_prompts:
+        with open(pr_path, "w", encoding="utf-8") as fh:
+            fh.write("# sample prompts (kohya syntax) written by loratui\n")
+            fh.write("".join(p.rstrip("\n") + "\n" for p in cfg.schedule.sample_prompts))
+        written.append(pr_path)
+    return written, notes
+
+
+def _extra(cfg: TrainConfig) -> dict:
+    """What kohya cannot express, kept in a comment so an exported pair imports back whole."""
+    return {p: _get(cfg, p) for p in NOT_EXPRESSIBLE}

@@ -1,0 +1,85 @@
+"""Import kohya_ss GUI presets (JSON with GUI names; ``lr_warmup`` is a percentage)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from .kohya_import import _apply_flat, _finish, _subsets_from_dir, kohya_defaults
+from .kohya_values import ImportResult, Unmapped, _Bad, _empty, _to_float
+from .model import SubsetConfig
+from .toml_io import ConfigError
+
+
+GUI_RENAMES = {
+    "epoch": "max_train_epochs", "max_resolution": "resolution", "optimizer": "optimizer_type",
+}
+GUI_LORA_TYPES = {"Standard": "lora", "Kohya LoCon": "locon", "LoCon": "locon", "LyCORIS/LoCon": "locon"}
+
+
+def import_kohya_ss_json(path: str) -> ImportResult:
+    """Import a kohya_ss GUI preset (JSON with GUI names). ``lr_warmup`` is a percentage."""
+    try:
+        with open(path, "rb") as fh:
+            data = json.loads(fh.read().decode("utf-8"))
+    except OSError as e:
+        raise ConfigError([f"cannot read ({e.strerror or e})"], path) from None
+    except (UnicodeDecodeError, ValueError) as e:
+        raise ConfigError([f"not valid JSON: {e}"], path) from None
+    if not isinstance(data, dict):
+        raise ConfigError(["expected a JSON object of GUI settings"], path)
+    res = ImportResult(kohya_defaults(), sources=[path])
+    res.config.base_dir = os.path.dirname(os.path.abspath(path))
+    flat: dict = {}
+    for k, v in data.items():
+        if k == "LoRA_type":
+            continue
+        if k == "lr_warmup":
+            if not _empty(v):
+                try:
+                    pct = _to_float(v)
+                    if not 0 <= pct <= 100:
+                        raise _Bad("expected a percentage 0-100")
+                    res.config.optim.warmup_ratio = pct / 100.0
+                    res.config.optim.warmup_steps = 0
+                    if pct:
+                        res.notes.append(f"lr_warmup {v}% -> optim.warmup_ratio {pct / 100:g}")
+                except _Bad as e:
+                    res.unmapped.append(Unmapped(k, v, str(e)))
+            continue
+        name = GUI_RENAMES.get(k, k)
+        if name == "max_train_epochs" and k == "max_train_epochs" and _empty(v):
+            continue  # the GUI's "max train epochs" override, unset: `epoch` applies
+        if name in flat and not _empty(v):
+            flat[name] = v  # explicit override field wins over `epoch`
+        elif name not in flat:
+            flat[name] = v
+    lt = data.get("LoRA_type", "Standard")
+    kind = GUI_LORA_TYPES.get(str(lt))
+    if kind is None:
+        res.unmapped.append(Unmapped("LoRA_type", lt, "only Standard (LoRA) and LoCon can be trained; LoRA assumed"))
+        kind = "lora"
+    if kind == "lora":
+        for k in ("conv_dim", "conv_alpha"):
+            if k in flat:
+                res.unmapped.append(Unmapped(k, flat.pop(k), "applies to LoCon only; ignored for LoRA_type "
+                                                             f"{lt}"))
+    if "max_train_epochs" in flat and not _empty(flat["max_train_epochs"]) and _empty(flat.get("max_train_steps")):
+        flat["max_train_steps"] = ""
+    # the GUI sends 0 for "use learning_rate"
+    for k in ("unet_lr", "text_encoder_lr"):
+        try:
+            if k in flat and not _empty(flat[k]) and _to_float(flat[k]) == 0:
+                flat[k] = ""
+        except _Bad:
+            pass
+    _apply_flat(flat, res, path, res.config.base_dir)
+    if kind == "locon":
+        res.config.network.type = "locon"
+    if not _empty(data.get("train_data_dir")):
+        subsets = _subsets_from_dir(os.path.expanduser(str(data["train_data_dir"])), False, res, "train_data_dir")
+        res.config.dataset.root = os.path.expanduser(str(data["train_data_dir"]))
+        res.config.dataset.subsets = [SubsetConfig(os.path.basename(s.image_dir), s.repeats, s.class_tokens)
+                                      for s in subsets]
+    _finish(res, flat)
+    return res

@@ -1,0 +1,363 @@
+"""What a LoRA file is: format, modules, ranks/alphas, base model, training settings, tags, hashes.
+
+Reads only the header, the scalar ``alpha`` tensors by offset, and (for hashes) streams the data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+from .header import Header, LoraFileError, read_header, read_scalar
+
+KOHYA_PREFIXES = ("lora_unet_", "lora_te1_", "lora_te2_", "lora_te_")
+PEFT_MARKERS = (".lora_A.", ".lora_B.", ".lora.down.", ".lora.up.", ".lora_A_", ".lora_B_")
+
+# ss_* keys shown as "training settings", in this order, with a label
+SETTINGS = [
+    ("ss_output_name", "output name"), ("ss_sd_model_name", "base model"), ("ss_network_module", "network module"),
+    ("ss_network_dim", "network dim"), ("ss_network_alpha", "network alpha"), ("ss_network_args", "network args"),
+    ("ss_learning_rate", "learning rate"), ("ss_unet_lr", "UNet LR"), ("ss_text_encoder_lr", "text-encoder LR"),
+    ("ss_optimizer", "optimizer"), ("ss_lr_scheduler", "scheduler"), ("ss_lr_warmup_steps", "warm-up steps"),
+    ("ss_num_epochs", "epochs"), ("ss_epoch", "epoch saved"), ("ss_steps", "steps"),
+    ("ss_max_train_steps", "max steps"), ("ss_num_train_images", "images x repeats"),
+    ("ss_batch_size_per_device", "batch size"), ("ss_total_batch_size", "total batch"),
+    ("ss_gradient_accumulation_steps", "grad accumulation"), ("ss_resolution", "resolution"),
+    ("ss_enable_bucket", "bucketing"), ("ss_noise_offset", "noise offset"), ("ss_min_snr_gamma", "min-SNR gamma"),
+    ("ss_clip_skip", "clip skip"), ("ss_mixed_precision", "mixed precision"), ("ss_keep_tokens", "keep tokens"),
+    ("ss_shuffle_caption", "shuffle captions"), ("ss_caption_dropout_rate", "caption dropout"),
+    ("ss_seed", "seed"), ("ss_training_started_at", "started"), ("ss_training_finished_at", "finished"),
+    ("ss_training_comment", "comment"),
+]
+
+
+@dataclass
+class LoraInfo:
+    path: str
+    file_size: int
+    format: str
+    """kohya LoRA | LoCon | LoHa | LoKr | diffusers-peft | unknown"""
+    base_model: str
+    """sd_v1 | sd_v2 | sd_v2_v | sdxl_base_v1-0 | unknown (from metadata, else guessed from shapes)"""
+    base_model_source: str
+    unet_modules: int
+    te_modules: int
+    ranks: dict[int, int]
+    """rank -> module count (linear and 1x1 layers)"""
+    conv_ranks: dict[int, int]
+    """rank -> module count (3x3 convolutions)"""
+    alphas: dict[float, int]
+    conv_alphas: dict[float, int]
+    dtypes: dict[str, int]
+    tensors: int
+    metadata: dict[str, str]
+    settings: list[tuple[str, str, str]]
+    """(key, label, value) from ss_*"""
+    top_tags: list[tuple[str, int]]
+    dataset_dirs: dict[str, dict]
+    stored_hash: str | None
+    computed_hash: str | None
+    stored_legacy_hash: str | None
+    computed_legacy_hash: str | None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def hash_ok(self) -> bool | None:
+        if not self.stored_hash or not self.computed_hash:
+            return None
+        return self.stored_hash.lower().removeprefix("0x") == self.computed_hash
+
+    def to_dict(self) -> dict:
+        return {
+            "path": self.path, "file_size": self.file_size, "format": self.format, "base_model": self.base_model,
+            "base_model_source": self.base_model_source, "unet_modules": self.unet_modules,
+            "te_modules": self.te_modules, "tensors": self.tensors,
+            "ranks": {str(k): v for k, v in sorted(self.ranks.items())},
+            "conv_ranks": {str(k): v for k, v in sorted(self.conv_ranks.items())},
+            "alphas": {_fmt(k): v for k, v in sorted(self.alphas.items())},
+            "conv_alphas": {_fmt(k): v for k, v in sorted(self.conv_alphas.items())},
+            "dtypes": self.dtypes, "settings": {k: v for k, _, v in self.settings},
+            "top_tags": [{"tag": t, "count": c} for t, c in self.top_tags], "dataset_dirs": self.dataset_dirs,
+            "hashes": {"sshs_model_hash": {"stored": self.stored_hash, "computed": self.computed_hash,
+                                           "match": self.hash_ok},
+                       "sshs_legacy_hash": {"stored": self.stored_legacy_hash,
+                                            "computed": self.computed_legacy_hash}},
+            "metadata": self.metadata, "problems": self.problems,
+        }
+
+    def lines(self, tags: int = 15) -> list[str]:
+        out = [f"file        {self.path} ({self.file_size / 1e6:.1f} MB, {self.tensors} tensors, "
+               + ", ".join(f"{k} x{v}" for k, v in sorted(self.dtypes.items())) + ")",
+               f"format      {self.format}",
+               f"base model  {self.base_model} ({self.base_model_source})",
+               f"modules     UNet {self.unet_modules}, text encoder {self.te_modules}",
+               f"rank        {_counts(self.ranks)}" + (f"; conv {_counts(self.conv_ranks)}" if self.conv_ranks else ""),
+               f"alpha       {_counts(self.alphas, _fmt) or 'none stored (= rank)'}"
+               + (f"; conv {_counts(self.conv_alphas, _fmt)}" if self.conv_alphas else "")]
+        if self.settings:
+            out.append("training settings (ss_*)")
+            w = max(len(lbl) for _, lbl, _ in self.settings)
+            for _, lbl, v in self.settings:
+                out.append(f"  {lbl:<{w}}  {v}")
+        if self.dataset_dirs:
+            out.append("dataset folders")
+            for d, info in self.dataset_dirs.items():
+                out.append(f"  {d}: {info.get('img_count', '?')} images x {info.get('n_repeats', '?')} repeats")
+        if self.top_tags:
+            out.append(f"top tags    " + ", ".join(f"{t} ({c})" for t, c in self.top_tags[:tags]))
+        h = "hash        "
+        if self.stored_hash:
+            h += f"stored {self.stored_hash[:12]}"
+            if self.computed_hash:
+                h += " = computed" if self.hash_ok else f" != computed {self.computed_hash[:12]} (file changed after saving)"
+        elif self.computed_hash:
+            h += f"computed {self.computed_hash[:12]} (none stored)"
+        else:
+            h += "not computed"
+        out.append(h)
+        for p in self.problems:
+            out.append(f"problem     {p}")
+        return out
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}"
+
+
+def _counts(c: dict, fmt=str) -> str:
+    if not c:
+        return ""
+    if len(c) == 1:
+        return fmt(next(iter(c)))
+    return ", ".join(f"{fmt(k)} (x{v})" for k, v in sorted(c.items()))
+
+
+def _split_kohya(name: str) -> tuple[str, str]:
+    """``lora_unet_x.lora_down.weight`` -> (``lora_unet_x``, ``lora_down.weight``)."""
+    mod, _, param = name.partition(".")
+    return mod, param
+
+
+_PEFT_RE = re.compile(r"^(.*?)\.(lora_A|lora_B|lora\.down|lora\.up|lora_magnitude_vector|alpha)(\..*)?$")
+
+
+def _module_of_peft(name: str) -> tuple[str, str] | None:
+    m = _PEFT_RE.match(name)
+    if not m:
+        return None
+    return m.group(1), m.group(2) + (m.group(3) or "")
+
+
+def _is_te(mod: str) -> bool:
+    return mod.startswith(("lora_te", "text_encoder", "te.", "te_")) or ".text_model." in f".{mod}."
+
+
+def inspect_lora(path: str, compute_hashes: bool = True, top_tags: int = 30) -> LoraInfo:
+    """Inspect ``path``. Raises ``LoraFileError`` for unreadable or malformed files."""
+    h = read_header(path)
+    names = list(h.tensors)
+    problems: list[str] = []
+    kohya = [n for n in names if n.startswith(KOHYA_PREFIXES)]
+    peft = [n for n in names if any(m in n for m in PEFT_MARKERS)]
+    modules: dict[str, dict[str, object]] = {}
+    if kohya and len(kohya) >= len(peft):
+        style = "kohya"
+        for n in names:
+            if not n.startswith(KOHYA_PREFIXES):
+                problems.append(f"unexpected tensor {n!r} (not lora_unet_/lora_te_)")
+                continue
+            mod, param = _split_kohya(n)
+            modules.setdefault(mod, {})[param] = h.tensors[n]
+    elif peft:
+        style = "peft"
+        for n in names:
+            mp = _module_of_peft(n)
+            if mp is None:
+                problems.append(f"unexpected tensor {n!r}")
+                continue
+            modules.setdefault(mp[0], {})[mp[1]] = h.tensors[n]
+    else:
+        style = "unknown"
+        if not names:
+            problems.append("no tensors")
+        else:
+            problems.append("no LoRA tensors found (expected lora_unet_/lora_te_ or peft lora_A/lora_B names)")
+    kinds = Counter()
+    ranks: Counter = Counter()
+    conv_ranks: Counter = Counter()
+    alphas: Counter = Counter()
+    conv_alphas: Counter = Counter()
+    unet = te = 0
+    for mod, params in modules.items():
+        if _is_te(mod):
+            te += 1
+        else:
+            unet += 1
+        rank, conv = _rank(params, style)
+        kind = _kind(params)
+        kinds[kind] += 1
+        if kind == "lora" and rank is None:
+            problems.append(f"module {mod}: incomplete (has {', '.join(sorted(params))})")
+            continue
+        if kind == "lora" and not _consistent(params, style):
+            problems.append(f"module {mod}: up/down ranks disagree")
+        alpha = read_scalar(h, f"{mod}.alpha") if "alpha" in params else None
+        if rank is not None:
+            (conv_ranks if conv else ranks)[rank] += 1
+        if alpha is not None:
+            (conv_alphas if conv else alphas)[round(alpha, 6)] += 1
+    if style == "peft":
+        fmt = "diffusers-peft"
+    elif kinds.get("loha"):
+        fmt = "LoHa"
+    elif kinds.get("lokr"):
+        fmt = "LoKr"
+    elif style == "kohya":
+        fmt = "LoCon" if conv_ranks else "kohya LoRA"
+    else:
+        fmt = "unknown"
+    base, source = _base_model(h)
+    info = LoraInfo(
+        path=h.path, file_size=h.file_size, format=fmt, base_model=base, base_model_source=source,
+        unet_modules=unet, te_modules=te, ranks=dict(ranks), conv_ranks=dict(conv_ranks), alphas=dict(alphas),
+        conv_alphas=dict(conv_alphas), dtypes=dict(Counter(t.dtype for t in h.tensors.values() if not
+                                                          t.name.endswith(".alpha"))),
+        tensors=len(names), metadata=h.metadata,
+        settings=[(k, lbl, h.metadata[k]) for k, lbl in SETTINGS if h.metadata.get(k) not in (None, "", "None")],
+        top_tags=_top_tags(h.metadata, top_tags, problems), dataset_dirs=_dataset_dirs(h.metadata, problems),
+        stored_hash=h.metadata.get("sshs_model_hash"), computed_hash=None,
+        stored_legacy_hash=h.metadata.get("sshs_legacy_hash"), computed_legacy_hash=None, problems=problems)
+    if compute_hashes:
+        info.computed_hash, info.computed_legacy_hash = file_hashes(h)
+    return info
+
+
+def _kind(params: dict) -> str:
+    keys = set(params)
+    if any(k.startswith("hada_") for k in keys):
+        return "loha"
+    if any(k.startswith("lokr_") for k in keys):
+        return "lokr"
+    return "lora"
+
+
+def _shape(params: dict, *names: str):
+    """The first of ``names`` present with at least one dimension (a 0-dim factor is malformed)."""
+    for n in names:
+        t = params.get(n)
+        if t is not None and len(t.shape) >= 1:
+            return t.shape
+    return None
+
+
+def _rank(params: dict, style: str) -> tuple[int | None, bool]:
+    """(rank, is_3x3_conv) of one module."""
+    down = _shape(params, "lora_down.weight", "lora_A.weight", "lora.down.weight")
+    if down is not None and len(down) >= 1:
+        return down[0], len(down) == 4 and tuple(down[2:]) != (1, 1)
+    w1b = _shape(params, "hada_w1_b.weight", "hada_w1_b")
+    if w1b is not None:
+        t1 = _shape(params, "hada_t1.weight", "hada_t1")
+        w2b = _shape(params, "hada_w2_b.weight", "hada_w2_b")
+        conv = t1 is not None or (w2b is not None and len(w2b) == 4 and tuple(w2b[2:]) != (1, 1))
+        return w1b[0], conv or (len(w1b) == 4 and tuple(w1b[2:]) != (1, 1))
+    for a in ("lokr_w2_b", "lokr_w1_b"):
+        s = _shape(params, a + ".weight", a)
+        if s is not None:
+            conv = _shape(params, "lokr_t2.weight", "lokr_t2") is not None or (len(s) == 4 and tuple(s[2:]) != (1, 1))
+            return s[0], conv
+    w2 = _shape(params, "lokr_w2.weight", "lokr_w2")
+    if w2 is not None:
+        return None, len(w2) == 4 and tuple(w2[2:]) != (1, 1)  # full-rank Kronecker factor
+    return None, False
+
+
+def _consistent(params: dict, style: str) -> bool:
+    down = _shape(params, "lora_down.weight", "lora_A.weight", "lora.down.weight")
+    up = _shape(params, "lora_up.weight", "lora_B.weight", "lora.up.weight")
+    return down is not None and up is not None and len(up) >= 2 and up[1] == down[0]
+
+
+def _base_model(h: Header) -> tuple[str, str]:
+    m = h.metadata
+    v = m.get("ss_base_model_version")
+    if v and v != "None":
+        return v, "ss_base_model_version"
+    arch = m.get("modelspec.architecture", "")
+    if arch:
+        a = arch.lower()
+        if "xl" in a:
+            return "sdxl_base_v1-0", "modelspec.architecture"
+        if "v2" in a:
+            return ("sd_v2_v" if "768-v" in a else "sd_v2"), "modelspec.architecture"
+        if "v1" in a:
+            return "sd_v1", "modelspec.architecture"
+    if m.get("ss_v2") in ("True", "False"):
+        if m["ss_v2"] == "True":
+            return ("sd_v2_v" if m.get("ss_v_parameterization") == "True" else "sd_v2"), "ss_v2"
+        return "sd_v1", "ss_v2"
+    # guess from shapes: cross-attention input width is the text encoder's hidden size
+    names = h.tensors
+    if any(n.startswith(("lora_te1_", "lora_te2_")) or n.startswith("text_encoder_2.") for n in names):
+        return "sdxl_base_v1-0", "guessed from the two text encoders"
+    for n, t in names.items():
+        if "attn2" in n and "to_k" in n and (n.endswith(("lora_down.weight", "hada_w1_b", "hada_w1_b.weight")) or ".lora_A." in n) and len(t.shape) == 2:
+            width = t.shape[1]
+            guess = {768: "sd_v1", 1024: "sd_v2", 2048: "sdxl_base_v1-0"}.get(width)
+            if guess:
+                return guess, f"guessed from cross-attention width {width}"
+    return "unknown", "no metadata"
+
+
+def _json_meta(meta: dict, key: str, problems: list[str]):
+    raw = meta.get(key)
+    if not raw or raw == "None":
+        return None
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        problems.append(f"{key} is not valid JSON")
+        return None
+
+
+def _top_tags(meta: dict, n: int, problems: list[str]) -> list[tuple[str, int]]:
+    freq = _json_meta(meta, "ss_tag_frequency", problems)
+    total: Counter = Counter()
+    if isinstance(freq, dict):
+        for tags in freq.values():
+            if isinstance(tags, dict):
+                for t, c in tags.items():
+                    if isinstance(c, (int, float)) and not isinstance(c, bool):
+                        total[str(t).strip()] += int(c)
+    elif freq is not None:
+        problems.append("ss_tag_frequency is not an object")
+    return total.most_common(n)
+
+
+def _dataset_dirs(meta: dict, problems: list[str]) -> dict[str, dict]:
+    d = _json_meta(meta, "ss_dataset_dirs", problems)
+    if isinstance(d, dict):
+        return {str(k): (v if isinstance(v, dict) else {}) for k, v in d.items()}
+    return {}
+
+
+def file_hashes(h: Header) -> tuple[str | None, str | None]:
+    """(sshs_model_hash, sshs_legacy_hash) computed on the file: sha256 of the bytes after the header,
+    and the first 8 hex of sha256 of 0x10000 bytes at 0x100000 (A1111's legacy hash)."""
+    try:
+        with open(h.path, "rb") as fh:
+            fh.seek(h.data_start)
+            sha = hashlib.sha256()
+            while chunk := fh.read(1 << 20):
+                sha.update(chunk)
+            fh.seek(0x100000)
+            legacy = hashlib.sha256(fh.read(0x10000)).hexdigest()[:8]
+        return sha.hexdigest(), legacy
+    except OSError:
+        return None, None
+
+
+__all__ = ["LoraFileError", "LoraInfo", "file_hashes", "inspect_lora"]

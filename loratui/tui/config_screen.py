@@ -1,0 +1,511 @@
+"""The training-config form: sections of fields with help, inline validation as you type, presets,
+"from LoRA file...", step math and warnings always visible, a TOML preview, save / load / export.
+
+``ConfigScreen(config=None, path=None)``: edit ``config`` (default: the character preset); ``path``
+is where Save writes (asked for when None). Posts ``ConfigScreen.Saved`` after each save and
+``ConfigScreen.LaunchRequested`` when the user asks to train (the training issue handles it).
+"""
+
+from __future__ import annotations
+
+import os
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Button, Checkbox, Footer, Input, Label, Select, Static, TabbedContent, TabPane, TextArea
+
+from loratui.config import (
+    PRESET_DISCLAIMER, ConfigError, TrainConfig, apply_preset, config_from_lora, count_images, export_kohya,
+    import_any, preset_names, save_user_preset, validate,
+)
+from loratui.config.fields import FormField, form_fields, format_value, get_value, parse_value, set_value
+from loratui.config.presets import find_subsets
+
+from .config_widgets import PathPrompt, field_id, field_widget, msg_id
+
+SECTION_TITLES = {"model": "model", "dataset": "dataset", "network": "network", "optim": "optimisation",
+                  "schedule": "schedule", "output": "output", "hardware": "hardware"}
+
+
+def _tab_of(f: FormField) -> str:
+    return f.section or "model"  # `concept` sits with the base model
+
+
+def tab_id(section: str) -> str:
+    return f"tab-{section}"
+
+
+class ConfigScreen(Screen):
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save", priority=True),
+        Binding("ctrl+o", "load", "Load", priority=True),
+        Binding("f7", "export_kohya", "Export kohya"),
+        Binding("ctrl+l", "from_lora", "From LoRA", priority=True),
+        Binding("f2", "focus_preset", "Preset"),
+        Binding("f3", "section(-1)", "Prev section", show=False),
+        Binding("f4", "section(1)", "Next section"),
+        Binding("f8", "next_problem", "Next problem"),
+        Binding("f9", "save_preset", "Save as preset", show=False),
+        Binding("f5", "rescan", "Scan dataset"),
+        Binding("f6", "toggle_preview", "TOML"),
+        Binding("escape", "back", "Back"),
+    ]
+    DEFAULT_CSS = """
+    ConfigScreen #cfg-form { width: 3fr; padding: 0 1; }
+    ConfigScreen #cfg-tabs { height: 1fr; }
+    ConfigScreen #cfg-side { width: 2fr; min-width: 40; border-left: solid $panel; padding: 0 1; }
+    ConfigScreen .cfg-section { margin-top: 1; text-style: bold; color: $accent; }
+    ConfigScreen .cfg-row { height: auto; }
+    ConfigScreen .cfg-row > Label { width: 26; padding-right: 1; }
+    ConfigScreen .cfg-row > Input, ConfigScreen .cfg-row > Select { width: 1fr; }
+    ConfigScreen .cfg-row > Checkbox { width: 5; text-overflow: clip; }
+    ConfigScreen .cfg-lines { width: 1fr; height: 5; }
+    ConfigScreen .cfg-note { padding-left: 26; }
+    ConfigScreen #cfg-top { height: auto; }
+    ConfigScreen #cfg-top > Label { width: 26; }
+    ConfigScreen #cfg-top > Select { width: 1fr; }
+    ConfigScreen #cfg-disclaimer { color: $text-muted; }
+    ConfigScreen #cfg-side > Static { margin-bottom: 1; }
+    ConfigScreen #cfg-preview { height: 1fr; border-top: solid $panel; }
+    ConfigScreen #cfg-preview.hidden { display: none; }
+    ConfigScreen #cfg-launch { width: 100%; }
+    """
+
+    class Saved(Message):
+        def __init__(self, path: str) -> None:
+            super().__init__()
+            self.path = path
+
+    class LaunchRequested(Message):
+        """The user asked to train with this (saved, error-free) config."""
+
+        def __init__(self, config: TrainConfig, path: str) -> None:
+            super().__init__()
+            self.config = config
+            self.path = path
+
+    def __init__(self, config: TrainConfig | None = None, path: str | None = None, *, name: str | None = None,
+                 id: str | None = None) -> None:
+        super().__init__(name=name, id=id)
+        self.config = config.copy() if config is not None else apply_preset("character")
+        self.path = path
+        self.fields: list[FormField] = form_fields()
+        self.by_id = {field_id(f.path): f for f in self.fields}
+        self.parse_errors: dict[str, str] = {}
+        self.findings: list = []
+        self.dirty = False
+        self._counts: list | None = None
+        self._report: list[str] = []
+        self._side_timer = None
+        self._msg_widgets: dict[str, Static] = {}
+        self._msg_state: dict[str, tuple[str, str]] = {}
+        self._static_text: dict[str, str] = {}
+
+    # ---- layout ------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        with Horizontal():
+            with Vertical(id="cfg-form"):
+                with Horizontal(id="cfg-top"):
+                    yield Label("preset (F2)")
+                    yield Select([(n, n) for n in preset_names()], prompt="apply a preset...", id="cfg-preset",
+                                 compact=True)
+                yield Static(PRESET_DISCLAIMER, id="cfg-disclaimer")
+                # one tab per section: only the visible tab is laid out, which keeps typing fast
+                with TabbedContent(id="cfg-tabs"):
+                    for section in SECTION_TITLES:
+                        with TabPane(SECTION_TITLES[section], id=tab_id(section)):
+                            with VerticalScroll():
+                                for f in self.fields:
+                                    if _tab_of(f) != section:
+                                        continue
+                                    with Horizontal(classes="cfg-row"):
+                                        yield Label(f.label)
+                                        yield field_widget(f, get_value(self.config, f.path))
+                                    yield Static(Text(f.help, style="dim"), classes="cfg-note", id=msg_id(f.path))
+            with Vertical(id="cfg-side"):
+                yield Static("", id="cfg-title", markup=False)
+                yield Static("", id="cfg-math", markup=False)
+                yield Static("", id="cfg-findings")
+                yield Static("", id="cfg-report", markup=False)
+                yield Button("Launch training", id="cfg-launch", variant="success", compact=True)
+                with VerticalScroll(id="cfg-preview"):
+                    yield Static("", id="cfg-toml", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.refresh_checks()
+        first = self.query_one(f"#{field_id('model.base')}")
+        first.focus()
+
+    # ---- editing -----------------------------------------------------------------------------
+    def _edited(self, widget_id: str | None, raw) -> None:
+        f = self.by_id.get(widget_id or "")
+        if f is None:
+            return
+        try:
+            value = parse_value(f, raw)
+        except ValueError as e:
+            self.parse_errors[f.path] = str(e)
+        else:
+            self.parse_errors.pop(f.path, None)
+            if value != get_value(self.config, f.path):
+                set_value(self.config, f.path, value)
+                self.dirty = True
+                if f.path in ("dataset.root", "dataset.subsets"):
+                    self._counts = None
+        self.refresh_checks(side_now=False)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id and event.input.id.startswith("fld-"):
+            event.stop()
+            self._edited(event.input.id, event.value)
+
+    def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
+        event.stop()
+        self._edited(event.checkbox.id, event.value)
+
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        event.stop()
+        self._edited(event.text_area.id, event.text_area.text)
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        event.stop()
+        if event.select.id == "cfg-preset":
+            if event.value is not Select.NULL and isinstance(event.value, str):
+                self.apply_preset(event.value)
+            return
+        if event.value is not Select.NULL:
+            self._edited(event.select.id, event.value)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "cfg-launch":
+            event.stop()
+            self.action_launch()
+
+    # ---- checks ------------------------------------------------------------------------------
+    def refresh_checks(self, side_now: bool = True) -> None:
+        """Re-validate and redraw the field messages now; the side panel (step math, findings, TOML)
+        now or, while typing, once the keys pause (each redraw there re-lays out the screen)."""
+        cfg = self.config
+        if self._counts is None or len(self._counts) != len(cfg.dataset.subsets):
+            self._counts = count_images(cfg)
+        self.findings = validate(cfg, image_counts=self._counts)
+        per_field: dict[str, list] = {}
+        for fd in self.findings:
+            key = fd.path
+            if key.startswith("dataset.subsets"):
+                key = "dataset.subsets"
+            per_field.setdefault(key, []).append(fd)
+        if not self._msg_widgets:
+            self._msg_widgets = {f.path: self.query_one(f"#{msg_id(f.path)}", Static) for f in self.fields}
+        for f in self.fields:
+            w = self._msg_widgets[f.path]
+            lines, level = [], ""
+            if f.path in self.parse_errors:
+                lines.append(f"error: {self.parse_errors[f.path]} (not applied)")
+                level = "error"
+            for fd in per_field.get(f.path, []):
+                text = f"{fd.level}: {fd.message}"
+                if fd.allowed:
+                    text += f" (allowed: {fd.allowed})"
+                if fd.hint:
+                    text += f"; {fd.hint}"
+                lines.append(text)
+                level = level or fd.level
+            state = ("\n".join(lines), level)
+            if self._msg_state.get(f.path) == state:
+                continue  # redrawing unchanged rows would re-layout the whole form on every key
+            self._msg_state[f.path] = state
+            note = Text(f.help, style="dim")
+            if lines:
+                note.append("\n" + state[0], style="bold red" if level == "error" else "yellow")
+            w.update(note)
+            w.set_class(bool(lines), "shown")
+            w.set_class(level == "error", "error")
+            w.set_class(level == "warning", "warning")
+        if self._side_timer is not None:
+            self._side_timer.stop()
+            self._side_timer = None
+        if side_now:
+            self._refresh_side()
+        else:
+            self._side_timer = self.set_timer(0.25, self._refresh_side)
+
+    def flush(self) -> None:
+        """Redraw the side panel now if a redraw is pending."""
+        if self._side_timer is not None:
+            self._side_timer.stop()
+            self._side_timer = None
+            self._refresh_side()
+
+    def _refresh_side(self) -> None:
+        self._side_timer = None
+        cfg = self.config
+        math = cfg.step_math(image_counts=self._counts)
+        self._set_static("#cfg-math", "step math\n" + "\n".join(f"  {ln}" for ln in math.lines()))
+        errors = [fd for fd in self.findings if fd.is_error]
+        warnings = [fd for fd in self.findings if not fd.is_error]
+        out = []
+        for p, m in self.parse_errors.items():
+            out.append(f"[red]error[/] {_esc(p)}: {_esc(m)}")
+        for fd in errors:
+            out.append(f"[red]error[/] {_esc(fd.path)}: {_esc(fd.message)}")
+        for fd in warnings:
+            out.append(f"[yellow]warning[/] {_esc(fd.path)}: {_esc(fd.message)}")
+        summary = f"{len(errors) + len(self.parse_errors)} error(s), {len(warnings)} warning(s)"
+        self._set_static("#cfg-findings", summary + ("\n" + "\n".join(out) if out else ""))
+        self.query_one("#cfg-launch", Button).disabled = bool(errors or self.parse_errors)
+        self._set_static("#cfg-toml", cfg.to_toml())
+        self._update_title()
+
+    def _set_static(self, sel: str, text: str) -> None:
+        if self._static_text.get(sel) != text:
+            self._static_text[sel] = text
+            self.query_one(sel, Static).update(text)
+
+    def _update_title(self) -> None:
+        where = self.path or "(not saved yet: Ctrl+S)"
+        self._set_static("#cfg-title", f"{where}{' *' if self.dirty else ''}")
+        self._set_static("#cfg-report", "\n".join(self._report))
+        self.query_one("#cfg-report", Static).display = bool(self._report)
+
+    @property
+    def error_count(self) -> int:
+        return sum(fd.is_error for fd in self.findings) + len(self.parse_errors)
+
+    # ---- replacing the whole config ----------------------------------------------------------
+    def set_config(self, cfg: TrainConfig, path: str | None = None, report: list[str] | None = None,
+                   dirty: bool = True) -> None:
+        """Show ``cfg`` in the form (after a load, preset or import)."""
+        self.config = cfg
+        self.path = path
+        self._counts = None
+        self.parse_errors.clear()
+        self._report = list(report or [])
+        self.dirty = dirty
+        self._fill()
+        self.refresh_checks()
+
+    def _fill(self) -> None:
+        for f in self.fields:
+            w = self.query_one(f"#{field_id(f.path)}")
+            shown = format_value(f, get_value(self.config, f.path))
+            if isinstance(w, Checkbox):
+                w.value = bool(shown)
+            elif isinstance(w, Select):
+                w.set_options([(c, c) for c in f.choices] + ([] if shown in f.choices else [(shown, shown)]))
+                w.value = shown
+            elif isinstance(w, TextArea):
+                if w.text != shown:
+                    w.text = str(shown)
+            elif isinstance(w, Input):
+                if w.value != shown:
+                    w.value = str(shown)
+
+    def apply_preset(self, name: str) -> None:
+        try:
+            cfg = apply_preset(name, self.config)
+        except (KeyError, ConfigError) as e:
+            self.notify(str(e), severity="error")
+            return
+        self.set_config(cfg, self.path, [f"preset `{name}` applied. {PRESET_DISCLAIMER}"])
+
+    # ---- actions -----------------------------------------------------------------------------
+    def action_focus_preset(self) -> None:
+        self.query_one("#cfg-preset", Select).focus()
+
+    def show_field(self, path: str) -> None:
+        """Switch to the field's section and focus it."""
+        f = next((f for f in self.fields if f.path == path), None)
+        if f is None:
+            return
+        self.query_one(TabbedContent).active = tab_id(_tab_of(f))
+        w = self.query_one(f"#{field_id(path)}")
+        self.call_after_refresh(w.focus)
+
+    def action_section(self, step: int) -> None:
+        tabs = [tab_id(s) for s in SECTION_TITLES]
+        tc = self.query_one(TabbedContent)
+        i = tabs.index(tc.active) if tc.active in tabs else 0
+        tc.active = tabs[(i + step) % len(tabs)]
+
+    def action_next_problem(self) -> None:
+        """Jump to the next field with an error (or, with none, a warning)."""
+        paths = list(self.parse_errors) + [fd.path for fd in self.findings]
+        known = [f.path for f in self.fields]
+        targets = []
+        for p in paths:
+            p = "dataset.subsets" if p.startswith("dataset.subsets") else p.split("[")[0]
+            if p in known and p not in targets:
+                targets.append(p)
+        if not targets:
+            self.notify("no problems")
+            return
+        focused = self.focused.id if self.focused is not None else ""
+        cur = next((i for i, p in enumerate(targets) if field_id(p) == focused), -1)
+        self.show_field(targets[(cur + 1) % len(targets)])
+
+    def action_toggle_preview(self) -> None:
+        self.query_one("#cfg-preview").toggle_class("hidden")
+
+    def action_rescan(self) -> None:
+        root = self.config.abspath(self.config.dataset.root) if self.config.dataset.root else ""
+        if not root or not os.path.isdir(root):
+            self.notify("set dataset.root to an existing folder first", severity="warning")
+            return
+        subsets = find_subsets(root)
+        if not subsets:
+            self.notify(f"no images or <repeats>_<name> folders in {root}", severity="warning")
+            return
+        self.config.dataset.subsets = subsets
+        self.dirty = True
+        self._counts = None
+        self._fill()
+        self.refresh_checks()
+        self.notify(f"{len(subsets)} subset(s) found")
+
+    def action_save(self) -> None:
+        if self.path:
+            self.save_to(self.path)
+        else:
+            self.app.push_screen(PathPrompt("Save the config as (TOML file):", "train.toml"), self._save_answer)
+
+    def _save_answer(self, answer: str | None) -> None:
+        if answer:
+            self.save_to(os.path.abspath(os.path.expanduser(answer)))
+
+    def save_to(self, path: str) -> bool:
+        try:
+            self.config.save(path)
+        except OSError as e:
+            self.notify(f"{path}: cannot write ({e.strerror or e})", severity="error")
+            return False
+        self.path = path
+        self.config.base_dir = os.path.dirname(os.path.abspath(path))
+        self.dirty = False
+        self._update_title()
+        extra = f"; not saved (invalid text): {', '.join(self.parse_errors)}" if self.parse_errors else ""
+        self.notify(f"saved {path}{extra}", severity="warning" if extra else "information")
+        self.post_message(self.Saved(path))
+        return True
+
+    def action_load(self) -> None:
+        self.app.push_screen(PathPrompt("Load a config (loratui TOML, sd-scripts TOML or kohya_ss .json):",
+                                        self.path or ""), self._load_answer)
+
+    def _load_answer(self, answer: str | None) -> None:
+        if answer:
+            self.load_from(os.path.abspath(os.path.expanduser(answer)))
+
+    def load_from(self, path: str) -> bool:
+        try:
+            if path.lower().endswith(".json"):
+                raise ConfigError(["schema_version: missing"], path)
+            cfg = TrainConfig.load(path)
+        except ConfigError as e:
+            if not any("schema_version: missing" in p for p in e.problems):
+                self.notify(str(e), severity="error", timeout=10)
+                return False
+            try:
+                res = import_any(path)
+            except ConfigError as e2:
+                self.notify(str(e2), severity="error", timeout=10)
+                return False
+            report = [f"imported from {path}:"] + [f"note: {n}" for n in res.notes]
+            if res.unmapped:
+                report.append(f"not carried over ({len(res.unmapped)}):")
+                report += [f"  {u}" for u in res.unmapped]
+            self.set_config(res.config, None, report)
+            return True
+        self.set_config(cfg, path, dirty=False)
+        self.notify(f"loaded {path}")
+        return True
+
+    def action_export_kohya(self) -> None:
+        base = os.path.dirname(self.path) if self.path else os.getcwd()
+        self.app.push_screen(PathPrompt("Export sd-scripts files into folder:", os.path.join(base, "kohya")),
+                             self._export_answer)
+
+    def _export_answer(self, answer: str | None) -> None:
+        if answer:
+            self.export_to(os.path.abspath(os.path.expanduser(answer)))
+
+    def export_to(self, outdir: str) -> list[str]:
+        try:
+            written, notes = export_kohya(self.config, outdir)
+        except OSError as e:
+            self.notify(f"{outdir}: cannot write ({e.strerror or e})", severity="error")
+            return []
+        self._report = ["exported for sd-scripts:"] + [f"  {w}" for w in written] + [f"note: {n}" for n in notes]
+        self._update_title()
+        self.notify(f"wrote {len(written)} files to {outdir}")
+        return written
+
+    def action_from_lora(self) -> None:
+        self.app.push_screen(PathPrompt("Use the settings of a LoRA file (.safetensors):"), self._lora_answer)
+
+    def _lora_answer(self, answer: str | None) -> None:
+        if answer:
+            self.use_lora(os.path.abspath(os.path.expanduser(answer)))
+
+    def use_lora(self, path: str) -> bool:
+        """Take training settings from a LoRA's metadata; keep this form's model, dataset and output."""
+        cur = self.config
+        try:
+            res = config_from_lora(path, dataset_dir=None, base=None)
+        except ConfigError as e:
+            self.notify(str(e), severity="error", timeout=10)
+            return False
+        new = res.config
+        new.model.base, new.model.vae = cur.model.base, cur.model.vae
+        new.dataset.root, new.dataset.subsets = cur.dataset.root, cur.dataset.subsets
+        new.output.dir = cur.output.dir
+        new.concept = cur.concept
+        new.base_dir = cur.base_dir
+        if not new.output.trigger_words:
+            new.output.trigger_words = cur.output.trigger_words
+        report = [f"settings from {os.path.basename(path)}:"] + [f"note: {n}" for n in res.notes
+                                                                  if "no dataset" not in n and "concept" not in n]
+        if res.unmapped:
+            report.append(f"not carried over ({len(res.unmapped)}):")
+            report += [f"  {u}" for u in res.unmapped]
+        self.set_config(new, self.path, report)
+        return True
+
+    def action_save_preset(self) -> None:
+        self.app.push_screen(PathPrompt("Save these training settings as a preset named:"), self._preset_answer)
+
+    def _preset_answer(self, answer: str | None) -> None:
+        if answer:
+            self.save_preset(answer)
+
+    def save_preset(self, name: str) -> bool:
+        try:
+            path = save_user_preset(name, self.config)
+        except (ValueError, OSError) as e:
+            self.notify(str(e), severity="error")
+            return False
+        self.query_one("#cfg-preset", Select).set_options([(n, n) for n in preset_names()])
+        self.notify(f"saved preset `{name}` ({path})")
+        return True
+
+    def action_launch(self) -> None:
+        if self.error_count:
+            self.notify(f"fix {self.error_count} error(s) first", severity="error")
+            return
+        if self.dirty or not self.path:
+            self.notify("save the config first (Ctrl+S)", severity="warning")
+            return
+        self.post_message(self.LaunchRequested(self.config.copy(), self.path))
+
+    def action_back(self) -> None:
+        if len(self.app.screen_stack) > 1:
+            self.app.pop_screen()
+
+
+def _esc(s: str) -> str:
+    return s.replace("[", "\\[")

@@ -1,0 +1,209 @@
+"""Pilot tests for the training-config form: edit, see validation, save, reload."""
+
+from __future__ import annotations
+
+from textual.app import App
+from textual.widgets import Button, Input, Select, Static, Checkbox, TextArea
+
+from loratui.config import TrainConfig
+from loratui.tui.config_screen import ConfigScreen
+from loratui.tui.config_widgets import PathPrompt, field_id, msg_id
+
+from ..lora.lorafiles import SS_META, write_lora
+from .helpers import ready_config
+
+
+class Host(App):
+    def __init__(self, screen: ConfigScreen):
+        super().__init__()
+        self._cfg_screen = screen
+        self.messages = []
+
+    def on_mount(self) -> None:
+        self.push_screen(self._cfg_screen)
+
+    def on_config_screen_saved(self, m):
+        self.messages.append(("saved", m.path))
+
+    def on_config_screen_launch_requested(self, m):
+        self.messages.append(("launch", m.path))
+
+
+def text(screen, sel) -> str:
+    screen.flush()
+    return str(screen.query_one(sel, Static).render())
+
+
+async def set_input(pilot, screen, path: str, value: str) -> None:
+    screen.show_field(path)
+    await pilot.pause()
+    inp = screen.query_one(f"#{field_id(path)}", Input)
+    assert screen.focused is inp
+    inp.value = ""
+    await pilot.press(*list(value)) if value else None
+    await pilot.pause()
+
+
+async def test_edit_validate_save_reload(tmp_path):
+    cfg = ready_config(tmp_path)
+    out = tmp_path / "run.toml"
+    screen = ConfigScreen(cfg, str(out))
+    app = Host(screen)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.pause()
+        assert screen.error_count == 0
+        assert "2,400 steps" in text(screen, "#cfg-math")
+        # a bad value shows an inline error and disables launch
+        await set_input(pilot, screen, "optim.unet_lr", "-1")
+        msg = screen.query_one(f"#{msg_id('optim.unet_lr')}", Static)
+        assert "too small" in str(msg.render()) and msg.has_class("error") and msg.has_class("shown")
+        screen.flush()
+        assert screen.query_one("#cfg-launch", Button).disabled
+        # text that is not a number: parse error, config keeps the last good value
+        await set_input(pilot, screen, "optim.unet_lr", "abc")
+        assert "not a number" in str(msg.render())
+        assert screen.config.optim.unet_lr == -1.0
+        await set_input(pilot, screen, "optim.unet_lr", "0.0002")
+        assert not msg.has_class("shown")
+        assert screen.config.optim.unet_lr == 2e-4
+        # a teaching warning appears as you type
+        await set_input(pilot, screen, "schedule.epochs", "30")
+        em = screen.query_one(f"#{msg_id('schedule.epochs')}", Static)
+        assert em.has_class("warning") and "8 to 12" in str(em.render())
+        assert "3 0" not in text(screen, "#cfg-math")
+        assert "30 epochs -> 7,200 steps" in text(screen, "#cfg-math")
+        await set_input(pilot, screen, "schedule.epochs", "10")
+        # switches and selects
+        screen.query_one(f"#{field_id('dataset.flip_aug')}", Checkbox).value = True
+        screen.query_one(f"#{field_id('optim.optimizer')}", Select).value = "Lion"
+        await pilot.pause()
+        assert screen.config.dataset.flip_aug is True and screen.config.optim.optimizer == "Lion"
+        assert "*" in text(screen, "#cfg-title")
+        assert 'optimizer = "Lion"' in text(screen, "#cfg-toml")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert out.is_file() and ("saved", str(out)) in app.messages
+        assert "*" not in text(screen, "#cfg-title")
+        # launch posts a message once saved and error-free
+        screen.query_one("#cfg-launch", Button).press()
+        await pilot.pause()
+        assert ("launch", str(out)) in app.messages
+    back = TrainConfig.load(str(out))
+    assert (back.optim.unet_lr, back.optim.optimizer, back.dataset.flip_aug) == (2e-4, "Lion", True)
+    # reload into a fresh screen: the form shows the saved values
+    screen2 = ConfigScreen()
+    app2 = Host(screen2)
+    async with app2.run_test(size=(160, 50)) as pilot:
+        await pilot.pause()
+        await pilot.press("ctrl+o")
+        await pilot.pause()
+        assert isinstance(app2.screen, PathPrompt)
+        inp = app2.screen.query_one(Input)
+        inp.value = str(out)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert screen2.path == str(out)
+        assert screen2.query_one(f"#{field_id('optim.unet_lr')}", Input).value == "0.0002"
+        assert screen2.query_one(f"#{field_id('optim.optimizer')}", Select).value == "Lion"
+        assert screen2.config == back
+
+
+async def test_preset_subsets_and_save_prompt(tmp_path):
+    cfg = ready_config(tmp_path, {"10_mychar": 24, "3_extra": 2})
+    screen = ConfigScreen(cfg)
+    app = Host(screen)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.pause()
+        screen.query_one("#cfg-preset", Select).value = "style"
+        await pilot.pause()
+        assert screen.config.network.type == "locon"
+        assert screen.query_one(f"#{field_id('network.type')}", Select).value == "locon"
+        assert "not measured optima" in text(screen, "#cfg-report")
+        ta = screen.query_one(f"#{field_id('dataset.subsets')}", TextArea)
+        assert ta.text.splitlines()[0] == "10 x 10_mychar | mychar"
+        ta.text = "5 x 10_mychar | mychar\n2 x 3_extra"
+        await pilot.pause()
+        assert [s.repeats for s in screen.config.dataset.subsets] == [5, 2]
+        assert "5 repeats = 120" in text(screen, "#cfg-math")
+        ta.text = "five x 10_mychar"
+        await pilot.pause()
+        assert "repeats must be a whole number" in str(screen.query_one(f"#{msg_id('dataset.subsets')}").render())
+        ta.text = "10 x 10_mychar | mychar\n3 x 3_extra | extra"
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, PathPrompt)
+        app.screen.query_one(Input).value = str(tmp_path / "new.toml")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert screen.path == str(tmp_path / "new.toml")
+    assert TrainConfig.load(str(tmp_path / "new.toml")).network.type == "locon"
+
+
+async def test_from_lora_import_and_export(tmp_path):
+    cfg = ready_config(tmp_path)
+    lora = write_lora(tmp_path / "liked.safetensors", metadata=SS_META)
+    screen = ConfigScreen(cfg, str(tmp_path / "c.toml"))
+    app = Host(screen)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.pause()
+        assert screen.use_lora(str(lora))
+        await pilot.pause()
+        c = screen.config
+        assert (c.network.dim, c.optim.optimizer, c.dataset.resolution) == (8, "AdamW8bit", [512, 768])
+        assert c.dataset.subsets == cfg.dataset.subsets and c.model.base == cfg.model.base
+        assert "ss_sd_model_name" in text(screen, "#cfg-report")
+        assert screen.query_one(f"#{field_id('network.dim')}", Input).value == "8"
+        written = screen.export_to(str(tmp_path / "k"))
+        assert len(written) >= 2 and "exported" in text(screen, "#cfg-report")
+        # loading an sd-scripts file imports it and lists what was not carried over
+        assert screen.load_from(written[0])
+        await pilot.pause()
+        assert screen.path is None and screen.config.network.dim == 8
+        bad = tmp_path / "bad.toml"
+        bad.write_text("schema_version = 1\n[network]\ndimm = 1\n")
+        assert not screen.load_from(str(bad))
+        await pilot.pause()
+        assert not screen.use_lora(str(bad))
+        # Escape leaves the screen
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is not screen
+
+
+async def test_keyboard_sections_and_next_problem(tmp_path):
+    from textual.widgets import TabbedContent
+
+    cfg = ready_config(tmp_path)
+    cfg.optim.unet_lr = -1.0
+    cfg.schedule.epochs = 30
+    screen = ConfigScreen(cfg)
+    app = Host(screen)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.pause()
+        tabs = screen.query_one(TabbedContent)
+        assert tabs.active == "tab-model"
+        await pilot.press("f4")
+        assert tabs.active == "tab-dataset"
+        await pilot.press("f3", "f3")
+        assert tabs.active == "tab-hardware"
+        await pilot.press("f8")
+        await pilot.pause()
+        assert tabs.active == "tab-optim" and screen.focused.id == field_id("optim.unet_lr")
+        await pilot.press("f8")
+        await pilot.pause()
+        assert tabs.active == "tab-schedule" and screen.focused.id == field_id("schedule.epochs")
+        await pilot.press("f6")
+        assert screen.query_one("#cfg-preview").has_class("hidden")
+        await pilot.press("f9")
+        await pilot.pause()
+        assert isinstance(app.screen, PathPrompt)
+        app.screen.query_one(Input).value = "my preset"
+        await pilot.press("enter")
+        await pilot.pause()
+        from loratui.config import preset_names
+
+        assert "my preset" in preset_names()
+        screen.query_one("#cfg-preset", Select).value = "my preset"  # raises if the picker lacks it
+        await pilot.pause()
+        assert "preset `my preset` applied" in text(screen, "#cfg-report")
