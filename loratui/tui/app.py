@@ -10,7 +10,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from .edit_queue import EditQueue, journal_position
-from .messages import DatasetFailed, DatasetLoaded, EditDone
+from .messages import DatasetFailed, DatasetLoaded, EditDone, EditOutcome
 from .settings import Settings, load_settings, save_settings
 from .themes import DEFAULT_THEME, load_themes
 
@@ -135,6 +135,27 @@ class LoraTuiApp(App):
         reload = getattr(self.screen, "reload", None)
         if reload is not None and self.edits.pending == 0:
             reload()
+
+    def on_tagging_finished(self, event) -> None:
+        """An auto-tagging run ended (see ``tagging_progress``): refresh like any other edit."""
+        if event.options is not None:
+            self.last_tagging = event.options  # the dialog reopens with the last run's options
+        s = event.summary
+        if s is None or s.result is None:  # an error (the dialog shows it) or nothing written
+            return
+        self.on_edit_done(EditDone(EditOutcome("auto-tag", s.result, journal=journal_position(self.dataset),
+                                               quiet=True)))
+
+    def on_inspector_screen_use_settings(self, event) -> None:
+        """"Use these settings" in the inspector: open the config form filled from the LoRA."""
+        result = event.result
+        screen = self.dataset_screen
+        screen.training_config, screen.training_config_path = result.config, None
+        if getattr(result, "unmapped", None):
+            self.notify(f"{len(result.unmapped)} setting(s) of {event.path} could not be carried over; "
+                        "the config screen lists them", severity="warning", timeout=8)
+        self.pop_screen()
+        screen.action_training_config()
 
     # --- settings and themes -------------------------------------------------------------------
     def remember(self, **changes) -> None:

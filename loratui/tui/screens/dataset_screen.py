@@ -15,6 +15,7 @@ from textual.worker import get_current_worker
 from loratui.dataset import AddTags, QueryError, normalize_tag
 
 from ..messages import DatasetLoaded, EditOutcome
+from ..tag_confidence import TagConfidences
 from ..tag_suggester import TagSuggester, TagVocabulary
 from ..thumbnails import ThumbnailCache
 from ..widgets.caption_editor import CaptionEditor
@@ -49,6 +50,9 @@ class DatasetScreen(Screen):
         Binding("s", "sort", "Sort", show=False),
         Binding("b", "toggle_subsets", "Subsets", show=False),
         Binding("f5,ctrl+r", "refresh", "Reload from disk", show=False),
+        Binding("T", "auto_tag", "Auto-tag"),
+        Binding("c", "training_config", "Training config"),
+        Binding("i", "inspect_lora", "Inspect LoRA", show=False),
     ]
 
     def __init__(self, root: str, images_mode: str, sort: str = "name", cache_size: int = 64) -> None:
@@ -63,6 +67,10 @@ class DatasetScreen(Screen):
         self.thumbs = ThumbnailCache(cache_size)
         self.journal = (0, 0)
         self.load_seconds: float | None = None
+        self.confidences = TagConfidences()
+        self.training_config = None
+        """The config being edited in the training-config screen (kept while the app runs)."""
+        self.training_config_path: str | None = None
         self._times_known = False
         self._view_stale = False
 
@@ -243,6 +251,7 @@ class DatasetScreen(Screen):
         editor = self.query_one(CaptionEditor)
         preview = self.query_one(Preview)
         if ds is None or image_id is None:
+            editor.tag_list.confidence = {}
             editor.load(None, [], set(), title="Caption")
             preview.show(None, None)
             return
@@ -251,6 +260,7 @@ class DatasetScreen(Screen):
                  "encoding": " (unreadable encoding!)"}.get(e.state, "")
         if e.changed_outside:
             state += " (changed outside)"
+        editor.tag_list.confidence = self.confidences.get(ds, image_id)
         editor.load(image_id, e.tags, self.trigger_tags(), editable=e.editable,
                     title=f"Caption{state}")
         preview.show(image_id, ds.abspath(e.path), e.path)
@@ -384,6 +394,46 @@ class DatasetScreen(Screen):
         yield "Edit: redo", "Redo the last undone edit", self.action_redo
         yield "Dataset: reload from disk", "Pick up files added, removed or changed outside loratui", self.action_refresh
         yield "Dataset: tag frequencies", "Every tag with its count; bulk rename, merge, remove", self.action_tag_view
+        yield "Dataset: auto-tag (WD14)", "Tag images with a WD14 tagger: thresholds, modes, presets", self.action_auto_tag
+        yield "Training: configuration", "Presets, validated form, step math, kohya import/export", self.action_training_config
+        yield "LoRA: inspect a file", "Format, ranks, alphas and training settings of a .safetensors LoRA", self.action_inspect_lora
+
+    def action_auto_tag(self) -> None:
+        if self.dataset is None:
+            return
+        from ..tagging_dialog import TaggingDialog
+
+        lst = self.query_one(ImageList)
+        self.app.push_screen(TaggingDialog(self.dataset, ids_filtered=list(lst.rows),
+                                           ids_selected=[k for k in lst.rows if k in lst.selected],
+                                           options=getattr(self.app, "last_tagging", None),
+                                           filter_text=self.query_text))
+
+    def action_training_config(self) -> None:
+        from loratui.config import new_config
+
+        from ..config_screen import ConfigScreen
+
+        if self.training_config is None and self.dataset is not None:
+            preset = "character" if any(s.class_tokens for s in self.dataset.subsets) else "style"
+            try:
+                self.training_config = new_config(self.dataset.root, preset)
+            except Exception as e:  # a dataset the preset cannot describe: start from an empty form
+                self.notify(f"could not prefill the config from this dataset: {e}", severity="warning")
+        self._config_screen = ConfigScreen(self.training_config, self.training_config_path)
+        self.app.push_screen(self._config_screen)
+
+    def on_screen_resume(self) -> None:
+        # coming back from the config screen: keep its edits for the next visit (saved or not)
+        screen = getattr(self, "_config_screen", None)
+        if screen is not None:
+            self.training_config, self.training_config_path = screen.config, screen.path
+            self._config_screen = None
+
+    def action_inspect_lora(self) -> None:
+        from ..inspector_screen import InspectorScreen
+
+        self.app.push_screen(InspectorScreen(None))
 
     def _clear_selection(self) -> None:
         lst = self.query_one(ImageList)

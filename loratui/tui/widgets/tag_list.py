@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual.binding import Binding
 
+from loratui.dataset import normalize_tag
+
+from ..tag_confidence import confidence_text
 from .virtual_list import VirtualList
 
 
@@ -23,14 +27,23 @@ class TagList(VirtualList):
         super().__init__(id=id)
         self.tags: list[str] = []
         self.trigger: set[str] = set()
+        self.confidence: dict[str, float] = {}
+        """Tagger confidence per normalised tag, shown right-aligned when known."""
 
     def render_row(self, key, width: int, base: Style) -> list[Segment]:
         tag = self.tags[key]
         is_trigger = tag in self.trigger
         num = f"{key + 1:>3} "
         mark = "★ " if is_trigger else "  "
-        return [Segment(num, self.style("dim", base)), Segment(mark, self.style("mark", base)),
+        segs = [Segment(num, self.style("dim", base)), Segment(mark, self.style("mark", base)),
                 Segment(tag, self.style("mark", base) if is_trigger else base)]
+        p = self.confidence.get(normalize_tag(tag)) if self.confidence else None
+        if p is not None:
+            text = confidence_text(p)
+            used = sum(cell_len(s.text) for s in segs)
+            if width - used >= len(text) + 1:
+                segs += [Segment(" " * (width - used - len(text))), Segment(text, self.style("dim", base))]
+        return segs
 
     def show_tags(self, tags: list[str], trigger: set[str], cursor: int | None = None) -> None:
         self.tags = list(tags)
