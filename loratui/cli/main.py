@@ -20,6 +20,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("models", "cmd_models"),
     ("config", "cmd_config"),
     ("inspect", "cmd_inspect"),
+    ("train", "cmd_train"),
 ]
 
 EPILOG = """\

@@ -1,0 +1,152 @@
+"""CPU benchmark: per-step time of the loratui training worker against a minimal hand-written
+diffusers + peft loop, on the same tiny random model and the same data, in the same process.
+
+Target: worker / hand-written <= 1.15 (the engine's bookkeeping — events, caption processing,
+seeding per batch, accumulation logic — costs at most 15%). Prints both medians and the ratio.
+
+    .venv/bin/python bench/train_step.py [--steps 40] [--batch 2] [--res 64]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+
+def make_data(root: str, n: int, res: int) -> str:
+    from PIL import Image
+
+    sub = os.path.join(root, "1_bench")
+    os.makedirs(sub, exist_ok=True)
+    for k in range(n):
+        Image.new("RGB", (res, res), (k * 30 % 256, 90, 200 - k * 20 % 200)).save(os.path.join(sub, f"{k}.png"))
+        with open(os.path.join(sub, f"{k}.txt"), "w") as f:
+            f.write(f"bench, item {k}, red, blue, sky\n")
+    return sub
+
+
+def worker_steps(model: str, sub: str, out: str, steps: int, batch: int, res: int) -> list[float]:
+    from loratui.train.events import EventLog
+    from loratui.train.spec import SubsetSpec, TrainSpec
+    from loratui.train.trainer import train
+
+    spec = TrainSpec(base_model=model, output_dir=out, output_name="bench",
+                     subsets=[SubsetSpec(path=sub, repeats=100, keep_tokens=1, shuffle_caption=True)],
+                     resolution=(res, res), min_bucket_reso=32, max_bucket_reso=res * 2, bucket_reso_steps=16,
+                     network_dim=8, network_alpha=4, unet_lr=1e-4, text_encoder_lr=5e-5, batch_size=batch,
+                     epochs=1, max_train_steps=steps, device="cpu", mixed_precision="no", save_precision="fp16",
+                     seed=1)
+    times: list[float] = []
+    ev = EventLog(None, echo=lambda e: times.append(e["t_mono"]) if e["type"] == "step" else None)
+    orig = ev.emit
+
+    def emit(type_, /, **f):
+        if type_ == "step":
+            f["t_mono"] = time.perf_counter()
+        return orig(type_, **f)
+
+    ev.emit = emit
+    train(spec, None, ev)
+    return [b - a for a, b in zip(times, times[1:])]
+
+
+def manual_steps(model: str, sub: str, steps: int, batch: int, res: int) -> list[float]:
+    """What a user would write from the diffusers LoRA example, minus everything optional."""
+    import numpy as np
+    import torch
+    from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
+    from peft import LoraConfig, inject_adapter_in_model
+    from PIL import Image
+    from transformers import CLIPTextModel, CLIPTokenizer
+
+    tok = CLIPTokenizer.from_pretrained(model, subfolder="tokenizer")
+    te = CLIPTextModel.from_pretrained(model, subfolder="text_encoder")
+    unet = UNet2DConditionModel.from_pretrained(model, subfolder="unet")
+    vae = AutoencoderKL.from_pretrained(model, subfolder="vae")
+    sched = DDPMScheduler.from_pretrained(model, subfolder="scheduler")
+    for m in (te, unet, vae):
+        m.requires_grad_(False)
+    torch.manual_seed(1)
+    inject_adapter_in_model(LoraConfig(r=8, lora_alpha=4, target_modules=[
+        "to_q", "to_k", "to_v", "to_out.0", "proj_in", "proj_out", "ff.net.0.proj", "ff.net.2"]), unet)
+    inject_adapter_in_model(LoraConfig(r=8, lora_alpha=4, target_modules=[
+        "q_proj", "k_proj", "v_proj", "out_proj", "fc1", "fc2"]), te)
+    pu = [p for n, p in unet.named_parameters() if "lora_" in n]
+    pt = [p for n, p in te.named_parameters() if "lora_" in n]
+    for p in pu + pt:
+        p.requires_grad_(True)
+    opt = torch.optim.AdamW([{"params": pu, "lr": 1e-4}, {"params": pt, "lr": 5e-5}])
+    files = sorted(f for f in os.listdir(sub) if f.endswith(".png"))
+    with torch.no_grad():
+        pix = torch.stack([torch.from_numpy(np.asarray(Image.open(os.path.join(sub, f)).convert("RGB"),
+                                                       dtype=np.float32).transpose(2, 0, 1) / 127.5 - 1) for f in files])
+        latents_all = vae.encode(pix).latent_dist.sample() * vae.config.scaling_factor
+    captions = [open(os.path.join(sub, f[:-4] + ".txt")).read().strip() for f in files]
+    unet.train()
+    te.train()
+    times = []
+    t_last = None
+    for s in range(steps):
+        idx = [(s * batch + k) % len(files) for k in range(batch)]
+        latents = latents_all[idx]
+        noise = torch.randn_like(latents)
+        t = torch.randint(0, sched.config.num_train_timesteps, (batch,))
+        noisy = sched.add_noise(latents, noise, t)
+        ids = tok([captions[i] for i in idx], padding="max_length", max_length=tok.model_max_length,
+                  truncation=True, return_tensors="pt").input_ids
+        pred = unet(noisy, t, te(ids)[0]).sample
+        loss = torch.nn.functional.mse_loss(pred, noise)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(pu + pt, 1.0)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        now = time.perf_counter()
+        if t_last is not None:
+            times.append(now - t_last)
+        t_last = now
+    return times
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--steps", type=int, default=40)
+    ap.add_argument("--batch", type=int, default=2)
+    ap.add_argument("--res", type=int, default=64)
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    args = ap.parse_args()
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    from loratui.train.tiny_model import build_tiny_model
+
+    with tempfile.TemporaryDirectory() as tmp:
+        model = build_tiny_model(os.path.join(tmp, "tiny"))
+        sub = make_data(os.path.join(tmp, "data"), 8, args.res)
+        skip = 3  # warm-up steps (allocator, oneDNN primitive caches)
+        rounds = []
+        for r in range(2):  # interleave to average out load drift on shared machines
+            w = worker_steps(model, sub, os.path.join(tmp, f"out{r}"), args.steps, args.batch, args.res)[skip:]
+            m = manual_steps(model, sub, args.steps, args.batch, args.res)[skip:]
+            rounds.append((statistics.median(w), statistics.median(m)))
+    w = statistics.median(x for x, _ in rounds)
+    m = statistics.median(y for _, y in rounds)
+    ratio = w / m
+    print(f"device cpu ({torch.get_num_threads()} threads), tiny SD1-architecture model, {args.res}px, "
+          f"batch {args.batch}, LoRA dim 8 UNet+TE, {args.steps} steps x {len(rounds)} rounds")
+    print(f"worker      {w * 1000:8.1f} ms/step")
+    print(f"hand loop   {m * 1000:8.1f} ms/step")
+    print(f"ratio       {ratio:8.3f}  (target <= 1.15) {'OK' if ratio <= 1.15 else 'OVER'}")
+    return 0 if ratio <= 1.15 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,137 @@
+"""Sample images during training: kohya prompt syntax, generation at several LoRA strengths.
+
+Prompt line: ``prompt text --n negative --w 512 --h 768 --d 42 --s 28 --l 7``; ``#`` lines and
+blank lines are ignored. Unset options: the training resolution, seed = run seed + prompt index,
+20 steps, CFG 7. Images are PNGs whose ``parameters`` text chunk is A1111-style.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+
+_OPT = re.compile(r"\s--([nwhdsl])\s+")
+
+SAMPLERS = {
+    "euler_a": "EulerAncestralDiscreteScheduler", "k_euler_a": "EulerAncestralDiscreteScheduler",
+    "euler": "EulerDiscreteScheduler", "k_euler": "EulerDiscreteScheduler", "ddim": "DDIMScheduler",
+    "pndm": "PNDMScheduler", "lms": "LMSDiscreteScheduler", "k_lms": "LMSDiscreteScheduler",
+    "heun": "HeunDiscreteScheduler", "dpm_2": "KDPM2DiscreteScheduler", "k_dpm_2": "KDPM2DiscreteScheduler",
+    "dpm_2_a": "KDPM2AncestralDiscreteScheduler", "k_dpm_2_a": "KDPM2AncestralDiscreteScheduler",
+    "dpmsolver": "DPMSolverMultistepScheduler", "dpmsolver++": "DPMSolverMultistepScheduler",
+    "dpmsingle": "DPMSolverSinglestepScheduler",
+}
+
+
+@dataclass
+class SamplePrompt:
+    prompt: str
+    negative: str = ""
+    width: int | None = None
+    height: int | None = None
+    seed: int | None = None
+    steps: int = 20
+    cfg: float = 7.0
+
+
+def parse_prompt(line: str) -> SamplePrompt | None:
+    """One kohya sample-prompt line (None for comments and blank lines). Raises ValueError."""
+    line = line.strip()
+    if not line or line.startswith("#"):
+        return None
+    parts = _OPT.split(" " + line)
+    sp = SamplePrompt(parts[0].strip())
+    for opt, value in zip(parts[1::2], parts[2::2]):
+        value = value.strip()
+        try:
+            if opt == "n":
+                sp.negative = value
+            elif opt == "w":
+                sp.width = int(value)
+            elif opt == "h":
+                sp.height = int(value)
+            elif opt == "d":
+                sp.seed = int(value)
+            elif opt == "s":
+                sp.steps = max(1, int(value))
+            elif opt == "l":
+                sp.cfg = float(value)
+        except ValueError:
+            raise ValueError(f"sample prompt {line!r}: --{opt} expects a number, got {value!r}") from None
+    return sp
+
+
+def parse_prompts(lines: list[str]) -> list[SamplePrompt]:
+    out = []
+    for raw in lines:
+        for line in raw.splitlines():
+            sp = parse_prompt(line)
+            if sp is not None:
+                out.append(sp)
+    return out
+
+
+def a1111_parameters(sp: SamplePrompt, seed: int, width: int, height: int, sampler: str, strength: float) -> str:
+    text = sp.prompt
+    if sp.negative:
+        text += f"\nNegative prompt: {sp.negative}"
+    return text + (f"\nSteps: {sp.steps}, Sampler: {sampler}, CFG scale: {sp.cfg:g}, Seed: {seed}, "
+                   f"Size: {width}x{height}, Lora strength: {strength:g}")
+
+
+def generate(models, unet, text_encoder, net, prompts: list[SamplePrompt], strengths: list[float], *, spec,
+             folder: str, epoch: int, step: int, device, autocast, emit) -> list[str]:
+    """Render every prompt at every strength; returns the PNG paths (announced through ``emit``)."""
+    import diffusers
+    import torch
+    from diffusers import StableDiffusionPipeline
+    from PIL import PngImagePlugin
+
+    from .network import ADAPTER
+
+    sched_cls = getattr(diffusers, SAMPLERS.get(spec.sample_sampler, "EulerAncestralDiscreteScheduler"))
+    scheduler = sched_cls.from_config(models.scheduler_config or dict(models.noise_scheduler.config))
+    vae = models.vae
+    vae_device = vae.device
+    vae.to(device)
+    pipe = StableDiffusionPipeline(vae=vae, text_encoder=text_encoder, tokenizer=models.tokenizer, unet=unet,
+                                   scheduler=scheduler, safety_checker=None, feature_extractor=None,
+                                   requires_safety_checker=False)
+    pipe.set_progress_bar_config(disable=True)
+    layers = [m for model, targets in ((unet, net.unet_targets), (text_encoder, net.te_targets))
+              for m in (model.get_submodule(n) for n in targets)]
+    was_training = (unet.training, text_encoder.training)
+    unet.eval()
+    text_encoder.eval()
+    os.makedirs(folder, exist_ok=True)
+    paths = []
+    try:
+        for k, sp in enumerate(prompts):
+            seed = sp.seed if sp.seed is not None else spec.seed + k
+            w = sp.width or spec.resolution[0]
+            h = sp.height or spec.resolution[1]
+            for strength in strengths:
+                for m in layers:
+                    m.set_scale(ADAPTER, strength)
+                with torch.no_grad(), autocast():
+                    image = pipe(sp.prompt, negative_prompt=sp.negative or None, width=w, height=h,
+                                 num_inference_steps=sp.steps, guidance_scale=sp.cfg,
+                                 clip_skip=(spec.clip_skip - 1) or None,
+                                 generator=torch.Generator(device="cpu").manual_seed(seed)).images[0]
+                info = PngImagePlugin.PngInfo()
+                params = a1111_parameters(sp, seed, w, h, spec.sample_sampler, strength)
+                info.add_text("parameters", params)
+                path = os.path.join(folder, f"{spec.output_name}_e{epoch:06d}_{k:02d}_s{strength:g}.png")
+                image.save(path, pnginfo=info)
+                paths.append(path)
+                emit("sample", path=path, prompt=sp.prompt, strength=strength, epoch=epoch, step=step,
+                     params={"negative": sp.negative, "width": w, "height": h, "seed": seed, "steps": sp.steps,
+                             "cfg": sp.cfg, "sampler": spec.sample_sampler})
+    finally:
+        for m in layers:
+            m.set_scale(ADAPTER, 1.0)
+        unet.train(was_training[0])
+        text_encoder.train(was_training[1])
+        vae.to(vae_device)
+    return paths

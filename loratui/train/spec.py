@@ -1,0 +1,220 @@
+"""``TrainSpec``: exactly what the engine needs, resolved (absolute paths, no defaults left to guess).
+
+The engine never reads the user-facing config directly: ``spec_from_config`` adapts a
+``loratui.config.TrainConfig`` into a spec, so the two can evolve separately. A spec also
+round-trips through a plain dict (``to_dict`` / ``from_dict``), which is what resumable
+checkpoints store to detect a config changed between a stop and a resume.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+
+
+@dataclass
+class SubsetSpec:
+    path: str
+    """Absolute image folder."""
+    repeats: int = 1
+    class_tokens: str = ""
+    """Caption for images without a caption file (kohya ``class_tokens``)."""
+    caption_ext: str = ".txt"
+    keep_tokens: int = 0
+    shuffle_caption: bool = False
+    caption_dropout_rate: float = 0.0
+    caption_tag_dropout_rate: float = 0.0
+    flip_aug: bool = False
+    is_reg: bool = False
+
+
+@dataclass
+class TrainSpec:
+    # ---- model
+    base_model: str
+    """Diffusers folder, or a single .safetensors / .ckpt file."""
+    output_dir: str
+    output_name: str = "lora"
+    model_config: str = ""
+    """Local diffusers config folder used to load a single-file model offline (empty: none)."""
+    family: str = "sd1"
+    """sd1 | sd2 | sd2-v | sdxl"""
+    v_parameterization: bool | None = None
+    """None: from the model's scheduler config (``prediction_type``)."""
+    vae: str = ""
+    clip_skip: int = 1
+    # ---- data
+    subsets: list[SubsetSpec] = field(default_factory=list)
+    resolution: tuple[int, int] = (512, 512)
+    """(width, height)"""
+    enable_bucket: bool = True
+    min_bucket_reso: int = 256
+    max_bucket_reso: int = 1024
+    bucket_reso_steps: int = 64
+    bucket_no_upscale: bool = False
+    cache_latents: bool = True
+    cache_latents_to_disk: bool = False
+    latent_cache_dir: str = ""
+    """Disk cache folder (empty: the user cache dir, ~/.cache/loratui/latents)."""
+    # ---- network
+    network_type: str = "lora"
+    """lora | locon"""
+    network_dim: int = 4
+    network_alpha: float = 1.0
+    conv_dim: int = 0
+    conv_alpha: float = 1.0
+    network_dropout: float = 0.0
+    train_unet: bool = True
+    train_text_encoder: bool = True
+    # ---- optimisation
+    unet_lr: float = 1e-4
+    text_encoder_lr: float = 5e-5
+    optimizer: str = "AdamW"
+    optimizer_args: dict = field(default_factory=dict)
+    lr_scheduler: str = "constant"
+    lr_warmup_steps: int = 0
+    lr_warmup_ratio: float = 0.0
+    lr_scheduler_num_cycles: int = 1
+    lr_scheduler_power: float = 1.0
+    batch_size: int = 1
+    grad_accumulation: int = 1
+    max_grad_norm: float = 1.0
+    noise_offset: float = 0.0
+    min_snr_gamma: float = 0.0
+    mixed_precision: str = "no"
+    gradient_checkpointing: bool = False
+    seed: int = 42
+    device: str = "auto"
+    # ---- schedule
+    epochs: int = 1
+    max_train_steps: int = 0
+    """0: epochs decide."""
+    save_every_n_epochs: int = 1
+    checkpoint_every_n_steps: int = 0
+    """Resumable checkpoint every N steps (0: only on stop and at epoch ends)."""
+    sample_prompts: list[str] = field(default_factory=list)
+    sample_every_n_epochs: int = 0
+    sample_strengths: list[float] = field(default_factory=lambda: [1.0])
+    sample_sampler: str = "euler_a"
+    # ---- output metadata
+    save_precision: str = "fp16"
+    title: str = ""
+    author: str = ""
+    description: str = ""
+    trigger_words: list[str] = field(default_factory=list)
+    comment: str = ""
+
+    # ------------------------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["resolution"] = list(self.resolution)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainSpec":
+        d = dict(d)
+        d["subsets"] = [SubsetSpec(**s) for s in d.get("subsets", [])]
+        if "resolution" in d:
+            d["resolution"] = tuple(d["resolution"])
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"unknown spec keys: {', '.join(unknown)}")
+        return cls(**d)
+
+    def fingerprint(self) -> str:
+        """Hash of what changes the training trajectory (not output names or metadata text)."""
+        d = self.to_dict()
+        for k in ("output_dir", "output_name", "title", "author", "description", "trigger_words", "comment",
+                  "save_every_n_epochs", "checkpoint_every_n_steps", "sample_prompts", "sample_every_n_epochs",
+                  "sample_strengths", "sample_sampler", "save_precision", "cache_latents_to_disk", "latent_cache_dir", "device"):
+            d.pop(k, None)
+        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+
+    @property
+    def v_pred_known(self) -> bool:
+        return self.v_parameterization is not None
+
+
+def _optimizer_args(items: list[str]) -> dict:
+    out: dict = {}
+    for it in items:
+        k, sep, v = it.partition("=")
+        if not sep:
+            raise ValueError(f"optimizer argument {it!r}: expected key=value")
+        v = v.strip()
+        try:
+            out[k.strip()] = json.loads(v.lower() if v.lower() in ("true", "false") else v)
+        except json.JSONDecodeError:
+            out[k.strip()] = v
+    return out
+
+
+def spec_from_config(cfg, run_dir: str = "") -> TrainSpec:
+    """Adapt a ``loratui.config.TrainConfig`` (paths resolved against its ``base_dir``)."""
+    c = cfg.resolved()
+    ds = c.dataset
+    subsets = [SubsetSpec(path=s.image_dir, repeats=s.repeats, class_tokens=s.class_tokens,
+                          caption_ext=ds.caption_extension, keep_tokens=ds.keep_tokens,
+                          shuffle_caption=ds.shuffle_caption, caption_dropout_rate=ds.caption_dropout_rate,
+                          caption_tag_dropout_rate=ds.caption_tag_dropout_rate, flip_aug=ds.flip_aug,
+                          is_reg=s.is_reg)
+               for s in ds.subsets]
+    if not subsets and ds.root:
+        subsets = subsets_from_root(ds.root, ds.caption_extension, SubsetSpec(
+            path="", caption_ext=ds.caption_extension, keep_tokens=ds.keep_tokens,
+            shuffle_caption=ds.shuffle_caption, caption_dropout_rate=ds.caption_dropout_rate,
+            caption_tag_dropout_rate=ds.caption_tag_dropout_rate, flip_aug=ds.flip_aug))
+    o, s, n, h = c.optim, c.schedule, c.network, c.hardware
+    res = ds.resolution if len(ds.resolution) == 2 else [ds.resolution[0]] * 2
+    family = c.model.family
+    return TrainSpec(
+        base_model=c.model.base, output_dir=c.output.dir, output_name=c.output.name,
+        model_config=cfg.abspath(getattr(cfg.model, "config_dir", "") or ""),  # not in the config model yet
+        family=family, v_parameterization=True if family == "sd2-v" else None,
+        vae=c.model.vae, clip_skip=c.model.clip_skip,
+        subsets=subsets, resolution=(int(res[0]), int(res[1])), enable_bucket=ds.enable_bucket,
+        min_bucket_reso=ds.min_bucket_reso, max_bucket_reso=ds.max_bucket_reso,
+        bucket_reso_steps=ds.bucket_reso_steps, bucket_no_upscale=ds.bucket_no_upscale,
+        cache_latents=getattr(ds, "cache_latents", True),  # these two are not in the config model yet
+        cache_latents_to_disk=getattr(ds, "cache_latents_to_disk", False),
+        network_type=n.type, network_dim=n.dim, network_alpha=n.alpha,
+        conv_dim=n.conv_dim if n.type == "locon" else 0, conv_alpha=n.conv_alpha,
+        network_dropout=n.dropout, train_unet=n.train_unet, train_text_encoder=n.train_text_encoder,
+        unet_lr=o.unet_lr, text_encoder_lr=o.text_encoder_lr, optimizer=o.optimizer,
+        optimizer_args=_optimizer_args(o.optimizer_args), lr_scheduler=o.scheduler,
+        lr_warmup_steps=o.warmup_steps, lr_warmup_ratio=o.warmup_ratio, lr_scheduler_num_cycles=o.cycles,
+        lr_scheduler_power=o.power, batch_size=o.batch_size, grad_accumulation=o.grad_accumulation,
+        max_grad_norm=o.max_grad_norm, noise_offset=o.noise_offset, min_snr_gamma=o.min_snr_gamma,
+        mixed_precision=o.mixed_precision, gradient_checkpointing=o.gradient_checkpointing, seed=o.seed,
+        device=h.device, epochs=s.epochs, max_train_steps=s.max_steps,
+        save_every_n_epochs=s.save_every_n_epochs, sample_prompts=list(s.sample_prompts),
+        sample_every_n_epochs=s.sample_every_n_epochs, sample_strengths=list(s.sample_strengths),
+        sample_sampler=s.sample_sampler,
+        save_precision=c.output.save_precision, title=c.output.title, author=c.output.author,
+        description=c.output.description, trigger_words=list(c.output.trigger_words),
+    )
+
+
+def subsets_from_root(root: str, caption_ext: str, template: SubsetSpec) -> list[SubsetSpec]:
+    """kohya folder convention: every ``<repeats>_<class tokens>`` folder under ``root``."""
+    from loratui.dataset import Dataset
+
+    ds = Dataset.open(root, caption_ext)
+    out = []
+    for s in ds.subsets:
+        out.append(dataclasses.replace(template, path=os.path.normpath(os.path.join(ds.root, s.path)),
+                                       repeats=s.repeats, class_tokens=s.class_tokens))
+    return out
+
+
+def load_run_spec(run_dir: str) -> TrainSpec:
+    """The spec of a run folder: ``RUN_DIR/config.toml`` in the loratui config format."""
+    from loratui.config.model import TrainConfig
+
+    path = os.path.join(run_dir, "config.toml")
+    cfg = TrainConfig.load(path)
+    return spec_from_config(cfg, run_dir)

@@ -1,0 +1,410 @@
+"""The training run, start to end: data -> model -> network -> (cached latents) -> steps -> files.
+
+Positions: ``step`` counts optimizer updates (kohya's "steps"); an epoch is the batch plan of
+``TrainData.epoch_batches(epoch)``; updates group ``grad_accumulation`` consecutive batches, and
+the last group of an epoch may be shorter. All randomness of a batch (noise, timesteps, dropout,
+caption shuffling) is seeded from ``(seed, epoch, batch index)``, so a resumed run continues on
+exactly the trajectory of an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+import uuid
+from dataclasses import dataclass
+
+from .data import build_train_data
+from .events import EventLog
+from .models import check_model_path
+from .spec import TrainSpec
+
+CHECKPOINT_DIR = "state"
+CHECKPOINT_FILE = "checkpoint.pt"
+FINISHED_FILE = "finished.json"
+"""Written when a run completes: starting the worker again reports it instead of retraining."""
+STOP_FILE = "stop"
+SAVE_NOW_FILE = "save_now"
+"""A request (from ``loratui runs checkpoint`` or the monitor) to write a checkpoint after the
+current step and go on training; the worker removes the file once the checkpoint is written."""
+STOP_AT_STEP_ENV = "LORATUI_STOP_AT_STEP"
+"""Test hook: behave as if the stop file appeared right after this step."""
+
+
+class Stopper:
+    """Stop requests: the ``stop`` file in the run folder, SIGINT/SIGTERM, or the test hook."""
+
+    def __init__(self, run_dir: str | None):
+        self.stop_file = os.path.join(run_dir, STOP_FILE) if run_dir else None
+        self.reason: str | None = None
+        at = os.environ.get(STOP_AT_STEP_ENV, "")
+        self.stop_at = int(at) if at.strip().isdigit() else None
+
+    def install_signals(self) -> None:
+        import signal
+
+        def handler(signum, frame):
+            self.reason = signal.Signals(signum).name
+            # a second signal of the same kind is not swallowed: it ends the process at once
+            signal.signal(signum, signal.SIG_DFL)
+
+        for s in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(s, handler)
+
+    def save_now_requested(self) -> bool:
+        if self.stop_file is None:
+            return False
+        request = os.path.join(os.path.dirname(self.stop_file), SAVE_NOW_FILE)
+        if not os.path.exists(request):
+            return False
+        try:
+            os.unlink(request)
+        except OSError:
+            pass
+        return True
+
+    def requested(self, step: int) -> str | None:
+        if self.reason:
+            return self.reason
+        if self.stop_file and os.path.exists(self.stop_file):
+            self.reason = "stop_file"
+        elif self.stop_at is not None and step >= self.stop_at:
+            self.reason = "stop_file"
+        return self.reason
+
+
+@dataclass
+class Result:
+    status: str
+    """finished | stopped"""
+    step: int
+    epoch: int
+    path: str = ""
+
+
+def _seed_of(*parts) -> int:
+    import hashlib
+
+    return int.from_bytes(hashlib.sha256("/".join(map(str, parts)).encode()).digest()[:8], "little") & (2**63 - 1)
+
+
+def lora_filename(spec: TrainSpec, epoch: int | None) -> str:
+    name = spec.output_name if epoch is None else f"{spec.output_name}-{epoch:06d}"
+    return os.path.join(spec.output_dir, name + ".safetensors")
+
+
+def train(spec: TrainSpec, run_dir: str | None, events: EventLog, stopper: Stopper | None = None,
+          resume: bool = True) -> Result:
+    """Run (or resume) training. Raises DataError / ModelError / OptimizerUnavailable on bad input."""
+    t_start = time.time()
+    stopper = stopper or Stopper(run_dir)
+    # ---- data first: an empty dataset is an error before any model loads
+    data = build_train_data(spec)
+    for path, why in data.skipped:
+        events.warning(f"skipped {path}: {why}", path)
+    for path, why in data.notes:
+        events.warning(why, path)
+    _emit_dataset(events, data, int(os.environ.get("WORLD_SIZE", "1") or 1))  # accelerate launch sets it
+    from .samples import parse_prompts
+
+    prompts = parse_prompts(spec.sample_prompts) if spec.sample_every_n_epochs else []
+    check_model_path(spec)
+
+    import torch
+    from accelerate import Accelerator
+
+    from loratui.lora.kohya_save import save_kohya
+
+    from .latents import build_cache, default_cache_dir, encode_pixels
+    from .metadata import file_metadata, training_metadata
+    from .models import load_models
+    from .network import adapter_state, build_network, kohya_tensors, load_adapter_state
+    from .optim import make_optimizer, make_scheduler
+
+    cpu = spec.device == "cpu" or (spec.device == "auto" and not torch.cuda.is_available())
+    acc = Accelerator(mixed_precision=spec.mixed_precision if not cpu or spec.mixed_precision == "bf16" else "no",
+                      cpu=cpu)
+    device = acc.device
+    weight_dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(acc.mixed_precision, torch.float32)
+
+    models = load_models(spec)
+    unet, te, vae, tok, sched = models.unet, models.text_encoder, models.vae, models.tokenizer, models.noise_scheduler
+    events.emit("model_loaded", base_model=spec.base_model, kind=models.kind,
+                v_parameterization=models.v_parameterization, device=str(device), dtype=str(weight_dtype),
+                seconds=round(models.seconds, 2))
+    vae.requires_grad_(False)
+    vae.eval()
+    vae.to(device)  # fp32: the SD VAE overflows in fp16
+    for m in (unet, te):
+        m.to(device) if weight_dtype == torch.float32 else m.to(device, dtype=weight_dtype)
+    torch.manual_seed(spec.seed)  # lora_down's kaiming init draws from the global RNG
+    net = build_network(unet, te, spec)
+    unet_params = net.unet_params(unet)
+    te_params = net.te_params(te)
+    n_params = sum(p.numel() for p in unet_params + te_params)
+    events.emit("network", network=spec.network_type, unet_modules=len(net.unet_targets),
+                te_modules=len(net.te_targets), trainable_params=n_params)
+    if not unet_params and not te_params:
+        raise ValueError("nothing to train: enable the UNet and/or the text encoder")
+    if spec.gradient_checkpointing:
+        unet.enable_gradient_checkpointing()
+        if te_params:
+            if hasattr(te, "activation_checkpointing_enable"):  # transformers >= 5.2x
+                te.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
+            else:
+                te.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    unet.train(bool(unet_params))
+    te.train(bool(te_params))
+
+    groups = []
+    if unet_params:
+        groups.append({"params": unet_params, "lr": spec.unet_lr, "name": "unet"})
+    if te_params:
+        groups.append({"params": te_params, "lr": spec.text_encoder_lr, "name": "te"})
+    optimizer = make_optimizer(spec.optimizer, groups, dict(spec.optimizer_args))
+    world, rank = acc.num_processes, acc.process_index
+    total_steps = data.total_steps(world)
+    warmup = spec.lr_warmup_steps or int(spec.lr_warmup_ratio * total_steps)
+    lr_sched = make_scheduler(spec.lr_scheduler, optimizer, warmup, total_steps, spec.lr_scheduler_num_cycles,
+                              spec.lr_scheduler_power)
+    # the scheduler stays unprepared: accelerate would step it once per process
+    unet_t, te_t = unet, te
+    if acc.num_processes > 1:
+        if unet_params:
+            unet_t = acc.prepare(unet)
+        if te_params:
+            te_t = acc.prepare(te)
+    optimizer = acc.prepare(optimizer)
+
+    # ---- latents
+    cache = None
+    if spec.cache_latents:
+        t0 = time.time()
+        last = [0.0]
+
+        def progress(done, total, from_disk):
+            if done in (0, total) or time.time() - last[0] > 0.5:
+                last[0] = time.time()
+                events.emit("caching", done=done, total=total, from_disk=from_disk)
+
+        bad: set[int] = set()
+
+        def bad_image(idx, message):
+            bad.add(idx)
+            events.warning(message, data.items[idx].path)
+
+        disk = (spec.latent_cache_dir or default_cache_dir()) if spec.cache_latents_to_disk else ""
+        cache = build_cache(data, vae, progress, bad_image, to_disk=disk, seed=spec.seed)
+        if bad:
+            keep = {i: it for i, it in enumerate(data.items) if i not in bad}
+            remap = {old: new for new, old in enumerate(sorted(keep))}
+            data.drop(bad)
+            cache.latents = {(remap[i], f): v for (i, f), v in cache.latents.items() if i in remap}
+            if not data.items:
+                from .data import DataError
+
+                raise DataError("no usable training images (all unreadable)")
+            total_steps = data.total_steps(world)
+            _emit_dataset(events, data, world)
+        if acc.num_processes == 1 and device.type != "cpu":
+            vae.to("cpu")
+            torch.cuda.empty_cache()
+        events.emit("caching", done=len(cache.latents), total=len(cache.latents), seconds=round(time.time() - t0, 2))
+
+    # ---- resume
+    step, epoch, batch_pos = 0, 0, 0
+    ckpt_path = os.path.join(run_dir, CHECKPOINT_DIR, CHECKPOINT_FILE) if run_dir else None
+    if resume and ckpt_path and os.path.exists(ckpt_path):
+        st = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+        if st.get("world", 1) != world:
+            events.warning(f"this checkpoint was written by {st.get('world', 1)} processes, resuming with {world}: "
+                           "the position in the epoch is converted", ckpt_path)
+            st["batch"] = math.ceil(st["batch"] * st.get("world", 1) / world)
+        if st.get("fingerprint") != spec.fingerprint():
+            events.warning("the config changed since this checkpoint; resuming anyway with the new settings",
+                           ckpt_path)
+        load_adapter_state(net, unet, te, st["adapter"])
+        optimizer.load_state_dict(st["optimizer"])
+        lr_sched.load_state_dict(st["scheduler"])
+        step, epoch, batch_pos = st["step"], st["epoch"], st["batch"]
+        import random
+
+        random.setstate(st["python_rng"])
+        torch.set_rng_state(st["torch_rng"])
+        events.emit("resumed", step=step, epoch=epoch + 1, batch=batch_pos, path=ckpt_path)
+
+    session_id = str(uuid.uuid4().int % 2**31)
+    base_md = training_metadata(spec, data, session_id=session_id, started_at=t_start,
+                                model_hash=models.model_hash, legacy_model_hash=models.legacy_hash,
+                                v_parameterization=models.v_parameterization, total_steps=total_steps,
+                                num_processes=acc.num_processes)
+    save_dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(spec.save_precision)
+
+    def save_lora(ep: int | None, final: bool) -> str:
+        path = lora_filename(spec, None if final else ep)
+        if acc.is_main_process:
+            tensors = kohya_tensors(net, acc.unwrap_model(unet_t), acc.unwrap_model(te_t), save_dtype)
+            md = file_metadata(base_md, epoch=ep or epoch, step=step, final=final)
+            save_kohya(path, tensors, md)
+            events.emit("saved", path=path, epoch=ep, step=step, final=final)
+        return path
+
+    def sample(ep: int) -> None:
+        if not prompts or not acc.is_main_process:
+            return
+        from .samples import generate
+
+        generate(models, acc.unwrap_model(unet_t), acc.unwrap_model(te_t), net, prompts,
+                 spec.sample_strengths or [1.0], spec=spec, folder=os.path.join(spec.output_dir, "samples"),
+                 epoch=ep, step=step, device=device, autocast=acc.autocast, emit=events.emit)
+
+    def save_checkpoint(ep: int, bpos: int) -> str | None:
+        if not ckpt_path or not acc.is_main_process:
+            return None
+        import random
+
+        os.makedirs(os.path.dirname(ckpt_path), exist_ok=True)
+        st = {"adapter": adapter_state(net, acc.unwrap_model(unet_t), acc.unwrap_model(te_t)),
+              "optimizer": optimizer.state_dict(), "scheduler": lr_sched.state_dict(),
+              "step": step, "epoch": ep, "batch": bpos, "fingerprint": spec.fingerprint(), "world": world,
+              "python_rng": random.getstate(), "torch_rng": torch.get_rng_state()}
+        tmp = ckpt_path + ".tmp"
+        torch.save(st, tmp)
+        os.replace(tmp, ckpt_path)
+        events.emit("checkpoint", path=ckpt_path, step=step, epoch=ep + 1, batch=bpos)
+        return ckpt_path
+
+    alphas_cumprod = sched.alphas_cumprod.to(device)
+    te_unwrapped = acc.unwrap_model(te_t)
+    final_norm = getattr(getattr(te_unwrapped, "text_model", te_unwrapped), "final_layer_norm")
+
+    def encode_text(captions: list[str]):
+        ids = tok(captions, padding="max_length", max_length=tok.model_max_length, truncation=True,
+                  return_tensors="pt").input_ids.to(device)
+        if spec.clip_skip > 1:
+            out = te_t(ids, output_hidden_states=True)
+            return final_norm(out.hidden_states[-spec.clip_skip])
+        return te_t(ids)[0]
+
+    def micro_step(batch, ep: int, bi: int, scale: float) -> float:
+        seed = _seed_of(spec.seed, "batch", ep, bi)
+        gen = torch.Generator().manual_seed(seed)
+        torch.manual_seed(seed)  # LoRA dropout
+        if cache is not None:
+            latents = torch.stack([cache.get(i, f) for i, f in batch]).to(device, weight_dtype)
+        else:
+            from .data import load_pixels
+
+            pix = torch.stack([torch.from_numpy(load_pixels(data.items[i], f)) for i, f in batch])
+            latents = encode_pixels(vae, pix, [_seed_of(seed, k) for k in range(len(batch))]).to(weight_dtype)
+        bsz = latents.shape[0]
+        noise = torch.randn(latents.shape, generator=gen, dtype=torch.float32)
+        if spec.noise_offset:
+            noise += spec.noise_offset * torch.randn((bsz, latents.shape[1], 1, 1), generator=gen)
+        timesteps = torch.randint(0, sched.config.num_train_timesteps, (bsz,), generator=gen)
+        noise = noise.to(device, weight_dtype)
+        timesteps = timesteps.to(device)
+        noisy = sched.add_noise(latents, noise, timesteps)
+        captions = data.captions(batch, ep, bi)
+        with acc.autocast():
+            with torch.set_grad_enabled(bool(te_params)):
+                hidden = encode_text(captions)
+            pred = unet_t(noisy, timesteps, hidden).sample
+        target = sched.get_velocity(latents, noise, timesteps) if models.v_parameterization else noise
+        loss = torch.nn.functional.mse_loss(pred.float(), target.float(), reduction="none").mean(dim=(1, 2, 3))
+        if spec.min_snr_gamma:
+            ac = alphas_cumprod[timesteps].float()
+            snr = ac / (1 - ac)
+            w = torch.clamp(snr, max=spec.min_snr_gamma) / (snr + 1 if models.v_parameterization else snr)
+            loss = loss * w
+        loss = loss.mean()
+        acc.backward(loss * scale)
+        return float(loss.detach())
+
+    # ---- loop
+    params = unet_params + te_params
+    ga = spec.grad_accumulation
+    rate = None
+    t_last = time.time()
+    stop_reason = None
+    stop_ckpt = None
+    done = step >= total_steps
+    while not done and epoch < spec.epochs:
+        batches = data.epoch_batches(epoch)
+        # multi-GPU: micro-step b of rank r trains batch b*world + r (wrapping to pad the last one)
+        n_micro = math.ceil(len(batches) / world)
+        loss_sum, loss_n = 0.0, 0
+        bi = batch_pos
+        while bi < n_micro:
+            group = range(bi, min(bi + ga, n_micro))
+            gl = 0.0
+            for b in group:
+                k = (b * world + rank) % len(batches)
+                gl += micro_step(batches[k], epoch, k, 1.0 / len(group))
+            if spec.max_grad_norm > 0:
+                acc.clip_grad_norm_(params, spec.max_grad_norm)
+            lrs = {g.get("name", str(k)): g["lr"] for k, g in enumerate(optimizer.param_groups)}
+            optimizer.step()
+            lr_sched.step()
+            optimizer.zero_grad(set_to_none=True)
+            step += 1
+            bi = group.stop
+            loss = gl / len(group)
+            loss_sum += loss
+            loss_n += 1
+            now = time.time()
+            dt = max(now - t_last, 1e-9)
+            t_last = now
+            rate = 1.0 / dt if rate is None else 0.8 * rate + 0.2 / dt
+            nimg = sum(len(batches[(b * world + r) % len(batches)]) for b in group for r in range(world))
+            events.emit("step", step=step, total_steps=total_steps, epoch=epoch + 1, loss=round(loss, 6),
+                        loss_avg=round(loss_sum / loss_n, 6), lr=lrs, it_s=round(rate, 4),
+                        samples_s=round(nimg / dt, 3), eta_s=round((total_steps - step) / rate, 1))
+            if step >= total_steps:
+                done = True
+                break
+            if (spec.checkpoint_every_n_steps and step % spec.checkpoint_every_n_steps == 0) \
+                    or stopper.save_now_requested():
+                save_checkpoint(epoch, bi)
+            stop_reason = stopper.requested(step)
+            if stop_reason:
+                break
+        if stop_reason:
+            stop_ckpt = save_checkpoint(epoch, bi)
+            break
+        events.emit("epoch_end", epoch=epoch + 1, step=step, loss_avg=round(loss_sum / loss_n, 6) if loss_n else None)
+        last_epoch = done or epoch + 1 >= spec.epochs
+        if not last_epoch and spec.save_every_n_epochs and (epoch + 1) % spec.save_every_n_epochs == 0:
+            save_lora(epoch + 1, final=False)
+        if spec.sample_every_n_epochs and ((epoch + 1) % spec.sample_every_n_epochs == 0 or last_epoch):
+            sample(epoch + 1)
+        epoch += 1
+        batch_pos = 0
+        if not last_epoch:
+            stop_ckpt = save_checkpoint(epoch, 0)
+            stop_reason = stopper.requested(step)
+            if stop_reason:
+                break
+    if stop_reason:
+        events.emit("stopped", step=step, epoch=epoch + 1, reason=stop_reason, checkpoint=stop_ckpt)
+        return Result("stopped", step, epoch)
+    final = save_lora(epoch, final=True)
+    if run_dir and acc.is_main_process:
+        import json
+
+        os.makedirs(os.path.join(run_dir, CHECKPOINT_DIR), exist_ok=True)
+        with open(os.path.join(run_dir, CHECKPOINT_DIR, FINISHED_FILE), "w") as f:
+            json.dump({"path": final, "step": step, "epoch": epoch}, f)
+    events.emit("finished", step=step, epoch=epoch, path=final, seconds=round(time.time() - t_start, 2))
+    return Result("finished", step, epoch, final)
+
+
+def _emit_dataset(events: EventLog, data, world: int = 1) -> None:
+    subsets = [{"path": s.path, "repeats": s.repeats, "images": sum(1 for it in data.items if it.subset == i)}
+               for i, s in enumerate(data.subsets)]
+    events.emit("dataset", images=len(data.items), skipped=len(data.skipped), subsets=subsets,
+                buckets=[{"w": w, "h": h, "images": len(ids)} for (w, h), ids in data.buckets().items()],
+                num_train_images=data.num_train_images(), batches_per_epoch=data.batches_per_epoch(),
+                steps_per_epoch=data.steps_per_epoch(world), total_steps=data.total_steps(world),
+                epochs=data.spec.epochs)
