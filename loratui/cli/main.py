@@ -21,6 +21,11 @@ COMMANDS: list[tuple[str, str]] = [
     ("config", "cmd_config"),
     ("inspect", "cmd_inspect"),
     ("train", "cmd_train"),
+    ("runs", "cmd_runs"),
+    ("attach", "cmd_attach"),
+    ("stop", "cmd_stop"),
+    ("resume", "cmd_resume"),
+    ("logs", "cmd_logs"),
 ]
 
 EPILOG = """\

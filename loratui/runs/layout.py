@@ -1,0 +1,166 @@
+"""Where runs live and what a run folder holds. No Textual, no torch.
+
+A run folder (``RUNS_ROOT/NAME``)::
+
+    config.toml     the frozen config (absolute paths), what the worker reads
+    run.json        the run record: name, output file, worker command, GPU, launch history
+    events.jsonl    the worker's append-only event log (schema: ``loratui.train.events``)
+    worker.log      the worker's stdout/stderr (and the supervisor's notes), unbuffered
+    process.json    pid/lock file: supervisor and worker pids, their start ticks, host, boot id,
+                    start time and command; proves "running" without trusting a stale pid
+    exit.json       how the worker process ended (exit code or signal), written by the supervisor
+    queued          present while the run waits in the queue (JSON: queued time, slot)
+    stop            stop request (the worker saves a checkpoint and stops)
+    save_now        "save a checkpoint now" request (the worker removes it once saved)
+    state/          the worker's resumable checkpoint
+    output          symlink to the folder with the LoRA files and samples
+
+The runs root defaults to ``DATASET/.loratui/runs`` (``$LORATUI_RUNS_ROOT`` overrides it). Every
+root a run is created in is remembered in the user data folder so ``loratui runs`` lists them all.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+
+CONFIG = "config.toml"
+RECORD = "run.json"
+EVENTS = "events.jsonl"
+LOG = "worker.log"
+PROCESS = "process.json"
+EXIT = "exit.json"
+QUEUED = "queued"
+STOP = "stop"  # loratui.train.trainer.STOP_FILE
+SAVE_NOW = "save_now"
+OUTPUT_LINK = "output"
+ROOTS_FILE = "runs_roots.txt"
+RUNS_ROOT_ENV = "LORATUI_RUNS_ROOT"
+
+
+class RunError(Exception):
+    """A run operation that cannot be done; the message says why, for humans."""
+
+
+def data_dir() -> str:
+    import platformdirs
+
+    return platformdirs.user_data_dir("loratui", appauthor=False)
+
+
+def read_json(path: str, default=None):
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return default
+
+
+def write_json(path: str, data) -> None:
+    """Atomic write (temp file + rename): readers never see half a record."""
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=1, default=str)
+    os.replace(tmp, path)
+
+
+def default_runs_root(cfg) -> str:
+    """``$LORATUI_RUNS_ROOT``, else ``DATASET/.loratui/runs``, else ``OUTPUT_DIR/.loratui/runs``."""
+    env = os.environ.get(RUNS_ROOT_ENV, "").strip()
+    if env:
+        return os.path.abspath(os.path.expanduser(env))
+    base = cfg.abspath(cfg.dataset.root) if cfg.dataset.root else cfg.abspath(cfg.output.dir)
+    return os.path.join(base, ".loratui", "runs")
+
+
+def remember_root(root: str) -> None:
+    root = os.path.abspath(root)
+    roots = known_roots(existing_only=False)
+    if root in roots:
+        return
+    os.makedirs(data_dir(), exist_ok=True)
+    with open(os.path.join(data_dir(), ROOTS_FILE), "a", encoding="utf-8") as f:
+        f.write(root + "\n")
+
+
+def known_roots(existing_only: bool = True) -> list[str]:
+    roots: list[str] = []
+    env = os.environ.get(RUNS_ROOT_ENV, "").strip()
+    if env:
+        roots.append(os.path.abspath(os.path.expanduser(env)))
+    try:
+        with open(os.path.join(data_dir(), ROOTS_FILE), encoding="utf-8") as f:
+            roots += [line.strip() for line in f if line.strip()]
+    except OSError:
+        pass
+    out = list(dict.fromkeys(roots))
+    return [r for r in out if os.path.isdir(r)] if existing_only else out
+
+
+def is_run_dir(path: str) -> bool:
+    return os.path.isfile(os.path.join(path, RECORD)) or os.path.isfile(os.path.join(path, EVENTS))
+
+
+def list_run_dirs(root: str) -> list[str]:
+    try:
+        names = sorted(os.listdir(root))
+    except OSError:
+        return []
+    return [os.path.join(root, n) for n in names if is_run_dir(os.path.join(root, n))]
+
+
+def roots_for(path: str | None) -> list[str]:
+    """Runs roots meant by a command-line argument: a runs root, a dataset folder, or all known."""
+    if not path:
+        return known_roots()
+    path = os.path.abspath(os.path.expanduser(path))
+    inner = os.path.join(path, ".loratui", "runs")
+    if os.path.isdir(inner):
+        return [inner]
+    return [path]
+
+
+def new_run_name(root: str, base: str) -> str:
+    """``BASE-YYYYmmdd-HHMMSS`` (``-2``, ``-3``... if taken)."""
+    base = re.sub(r"[^A-Za-z0-9._-]+", "_", base).strip("._") or "run"
+    stem = f"{base}-{time.strftime('%Y%m%d-%H%M%S')}"
+    name, k = stem, 2
+    while os.path.exists(os.path.join(root, name)):
+        name, k = f"{stem}-{k}", k + 1
+    return name
+
+
+def find_run(ref: str | None, roots: list[str] | None = None) -> str:
+    """A run folder from a path, a name or a unique name prefix; without ``ref``: the running run,
+    else the most recently started one. Raises RunError with the candidates when ambiguous."""
+    if ref and (os.sep in ref or ref.startswith(".")) and is_run_dir(ref):
+        return os.path.abspath(ref)
+    if ref and is_run_dir(ref):
+        return os.path.abspath(ref)
+    roots = roots if roots is not None else known_roots()
+    dirs = [d for r in roots for d in list_run_dirs(r)]
+    if not dirs:
+        raise RunError("no runs yet" + (f" (looked in {', '.join(roots)})" if roots else ""))
+    if not ref:
+        from .state import run_status
+
+        running = [d for d in dirs if run_status(d).active]
+        pool = running or dirs
+        return max(pool, key=_started_at)
+    exact = [d for d in dirs if os.path.basename(d) == ref]
+    if len(exact) == 1:
+        return exact[0]
+    hits = exact or [d for d in dirs if os.path.basename(d).startswith(ref)]
+    if len(hits) == 1:
+        return hits[0]
+    if not hits:
+        raise RunError(f"no run named {ref!r} (see `loratui runs`)")
+    raise RunError(f"{ref!r} matches {len(hits)} runs: " + ", ".join(os.path.basename(h) for h in hits[:8]))
+
+
+def _started_at(run_dir: str) -> float:
+    rec = read_json(os.path.join(run_dir, RECORD), {}) or {}
+    launches = rec.get("launches") or []
+    return float(launches[-1]["t"]) if launches else float(rec.get("created", 0) or 0)

@@ -1,0 +1,73 @@
+"""``python -m loratui.runs.supervisor RUN_DIR TOKEN``: runs the worker of a detached run.
+
+Forks once (the launcher's child exits at once, so the launcher never keeps a zombie), records
+itself and the worker in ``process.json``, waits, writes ``exit.json``, starts the next queued run.
+Its stdout/stderr (and the worker's) are ``worker.log``. Imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from . import layout as L
+from .proc import identity
+
+
+def main(argv: list[str]) -> int:
+    run_dir, token = os.path.abspath(argv[0]), argv[1]
+    if hasattr(os, "fork") and os.fork() > 0:
+        os._exit(0)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # stop requests go to the worker, not to us
+    rec = L.read_json(os.path.join(run_dir, L.RECORD), {}) or {}
+    launch = (rec.get("launches") or [{}])[-1]
+    cmd = list(rec.get("worker") or [sys.executable, "-u", "-m", "loratui.train"]) + [run_dir]
+    if launch.get("fresh"):
+        cmd.append("--fresh")
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    if rec.get("gpu") not in (None, ""):
+        env["CUDA_VISIBLE_DEVICES"] = str(rec["gpu"])
+    record = {"token": token, "started": time.time(), "command": cmd, "supervisor": identity(os.getpid())}
+    L.write_json(os.path.join(run_dir, L.PROCESS), record)
+    try:
+        worker = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, cwd=run_dir, env=env, process_group=0)
+    except OSError as e:
+        print(f"[loratui] cannot start the worker: {e}", flush=True)
+        L.write_json(os.path.join(run_dir, L.EXIT), {"rc": 127, "signal": None, "ended": time.time()})
+        _kick(run_dir)
+        return 1
+    record["worker"] = identity(worker.pid)
+    L.write_json(os.path.join(run_dir, L.PROCESS), record)
+
+    def forward(signum, frame):
+        try:
+            worker.send_signal(signum)
+        except OSError:
+            pass
+
+    signal.signal(signal.SIGTERM, forward)
+    rc = worker.wait()
+    sig = -rc if rc < 0 else None
+    by_stop = sig is not None and os.path.exists(os.path.join(run_dir, L.STOP))
+    L.write_json(os.path.join(run_dir, L.EXIT), {"rc": rc, "signal": sig, "ended": time.time(), "by_stop": by_stop})
+    how = f"killed by {signal.Signals(sig).name}" if sig else f"exit status {rc}"
+    print(f"[loratui] {time.strftime('%Y-%m-%d %H:%M:%S')} worker ended: {how}", flush=True)
+    _kick(run_dir)
+    return 0
+
+
+def _kick(run_dir: str) -> None:
+    try:
+        from .queue import kick
+
+        kick(os.path.dirname(run_dir), ending=run_dir)
+    except Exception as e:  # noqa: BLE001 - the queue must not hide how this run ended
+        print(f"[loratui] could not start the next queued run: {e}", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

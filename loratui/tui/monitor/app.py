@@ -1,0 +1,36 @@
+"""A standalone app around the monitor (``loratui attach --tui``), and ``active_runs`` for hosts."""
+
+from __future__ import annotations
+
+from textual.app import App
+from textual.binding import Binding
+
+
+class MonitorApp(App):
+    TITLE = "loratui monitor"
+    BINDINGS = [Binding("q", "quit", "Quit")]
+
+    def __init__(self, run_dir: str | None = None, roots: list[str] | None = None, **monitor_kw) -> None:
+        super().__init__()
+        self.run_dir = run_dir
+        self.roots = roots or []
+        self.monitor_kw = monitor_kw
+
+    def on_mount(self) -> None:
+        if self.run_dir:
+            from .screen import MonitorScreen
+
+            self.push_screen(MonitorScreen(self.run_dir, **self.monitor_kw))
+        else:
+            from .runs_screen import RunsScreen
+
+            self.push_screen(RunsScreen(self.roots, monitor_kw=self.monitor_kw))
+
+
+def run_monitor(run_dir: str | None = None, roots: list[str] | None = None, images: str = "auto") -> int:
+    if images != "none":
+        import textual_image.renderable  # noqa: F401 - probe the terminal before Textual owns it
+        import textual_image.widget  # noqa: F401
+    app = MonitorApp(run_dir, roots, images=images)
+    app.run()
+    return app.return_code or 0

@@ -1,0 +1,23 @@
+"""Messages from the monitor's follower thread to its widgets (coalesced: a few per second at most)."""
+
+from __future__ import annotations
+
+from textual.message import Message
+
+
+class RunUpdate(Message):
+    """New events were folded into ``progress`` (owned by the follower thread; widgets only read)."""
+
+    def __init__(self, progress, log: list, reset: bool, events: int, newest_t: float | None) -> None:
+        super().__init__()
+        self.progress = progress
+        self.log = log
+        self.reset = reset
+        self.events = events
+        self.newest_t = newest_t
+
+
+class StatusChanged(Message):
+    def __init__(self, status) -> None:
+        super().__init__()
+        self.status = status

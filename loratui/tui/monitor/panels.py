@@ -1,0 +1,122 @@
+"""The monitor's side panels: saved outputs (open one in the inspector) and samples by epoch."""
+
+from __future__ import annotations
+
+import os
+
+from rich.markup import escape
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import DataTable, Static
+
+
+def human_size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)
+
+
+class OutputsTable(DataTable):
+    DEFAULT_CSS = "OutputsTable { height: auto; max-height: 10; border: round $panel; }"
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=False)
+        self.border_title = "Outputs (i: inspect)"
+        self.paths: list[str] = []
+
+    def on_mount(self) -> None:
+        self.add_columns("file", "epoch", "step", "size")
+
+    def show(self, saved: list[dict]) -> None:
+        for ev in saved[len(self.paths):]:
+            path = str(ev.get("path", ""))
+            try:
+                size = human_size(os.path.getsize(path))
+            except OSError:
+                size = "missing"
+            self.paths.append(path)
+            self.add_row(os.path.basename(path), "final" if ev.get("final") else str(ev.get("epoch", "")),
+                         str(ev.get("step", "")), size, key=str(len(self.paths) - 1))
+
+    def selected_path(self) -> str | None:
+        if not self.paths:
+            return None
+        return self.paths[min(max(self.cursor_row, 0), len(self.paths) - 1)]
+
+    def reset(self) -> None:
+        self.clear()
+        self.paths = []
+
+
+class SamplesPanel(Vertical):
+    """The latest samples (prompt and LoRA strength), one epoch at a time; ``[``/``]`` browse."""
+
+    DEFAULT_CSS = """
+    SamplesPanel { height: 1fr; border: round $panel; }
+    SamplesPanel > #samples-text { height: auto; max-height: 6; }
+    SamplesPanel > #samples-image { height: 1fr; width: 1fr; }
+    """
+
+    def __init__(self, images: str = "none", *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.border_title = "Samples ([ ] epochs, . next)"
+        self.images = images
+        self.samples: list[dict] = []
+        self.epoch: int | None = None
+        """The epoch shown; None follows the latest."""
+        self.pick = 0
+        self._shown = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("no samples yet", id="samples-text")
+        from loratui.tui.widgets.preview import image_widget_class
+
+        cls = image_widget_class(self.images)
+        if cls is not None:
+            yield cls(None, id="samples-image")
+
+    def epochs(self) -> list[int]:
+        return sorted({int(s.get("epoch", 0) or 0) for s in self.samples})
+
+    def show(self, samples: list[dict]) -> None:
+        if len(samples) != len(self.samples):
+            self.samples = list(samples)
+            self._refresh_view()
+
+    def browse(self, delta: int) -> None:
+        eps = self.epochs()
+        if not eps:
+            return
+        cur = self.epoch if self.epoch in eps else eps[-1]
+        i = max(0, min(len(eps) - 1, eps.index(cur) + delta))
+        self.epoch = None if i == len(eps) - 1 else eps[i]
+        self.pick = 0
+        self._refresh_view()
+
+    def next_sample(self) -> None:
+        self.pick += 1
+        self._refresh_view()
+
+    def _refresh_view(self) -> None:
+        eps = self.epochs()
+        if not eps:
+            return
+        ep = self.epoch if self.epoch in eps else eps[-1]
+        these = [s for s in self.samples if int(s.get("epoch", 0) or 0) == ep]
+        self.pick %= max(1, len(these))
+        lines = [f"epoch {ep} ({eps.index(ep) + 1}/{len(eps)})" + ("" if self.epoch is not None else " latest")]
+        for k, s in enumerate(these):
+            mark = "▶" if k == self.pick else " "
+            lines.append(f"{mark} @{s.get('strength')}: {escape(str(s.get('prompt', ''))[:60])}")
+        key = (tuple(lines), these[self.pick].get("path") if these else None)
+        if key == self._shown:
+            return
+        self._shown = key
+        self.query_one("#samples-text", Static).update("\n".join(lines))
+        if these and self.images != "none":
+            try:
+                self.query_one("#samples-image").image = these[self.pick].get("path")
+            except Exception:  # noqa: BLE001 - a sample that cannot be decoded is not fatal
+                pass
