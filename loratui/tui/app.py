@@ -86,6 +86,21 @@ class LoraTuiApp(App):
         for p in event.dataset.recovery:
             self.notify(str(p), title="recovered", severity="warning", timeout=10)
         self._load_tagger_vocabulary()
+        self._find_active_runs()
+
+    @work(thread=True, exclusive=True, group="runs")
+    def _find_active_runs(self) -> None:
+        """Training started earlier (this session or another one) may still be running: say so."""
+        from loratui.runs import active_runs
+
+        try:
+            active = active_runs(self.dataset_screen.runs_root())
+        except (OSError, LookupError):
+            return
+        if active:
+            names = ", ".join(s.name for s in active[:3])
+            self.call_from_thread(self.notify, f"{len(active)} training run(s) active ({names}); press r to attach",
+                                  title="runs", timeout=12)
 
     @work(thread=True, exclusive=True, group="vocabulary")
     def _load_tagger_vocabulary(self) -> None:
@@ -145,6 +160,26 @@ class LoraTuiApp(App):
             return
         self.on_edit_done(EditDone(EditOutcome("auto-tag", s.result, journal=journal_position(self.dataset),
                                                quiet=True)))
+
+    def on_config_screen_launch_requested(self, event) -> None:
+        self._launch(event.path)
+
+    @work(thread=True, exclusive=True, group="launch")
+    def _launch(self, config_path: str) -> None:
+        from loratui.runs import RunError, launch
+
+        try:
+            run = launch(config_path)
+        except RunError as e:
+            self.call_from_thread(self.notify, str(e), title="not launched", severity="error", timeout=12)
+            return
+        self.call_from_thread(self._show_run, run.dir)
+
+    def _show_run(self, run_dir: str) -> None:
+        from .monitor import MonitorScreen
+
+        self.notify(f"training started: {run_dir}")
+        self.push_screen(MonitorScreen(run_dir, images=self.images_mode))
 
     def on_inspector_screen_use_settings(self, event) -> None:
         """"Use these settings" in the inspector: open the config form filled from the LoRA."""

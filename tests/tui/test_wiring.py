@@ -55,3 +55,31 @@ async def test_inspector_opens_from_the_dataset_screen(tmp_path):
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, DatasetScreen)
+
+
+async def test_runs_list_opens_from_the_dataset_screen(tmp_path):
+    from loratui.tui.monitor import RunsScreen
+
+    root = make_dataset(tmp_path / "ds")
+    app = make_app(root)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_loaded(app, pilot)
+        await pilot.press("r")
+        await pilot.pause()
+        assert isinstance(app.screen, RunsScreen)
+        assert app.screen.roots == [str(root / ".loratui" / "runs")]
+
+
+async def test_launch_of_an_unusable_config_is_a_notification(tmp_path):
+    root = make_dataset(tmp_path / "ds")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("schema_version = 1\n[model]\nbase = 3\n")
+    app = make_app(root)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_loaded(app, pilot)
+        app._launch(str(bad))
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        notes = [n.message for n in app._notifications]
+        assert any("bad.toml" in m for m in notes), notes
+        assert isinstance(app.screen, DatasetScreen)

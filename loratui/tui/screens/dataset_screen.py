@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 from textual import work
@@ -53,6 +54,7 @@ class DatasetScreen(Screen):
         Binding("T", "auto_tag", "Auto-tag"),
         Binding("c", "training_config", "Training config"),
         Binding("i", "inspect_lora", "Inspect LoRA", show=False),
+        Binding("r", "runs", "Runs", show=False),
     ]
 
     def __init__(self, root: str, images_mode: str, sort: str = "name", cache_size: int = 64) -> None:
@@ -396,6 +398,7 @@ class DatasetScreen(Screen):
         yield "Dataset: tag frequencies", "Every tag with its count; bulk rename, merge, remove", self.action_tag_view
         yield "Dataset: auto-tag (WD14)", "Tag images with a WD14 tagger: thresholds, modes, presets", self.action_auto_tag
         yield "Training: configuration", "Presets, validated form, step math, kohya import/export", self.action_training_config
+        yield "Training: runs", "Every training run of this dataset: state, attach to the live monitor", self.action_runs
         yield "LoRA: inspect a file", "Format, ranks, alphas and training settings of a .safetensors LoRA", self.action_inspect_lora
 
     def action_auto_tag(self) -> None:
@@ -429,6 +432,14 @@ class DatasetScreen(Screen):
         if screen is not None:
             self.training_config, self.training_config_path = screen.config, screen.path
             self._config_screen = None
+
+    def runs_root(self) -> str:
+        return os.path.join(self.dataset.root if self.dataset is not None else self.root, ".loratui", "runs")
+
+    def action_runs(self) -> None:
+        from ..monitor import RunsScreen
+
+        self.app.push_screen(RunsScreen([self.runs_root()], monitor_kw={"images": self.images_mode}))
 
     def action_inspect_lora(self) -> None:
         from ..inspector_screen import InspectorScreen
