@@ -1,6 +1,8 @@
 """The built-in demo workspace: a small kohya-layout dataset drawn with Pillow.
 
-Two subsets, `10_demo_char` (a "character": a figure with fixed traits in varied framings) and
+Layout: ``WORKSPACE/dataset/`` (what the TUI opens), ``WORKSPACE/models/`` (a tiny random-weight
+model) and ``WORKSPACE/output/`` (trained LoRAs, samples), so that models and outputs never show
+up as images of the dataset. Two subsets, `10_demo_char` (a "character": a figure with fixed traits in varied framings) and
 `4_demo_bg` (backgrounds), ~24 images of different sizes and aspect ratios, with booru-style
 captions, so every screen has something real to show without any download.
 """
@@ -11,6 +13,10 @@ import os
 import random
 
 DEMO_TRIGGER = "demo_char"
+TRAIN_CONFIG = "loratui-train.toml"
+"""A dataset's own training config: the TUI's config screen opens it when present."""
+DEMO_MODEL_DIR = "models/tiny-sd-random"
+"""Relative to the workspace (the dataset folder's parent)."""
 
 _CHAR_SHOTS = [
     # (framing tag, size, extra tags)
@@ -58,12 +64,12 @@ def default_demo_path() -> str:
 def create_demo(path: str | None = None, force: bool = False) -> str:
     """Create the demo workspace at ``path`` (default: the user data dir) unless it exists.
 
-    Returns the dataset folder. Existing files are never overwritten: a demo the user has edited
-    stays as they left it.
+    Returns the dataset folder (``path/dataset``). Existing files are never overwritten: a demo
+    the user has edited stays as they left it.
     """
     from PIL import Image, ImageDraw
 
-    root = os.path.abspath(path or default_demo_path())
+    root = os.path.join(os.path.abspath(path or default_demo_path()), "dataset")
     marker = os.path.join(root, ".loratui", "demo")
     if os.path.exists(marker) and not force:
         return root
@@ -92,6 +98,53 @@ def create_demo(path: str | None = None, force: bool = False) -> str:
     with open(marker, "w", encoding="utf-8") as f:
         f.write("created by `loratui demo`\n")
     return root
+
+
+def ensure_demo_training(root: str, log=print) -> str | None:
+    """Give the demo a tiny random-weight model and a ready training config (once).
+
+    The model is built in a subprocess so that this process (the TUI) never imports torch; it
+    takes a few seconds, once. Returns the config path, or None if the model could not be built
+    (torch or diffusers missing), after saying why through ``log``.
+    """
+    import subprocess
+    import sys
+
+    config_path = os.path.join(root, TRAIN_CONFIG)
+    workspace = os.path.dirname(root)
+    model = os.path.join(workspace, DEMO_MODEL_DIR)
+    if not os.path.isfile(os.path.join(model, "model_index.json")):
+        log("building the demo's tiny random-weight model (once, a few seconds)...")
+        code = "import sys; from loratui.train.tiny_model import build_tiny_model; build_tiny_model(sys.argv[1])"
+        p = subprocess.run([sys.executable, "-c", code, model], capture_output=True, text=True)
+        if p.returncode != 0:
+            last = (p.stderr.strip().splitlines() or ["unknown error"])[-1]
+            log(f"demo training model not built ({last}); the dataset works without it")
+            return None
+    if not os.path.exists(config_path):
+        write_demo_config(root, model, config_path, os.path.join(workspace, "output"))
+    return config_path
+
+
+def write_demo_config(root: str, model: str, path: str, output_dir: str) -> None:
+    """A config that trains the demo character on the tiny model in about a minute on a CPU."""
+    from loratui.config import new_config
+
+    cfg = new_config(root, "character", base=model, output_dir=output_dir)
+    cfg.dataset.resolution = [64, 64]
+    cfg.dataset.min_bucket_reso = 32
+    cfg.dataset.max_bucket_reso = 128
+    cfg.dataset.bucket_reso_steps = 16
+    cfg.network.dim = 8
+    cfg.network.alpha = 4.0
+    cfg.optim.batch_size = 4
+    cfg.optim.mixed_precision = "no"
+    cfg.schedule.epochs = 2
+    cfg.schedule.sample_every_n_epochs = 1
+    cfg.schedule.sample_prompts = [f"{DEMO_TRIGGER}, 1girl, smile --w 64 --h 64 --s 4 --d 1"]
+    cfg.output.name = "demo_char"
+    cfg.output.description = "loratui demo: trained on a tiny RANDOM-WEIGHT model; its outputs are noise"
+    cfg.save(path)
 
 
 def _write(path: str, img) -> None:

@@ -52,6 +52,7 @@ class ConfigScreen(Screen):
         Binding("f9", "save_preset", "Save as preset", show=False),
         Binding("f5", "rescan", "Scan dataset"),
         Binding("f6", "toggle_preview", "TOML"),
+        Binding("f10", "launch", "Launch"),
         Binding("escape", "back", "Back"),
     ]
     DEFAULT_CSS = """

@@ -114,3 +114,27 @@ def test_demo_workspace_created_once(tmp_path):
     (root / "10_demo_char/char_01.txt").write_text("mine")
     cli("demo", "--path", root, "--no-open")
     assert (root / "10_demo_char/char_01.txt").read_text() == "mine"
+
+
+def test_demo_ships_a_tiny_model_and_a_valid_training_config(tmp_path):
+    p = cli("demo", "--path", tmp_path / "demo", "--no-open")
+    assert p.returncode == 0, p.stderr
+    root = Path(p.stdout.strip())
+    assert root.name == "dataset"
+    assert (root.parent / "models/tiny-sd-random/model_index.json").is_file()
+    from loratui.config import TrainConfig, step_math, validate
+
+    cfg = TrainConfig.load(str(root / "loratui-train.toml"))
+    assert [f for f in validate(cfg) if f.is_error] == []
+    assert cfg.model.base == str(root.parent / "models/tiny-sd-random")
+    assert cfg.output.dir == str(root.parent / "output")
+    assert "RANDOM-WEIGHT" in cfg.output.description
+    assert step_math(cfg).total_steps < 200  # small enough to finish in about a minute on a CPU
+    p = cli("stats", root)
+    assert "problems" not in p.stdout  # the model and outputs live beside the dataset, not in it
+
+
+def test_demo_without_model(tmp_path):
+    p = cli("demo", "--path", tmp_path / "demo", "--no-open", "--no-model")
+    assert p.returncode == 0, p.stderr
+    assert not (tmp_path / "demo" / "dataset" / "loratui-train.toml").exists()

@@ -50,6 +50,8 @@ def test_dataset_commands_are_light(tmp_path):
     assert loaded(["stats", str(tmp_path)]) == []
     assert loaded(["tags", str(tmp_path), "--rename", "a=c"]) == []
     assert loaded(["undo", str(tmp_path)]) == []
+    # the demo builds its tiny torch model in a subprocess: this process stays light
+    assert loaded(["demo", "--path", str(tmp_path / "demo"), "--no-open"]) == []
 
 
 def test_tui_app_import_is_light():

@@ -15,6 +15,8 @@ from textual.worker import get_current_worker
 
 from loratui.dataset import AddTags, QueryError, normalize_tag
 
+from loratui.demo import TRAIN_CONFIG
+
 from ..messages import DatasetLoaded, EditOutcome
 from ..tag_confidence import TagConfidences
 from ..tag_suggester import TagSuggester, TagVocabulary
@@ -417,6 +419,15 @@ class DatasetScreen(Screen):
 
         from ..config_screen import ConfigScreen
 
+        own = os.path.join(self.dataset.root if self.dataset is not None else self.root, TRAIN_CONFIG)
+        if self.training_config is None and os.path.isfile(own):
+            # the dataset's own config (the demo ships one): open it, errors are shown by the form
+            from loratui.config import ConfigError, TrainConfig
+
+            try:
+                self.training_config, self.training_config_path = TrainConfig.load(own), own
+            except ConfigError as e:
+                self.notify(f"{own}: {e}", severity="warning", timeout=10)
         if self.training_config is None and self.dataset is not None:
             preset = "character" if any(s.class_tokens for s in self.dataset.subsets) else "style"
             try:
