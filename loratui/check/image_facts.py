@@ -1,0 +1,209 @@
+"""What the check needs to know about each image file, computed once and cached on disk.
+
+Per image: byte size, pixel size, a 64-bit dHash (near-duplicates) and, only for files that share
+their byte size (and dHash) with another file, a content hash (identical files). Decoding is the expensive
+part, so the results live in ``DIR/.loratui/cache/image_facts.json`` keyed by path, byte size and
+mtime: a second check decodes nothing that did not change. A file that cannot be decoded is
+remembered as such (with the reason), never raised.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+CACHE_DIR = os.path.join(".loratui", "cache")
+CACHE_FILE = "image_facts.json"
+CACHE_VERSION = 1
+
+
+@dataclass(slots=True)
+class ImageFacts:
+    bytes: int
+    mtime_ns: int
+    width: int = 0
+    height: int = 0
+    dhash: int | None = None
+    error: str = ""
+    """Why the image is unusable ("" when it decoded)."""
+    content: str | None = None
+    """blake2b of the file, only computed for files whose byte size (and dHash) is shared."""
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+    def to_row(self) -> list:
+        return [self.bytes, self.mtime_ns, self.width, self.height,
+                None if self.dhash is None else f"{self.dhash:016x}", self.error, self.content]
+
+    @classmethod
+    def from_row(cls, row: list) -> "ImageFacts":
+        b, m, w, h, d, err, content = row
+        return cls(int(b), int(m), int(w), int(h), None if d is None else int(d, 16), str(err or ""), content)
+
+
+def dhash_of(im) -> int:
+    """64-bit difference hash of a Pillow image: 9x8 greyscale, one bit per horizontal gradient."""
+    from PIL import Image
+
+    if im.mode not in ("L", "RGB"):
+        im = im.convert("L" if im.mode.startswith(("I", "F")) else "RGB")
+    # shrink first, then grey: far cheaper than converting every pixel of the full image
+    small = im.resize((9, 8), Image.Resampling.BOX, reducing_gap=2.0).convert("L")
+    px = small.tobytes()
+    h = 0
+    for r in range(8):
+        row = px[r * 9:r * 9 + 9]
+        for c in range(8):
+            h = (h << 1) | (row[c] > row[c + 1])
+    return h
+
+
+def decode_facts(path: str) -> tuple[int, int, int | None, str]:
+    """(width, height, dhash, error) for one image file; never raises."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            w, h = im.size
+            if w < 1 or h < 1:
+                return w, h, None, "image has no pixels"
+            # JPEGs decode at 1/8 scale: the hash needs 9x8 pixels, and a truncated stream still fails
+            im.draft("L", (64, 64))
+            return w, h, dhash_of(im), ""
+    except Image.DecompressionBombError as e:
+        return 0, 0, None, f"too large to open safely ({e})"
+    except (PermissionError, FileNotFoundError, IsADirectoryError) as e:
+        return 0, 0, None, f"cannot be read ({e.strerror or e})"
+    except Exception as e:  # a corrupt file is a finding, never a crash (PIL raises many kinds)
+        msg = str(e) or type(e).__name__
+        return 0, 0, None, f"cannot be decoded ({msg})"
+
+
+def content_hash(path: str) -> str | None:
+    try:
+        with open(path, "rb") as f:
+            return hashlib.file_digest(f, "blake2b").hexdigest()[:32]
+    except OSError:
+        return None
+
+
+class FactsCache:
+    """The on-disk cache of one dataset (``DIR/.loratui/cache/image_facts.json``)."""
+
+    def __init__(self, root: str):
+        self.dir = os.path.join(root, CACHE_DIR)
+        self.path = os.path.join(self.dir, CACHE_FILE)
+        self.problem = ""
+        """Why the cache could not be read or written ("" when fine); reported as a note."""
+
+    def load(self) -> dict[str, ImageFacts]:
+        try:
+            with open(self.path, encoding="utf-8") as f:
+                data = json.load(f)
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as e:
+            self.problem = f"{self.path}: unreadable cache ignored ({e})"
+            return {}
+        if not isinstance(data, dict) or data.get("version") != CACHE_VERSION:
+            return {}
+        out = {}
+        for rel, row in (data.get("images") or {}).items():
+            try:
+                out[rel] = ImageFacts.from_row(row)
+            except (TypeError, ValueError):
+                continue
+        return out
+
+    def save(self, facts: dict[str, ImageFacts]) -> None:
+        data = {"version": CACHE_VERSION, "images": {rel: f.to_row() for rel, f in facts.items()}}
+        tmp = self.path + f".tmp{os.getpid()}"
+        try:
+            os.makedirs(self.dir, exist_ok=True)
+            with open(tmp, "w", encoding="utf-8") as f:
+                json.dump(data, f, separators=(",", ":"))
+            os.replace(tmp, self.path)
+        except OSError as e:
+            self.problem = f"{self.path}: cache not saved ({e.strerror or e}); the next check decodes again"
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+
+Progress = Callable[[str, int, int], object]
+"""progress(phase, done, total)"""
+
+
+def _threads() -> int:
+    return max(1, min(8, os.cpu_count() or 1))
+
+
+def collect_facts(ds, use_cache: bool = True, progress: Progress | None = None,
+                  threads: int | None = None, entries=None) -> tuple[dict[int, ImageFacts], dict]:
+    """Facts for every image of ``ds`` (by image id) and counters (decoded, cached, hashed).
+
+    ``entries``: a snapshot of ``ds.images`` taken under ``ds.lock``, so the slow decoding can run
+    without holding the lock (the TUI's writer thread keeps applying edits meanwhile)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    images = list(ds.images) if entries is None else entries
+    by_id = {e.id: e for e in images}
+    cache = FactsCache(ds.root)
+    cached = cache.load() if use_cache else {}
+    facts: dict[int, ImageFacts] = {}
+    to_decode: list[int] = []
+    hits = 0
+    changed = False
+    for e in images:
+        st = ds.image_stat(e)
+        if st is None:
+            facts[e.id] = ImageFacts(0, 0, error="cannot be read (missing or permission denied)")
+            continue
+        old = cached.get(e.path)
+        if old is not None and old.bytes == st.st_size and old.mtime_ns == st.st_mtime_ns:
+            facts[e.id] = old
+            hits += 1
+            continue
+        changed = True
+        f = facts[e.id] = ImageFacts(st.st_size, st.st_mtime_ns)
+        if st.st_size == 0:
+            f.error = "zero-byte file (empty)"
+        else:
+            to_decode.append(e.id)
+    n = threads or _threads()
+    if to_decode:
+        paths = [ds.abspath(by_id[i].path) for i in to_decode]
+        done = 0
+        with warnings.catch_warnings(), ThreadPoolExecutor(max_workers=n, thread_name_prefix="loratui-check") as ex:
+            # Pillow warns about odd but readable files (palette transparency, huge images): noise here
+            warnings.simplefilter("ignore")
+            for i, (w, h, dh, err) in zip(to_decode, ex.map(decode_facts, paths, chunksize=64)):
+                f = facts[i]
+                f.width, f.height, f.dhash, f.error = w, h, dh, err
+                done += 1
+                if progress is not None and done % 256 == 0:
+                    progress("decoding", done, len(to_decode))
+    # identical files: only files sharing a byte size (and so a dHash) can be identical, so only
+    # those are read
+    by_size: dict[tuple, list[int]] = {}
+    for i, f in facts.items():
+        if f.bytes > 0:
+            by_size.setdefault((f.bytes, f.dhash), []).append(i)
+    need = [i for ids in by_size.values() if len(ids) > 1 for i in ids if facts[i].content is None]
+    if need:
+        changed = True
+        with ThreadPoolExecutor(max_workers=n, thread_name_prefix="loratui-check") as ex:
+            for i, digest in zip(need, ex.map(content_hash, [ds.abspath(by_id[i].path) for i in need])):
+                facts[i].content = digest
+    if use_cache and (changed or len(cached) != len(facts)):
+        cache.save({by_id[i].path: f for i, f in facts.items() if f.mtime_ns})
+    stats = {"images": len(images), "decoded": len(to_decode), "from_cache": hits, "content_hashed": len(need),
+             "threads": n, "cache_problem": cache.problem}
+    return facts, stats
