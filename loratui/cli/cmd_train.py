@@ -25,20 +25,24 @@ def add_arguments(p) -> None:
                    help="run in the background (survives closing the terminal or SSH); follow with `loratui attach`")
     p.add_argument("--queue", action="store_true", help="with --detach: start after the runs already going")
     p.add_argument("--gpu", default=None, metavar="N", help="with --detach: the GPU to use (one run per GPU at a time)")
+    p.add_argument("--ignore-check", action="store_true",
+                   help="launch even when the dataset check finds errors (warnings never block)")
 
 
 def run(args) -> int:
+    if args.detach and args.run_dir:
+        print("loratui: --run-dir and --detach do not go together: a detached run gets its own folder "
+              "in the runs root (see `loratui runs`)", file=sys.stderr)
+        return EXIT_USAGE
+    if not args.detach and (args.queue or args.gpu is not None):
+        print("loratui: --queue and --gpu go with --detach", file=sys.stderr)
+        return EXIT_USAGE
+    if not _dataset_check_passes(args):
+        return EXIT_ERROR
     if args.detach:
-        if args.run_dir:
-            print("loratui: --run-dir and --detach do not go together: a detached run gets its own folder "
-                  "in the runs root (see `loratui runs`)", file=sys.stderr)
-            return EXIT_USAGE
         from .cmd_runs import start_detached
 
         return start_detached(args.config, queue=args.queue, gpu=args.gpu, fresh=args.fresh)
-    if args.queue or args.gpu is not None:
-        print("loratui: --queue and --gpu go with --detach", file=sys.stderr)
-        return EXIT_USAGE
     from loratui.config.model import TrainConfig
     from loratui.config.toml_io import ConfigError
 
@@ -64,6 +68,25 @@ def run(args) -> int:
         print(f"stopped; resume with: loratui train {args.config}" + (f" --run-dir {args.run_dir}" if args.run_dir else ""))
         return rc
     return EXIT_OK if rc == 0 else EXIT_ERROR
+
+
+def _dataset_check_passes(args) -> bool:
+    """The health check runs before every launch: errors block unless --ignore-check."""
+    from loratui.check import launch_gate, pre_launch_check
+    from loratui.config.model import TrainConfig
+    from loratui.config.toml_io import ConfigError
+
+    try:
+        cfg = TrainConfig.load(args.config)
+    except ConfigError:
+        return True  # reported with its details by the launch itself
+    report = pre_launch_check(cfg)
+    ok, message = launch_gate(report, override=args.ignore_check)
+    print(f"loratui: {message}", file=sys.stderr)
+    if not ok:
+        for f in report.errors[:10]:
+            print(f"  {f.message}", file=sys.stderr)
+    return ok
 
 
 class _Printer:

@@ -162,9 +162,58 @@ class LoraTuiApp(App):
                                                quiet=True)))
 
     def on_config_screen_launch_requested(self, event) -> None:
-        self._launch(event.path)
+        self._check_then_launch(event.config, event.path)
 
     @work(thread=True, exclusive=True, group="launch")
+    def _check_then_launch(self, config, path: str) -> None:
+        """Every launch runs the dataset check first: errors need an explicit override."""
+        from loratui.check import pre_launch_check
+
+        self.call_from_thread(self.notify, "checking the dataset before launch…", timeout=3)
+        report = pre_launch_check(config)
+        if not report.errors and not report.warnings:
+            self.call_from_thread(self._launch, path)
+            return
+        self.call_from_thread(self._show_gate, report, path)
+
+    def _show_gate(self, report, path: str) -> None:
+        from .health_pane import HealthScreen
+
+        def decided(launch: bool | None) -> None:
+            if launch:
+                self._launch(path)
+
+        self.push_screen(HealthScreen(report, gate=True), callback=decided)
+
+    # health pane messages (the pane works on the dataset the app has open)
+    def on_health_pane_show_images(self, event) -> None:
+        self.pop_screen()
+        self.dataset_screen.show_images(event.image_ids, event.title)
+
+    def on_health_pane_fix_requested(self, event) -> None:
+        fix = event.finding.fix
+        if fix is None or self.dataset is None:
+            return
+        ds = self.dataset
+        self.edits.submit(fix.label, lambda: fix.apply(ds))
+        self._recheck_when_idle()
+
+    def on_health_pane_recheck_requested(self, event) -> None:
+        self._recheck_when_idle()
+
+    @work(thread=True, exclusive=True, group="recheck")
+    def _recheck_when_idle(self) -> None:
+        self.edits.wait_idle(60)
+        self.call_from_thread(self._recheck)
+
+    def _recheck(self) -> None:
+        from .health_pane import HealthPane, HealthScreen
+
+        if isinstance(self.screen, HealthScreen) and not self.screen.gate:
+            self.screen.query_one(HealthPane).set_report(None)
+            self.dataset_screen.run_health_check(self.screen)
+
+    @work(thread=True, exclusive=True, group="start-run")
     def _launch(self, config_path: str) -> None:
         from loratui.runs import RunError, launch
 

@@ -68,3 +68,22 @@ def test_train_detach_flags_are_checked(tmp_path):
     p = subprocess.run([sys.executable, "-m", "loratui", "train", str(cfg), "--queue"],
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 2 and "go with --detach" in p.stderr
+
+
+def test_train_runs_the_dataset_check_first(tmp_path):
+    from loratui.config import new_config
+
+    data = tmp_path / "data" / "10_char"
+    data.mkdir(parents=True)
+    (data / "a.png").write_bytes(b"")  # zero-byte image: an error finding
+    (data / "a.txt").write_text("char")
+    cfg = new_config(str(tmp_path / "data"), "character", base=str(tmp_path / "nomodel"))
+    path = tmp_path / "c.toml"
+    cfg.save(str(path))
+    p = subprocess.run([sys.executable, "-m", "loratui", "train", str(path)], capture_output=True, text=True,
+                       timeout=120)
+    assert p.returncode == 1
+    assert "dataset check found" in p.stderr and "--ignore-check" in p.stderr and "a.png" in p.stderr
+    p = subprocess.run([sys.executable, "-m", "loratui", "train", str(path), "--ignore-check"],
+                       capture_output=True, text=True, timeout=120)
+    assert "launching despite" in p.stderr  # the override lets it through (the missing model stops it later)

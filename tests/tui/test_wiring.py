@@ -83,3 +83,65 @@ async def test_launch_of_an_unusable_config_is_a_notification(tmp_path):
         notes = [n.message for n in app._notifications]
         assert any("bad.toml" in m for m in notes), notes
         assert isinstance(app.screen, DatasetScreen)
+
+
+async def _wait_for(pilot, cond, timeout=20.0):
+    import asyncio
+
+    for _ in range(int(timeout / 0.05)):
+        if cond():
+            return
+        await asyncio.sleep(0.05)
+        await pilot.pause()
+    raise AssertionError("condition not reached")
+
+
+async def test_health_check_from_the_dataset_screen_shows_findings_and_their_images(tmp_path):
+    from loratui.check import Report
+    from loratui.tui.health_pane import HealthPane, HealthScreen
+    from loratui.tui.widgets.image_list import ImageList
+
+    root = make_dataset(tmp_path / "ds")
+    (root / "10_mychar" / "img00.png").write_bytes(b"not an image")  # a corrupt image: an error finding
+    app = make_app(root)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_loaded(app, pilot)
+        await pilot.press("h")
+        await pilot.pause()
+        assert isinstance(app.screen, HealthScreen)
+        pane = app.screen.query_one(HealthPane)
+        await _wait_for(pilot, lambda: isinstance(pane.report, Report))
+        corrupt = [f for f in pane.report.errors if "img00.png" in f.message or "10_mychar/img00.png" in str(f.paths)]
+        assert corrupt, [f.message for f in pane.report.findings]
+        app.post_message(HealthPane.ShowImages(corrupt[0].image_ids, "corrupt images"))
+        await pilot.pause()
+        await pilot.pause()
+        assert isinstance(app.screen, DatasetScreen)
+        assert app.screen.query_one(ImageList).rows == corrupt[0].image_ids == [0]
+        app.screen.set_query("")  # clearing the filter shows everything again
+        assert len(app.screen.query_one(ImageList).rows) == 7
+
+
+async def test_launch_runs_the_check_and_errors_need_the_override(tmp_path, monkeypatch):
+    from loratui.config import new_config
+    from loratui.tui.health_pane import HealthScreen
+
+    root = make_dataset(tmp_path / "ds")
+    (root / "4_bg" / "bg0.png").write_bytes(b"")  # zero-byte image: an error
+    cfg = new_config(str(root), "character", base=str(tmp_path / "model"))
+    path = str(tmp_path / "run.toml")
+    cfg.save(path)
+    app = make_app(root)
+    launched = []
+    monkeypatch.setattr(type(app), "_launch", lambda self, p: launched.append(p))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_loaded(app, pilot)
+        app._check_then_launch(cfg, path)
+        await _wait_for(pilot, lambda: isinstance(app.screen, HealthScreen))
+        assert app.screen.gate and app.screen.report.blocks_launch
+        await pilot.press("l")  # greyed out: errors block
+        await pilot.pause()
+        assert launched == [] and isinstance(app.screen, HealthScreen)
+        await pilot.press("ctrl+o")  # the explicit override
+        await pilot.pause()
+        assert launched == [path]

@@ -57,6 +57,7 @@ class DatasetScreen(Screen):
         Binding("c", "training_config", "Training config"),
         Binding("i", "inspect_lora", "Inspect LoRA", show=False),
         Binding("r", "runs", "Runs", show=False),
+        Binding("h", "health", "Health check"),
     ]
 
     def __init__(self, root: str, images_mode: str, sort: str = "name", cache_size: int = 64) -> None:
@@ -75,6 +76,8 @@ class DatasetScreen(Screen):
         self.training_config = None
         """The config being edited in the training-config screen (kept while the app runs)."""
         self.training_config_path: str | None = None
+        self.pinned: list[int] | None = None
+        """Images a health finding pointed at: the list shows only these until the filter changes."""
         self._times_known = False
         self._view_stale = False
 
@@ -141,6 +144,9 @@ class DatasetScreen(Screen):
         if ds is None:
             return False
         base = ds.subsets[self.subset].image_ids if self.subset is not None else None
+        if self.pinned is not None:
+            inside = set(base) if base is not None else None
+            base = [i for i in self.pinned if i < len(ds.images) and (inside is None or i in inside)]
         filt = self.query_one("#filter", FilterInput)
         if not ds.lock.acquire(blocking=False):
             # the writer holds the dataset for a big edit: say so instead of freezing the UI
@@ -199,15 +205,25 @@ class DatasetScreen(Screen):
             self.apply_view()
 
     def set_query(self, text: str) -> None:
+        self.pinned = None
         self.query_text = text
         filt = self.query_one("#filter", FilterInput)
         with filt.prevent(Input.Changed):
             filt.value = text
         self.apply_view()
 
+    def show_images(self, ids: list[int], title: str) -> None:
+        """Show just these images (a health finding's), until the filter is changed or cleared."""
+        self.set_query("")
+        self.pinned = list(ids)
+        self.apply_view(keep_selection=False)
+        self.query_one(ImageList).focus()
+        self.notify(f"showing {len(ids):,} image(s): {title}; change or clear the filter to see all", timeout=6)
+
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "filter":
             event.stop()
+            self.pinned = None
             self.query_text = event.value
             if self.apply_view():
                 self.query_one(ImageList).focus()
@@ -400,6 +416,7 @@ class DatasetScreen(Screen):
         yield "Dataset: tag frequencies", "Every tag with its count; bulk rename, merge, remove", self.action_tag_view
         yield "Dataset: auto-tag (WD14)", "Tag images with a WD14 tagger: thresholds, modes, presets", self.action_auto_tag
         yield "Training: configuration", "Presets, validated form, step math, kohya import/export", self.action_training_config
+        yield "Dataset: health check", "Duplicates, tiny images, caption problems, trigger word, framing mix", self.action_health
         yield "Training: runs", "Every training run of this dataset: state, attach to the live monitor", self.action_runs
         yield "LoRA: inspect a file", "Format, ranks, alphas and training settings of a .safetensors LoRA", self.action_inspect_lora
 
@@ -451,6 +468,37 @@ class DatasetScreen(Screen):
         from ..monitor import RunsScreen
 
         self.app.push_screen(RunsScreen([self.runs_root()], monitor_kw={"images": self.images_mode}))
+
+    def action_health(self) -> None:
+        if self.dataset is None:
+            return
+        from ..health_pane import HealthScreen
+
+        screen = HealthScreen(None)
+        self.app.push_screen(screen)
+        self.run_health_check(screen)
+
+    @work(thread=True, exclusive=True, group="health")
+    def run_health_check(self, screen) -> None:
+        """The dataset check off the UI thread; its progress and report go to ``screen``."""
+        from loratui.check import CheckOptions, check_dataset
+
+        ds = self.dataset
+        cfg = self.training_config
+        opts = CheckOptions.from_config(cfg, root=ds.root) if cfg is not None else CheckOptions()
+        from ..health_pane import HealthPane
+
+        pane = screen.query_one(HealthPane)
+
+        def progress(phase: str, done: int, total: int) -> None:
+            self.app.call_from_thread(pane.set_progress, phase, done, total)
+
+        try:
+            report = check_dataset(ds, opts, progress=progress)
+        except Exception as e:  # a check bug must not take the app down: say what happened
+            self.app.call_from_thread(self.notify, f"health check failed: {e}", severity="error", timeout=10)
+            return
+        self.app.call_from_thread(screen.set_report, report)
 
     def action_inspect_lora(self) -> None:
         from ..inspector_screen import InspectorScreen
