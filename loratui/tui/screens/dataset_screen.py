@@ -54,10 +54,10 @@ class DatasetScreen(Screen):
         Binding("b", "toggle_subsets", "Subsets", show=False),
         Binding("f5,ctrl+r", "refresh", "Reload from disk", show=False),
         Binding("T", "auto_tag", "Auto-tag"),
-        Binding("c", "training_config", "Training config"),
+        Binding("c", "training_config", "Train"),
         Binding("i", "inspect_lora", "Inspect LoRA", show=False),
         Binding("r", "runs", "Runs", show=False),
-        Binding("h", "health", "Health check"),
+        Binding("h", "health", "Health"),
     ]
 
     def __init__(self, root: str, images_mode: str, sort: str = "name", cache_size: int = 64) -> None:
