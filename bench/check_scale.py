@@ -34,6 +34,7 @@ def generate(root: str, n: int) -> None:
     nrng = np.random.default_rng(1)
     subsets = [("10_mychar", n // 2), ("4_outfits", n // 4), ("2_misc", n - n // 2 - n // 4)]
     k = 0
+    last = None  # the previous picture, for near-duplicates
     for folder, count in subsets:
         d = os.path.join(root, folder)
         os.makedirs(d)

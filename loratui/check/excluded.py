@@ -12,6 +12,8 @@ import os
 import shutil
 import time
 
+from loratui.fileio import write_atomic
+
 EXCLUDED_DIR = os.path.join(".loratui", "excluded")
 LOG_FILE = "excluded.jsonl"
 
@@ -132,9 +134,5 @@ def restore_excluded(root: str, last_only: bool = False) -> tuple[list[str], lis
             keep.append({**ent, "moves": left})
     path = os.path.join(root, EXCLUDED_DIR, LOG_FILE)
     if entries:
-        tmp = path + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
-            for ent in keep:
-                f.write(json.dumps(ent, ensure_ascii=False) + "\n")
-        os.replace(tmp, path)
+        write_atomic(path, "".join(json.dumps(ent, ensure_ascii=False) + "\n" for ent in keep))
     return restored, problems

@@ -16,6 +16,8 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from loratui.fileio import write_atomic
+
 CACHE_DIR = os.path.join(".loratui", "cache")
 CACHE_FILE = "image_facts.json"
 CACHE_VERSION = 1
@@ -123,18 +125,10 @@ class FactsCache:
 
     def save(self, facts: dict[str, ImageFacts]) -> None:
         data = {"version": CACHE_VERSION, "images": {rel: f.to_row() for rel, f in facts.items()}}
-        tmp = self.path + f".tmp{os.getpid()}"
         try:
-            os.makedirs(self.dir, exist_ok=True)
-            with open(tmp, "w", encoding="utf-8") as f:
-                json.dump(data, f, separators=(",", ":"))
-            os.replace(tmp, self.path)
+            write_atomic(self.path, json.dumps(data, separators=(",", ":")))
         except OSError as e:
             self.problem = f"{self.path}: cache not saved ({e.strerror or e}); the next check decodes again"
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
 
 
 Progress = Callable[[str, int, int], object]

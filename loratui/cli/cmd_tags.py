@@ -7,7 +7,7 @@ import sys
 from loratui.dataset import (AddTags, Dedupe, MoveToFront, Operation, QueryError, RemoveTags, RenameTag,
                              ReplaceRegex, SortTags, normalize_tag)
 
-from .common import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, add_dataset_args, open_dataset, print_recovery
+from .common import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, add_dataset_args, open_dataset, print_recovery
 
 HELP = "list tag counts, or bulk-edit tags: rename/merge, remove, add, move to front, sort, dedupe"
 DESCRIPTION = """\

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
+
+from loratui.fileio import write_atomic
 
 from .model import TrainConfig
 
@@ -52,10 +53,6 @@ def record_speed(cfg: TrainConfig, seconds_per_step: float, source: str = "run")
     data[speed_key(cfg)] = {"seconds_per_step": float(seconds_per_step), "source": source, "at": time.time()}
     path = speed_file()
     try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".speeds-")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=1)
-        os.replace(tmp, path)
+        write_atomic(path, json.dumps(data, indent=1))
     except OSError:
         pass

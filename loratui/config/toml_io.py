@@ -6,9 +6,10 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-import tempfile
 import tomllib
 import typing
+
+from loratui.fileio import write_atomic
 
 from .model import SCHEMA_VERSION, TrainConfig
 
@@ -186,17 +187,4 @@ def config_to_toml(cfg: TrainConfig) -> str:
 
 def save_config(cfg: TrainConfig, path: str) -> None:
     """Write atomically so a crash never leaves half a config."""
-    text = config_to_toml(cfg)
-    d = os.path.dirname(os.path.abspath(path))
-    os.makedirs(d, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".cfg-", suffix=".tmp", dir=d)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    write_atomic(path, config_to_toml(cfg))

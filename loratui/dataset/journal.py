@@ -22,6 +22,8 @@ import os
 import time
 from dataclasses import dataclass
 
+from loratui.fileio import write_atomic
+
 MAX_HISTORY = 500
 VERSION = 1
 
@@ -226,13 +228,7 @@ class Journal:
 
 
 def _write_json_atomic(path: str, obj) -> None:
-    tmp = f"{path}.tmp-{os.getpid()}"
-    data = json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(obj, ensure_ascii=False, separators=(",", ":")), fsync=True)
 
 
 def _unlink(path: str) -> None:

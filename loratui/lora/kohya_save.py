@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import struct
-import tempfile
+
+from loratui.fileio import write_atomic
 
 _PLACEHOLDER_MODEL = "0" * 64
 _PLACEHOLDER_LEGACY = "0" * 8
@@ -52,21 +52,7 @@ def serialize_kohya(tensors: dict, metadata: dict[str, str]) -> bytes:
 def save_kohya(path: str, tensors: dict, metadata: dict[str, str]) -> dict[str, str]:
     """Write ``path`` atomically (temp file + rename); returns the two hashes written."""
     buf = serialize_kohya(tensors, metadata)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".safetensors", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(buf)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    write_atomic(path, buf, fsync=True)
     return {"sshs_model_hash": data_hash(buf), "sshs_legacy_hash": legacy_hash(buf)}
 
 

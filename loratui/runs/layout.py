@@ -26,6 +26,8 @@ import os
 import re
 import time
 
+from loratui.fileio import write_atomic
+
 CONFIG = "config.toml"
 RECORD = "run.json"
 EVENTS = "events.jsonl"
@@ -60,10 +62,7 @@ def read_json(path: str, default=None):
 
 def write_json(path: str, data) -> None:
     """Atomic write (temp file + rename): readers never see half a record."""
-    tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=1, default=str)
-    os.replace(tmp, path)
+    write_atomic(path, json.dumps(data, indent=1, default=str))
 
 
 def default_runs_root(cfg) -> str:

@@ -17,6 +17,8 @@ import sqlite3
 
 import numpy as np
 
+from loratui.fileio import write_atomic
+
 FLOOR = 0.01
 CACHE_DIR = os.path.join(".loratui", "tagger")
 CACHE_FILE = "probs.sqlite"
@@ -198,10 +200,7 @@ def remember_labels(dataset_root: str, model_key: str, labels_path: str) -> None
     if known.get(model_key) == labels_path:
         return
     known[model_key] = labels_path
-    tmp = p + f".tmp-{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(known, f, indent=1)
-    os.replace(tmp, p)
+    write_atomic(p, json.dumps(known, indent=1))
 
 
 def _labels_for(dataset_root: str, model_key: str) -> str | None:

@@ -11,6 +11,8 @@ import os
 import tomllib
 from dataclasses import asdict, dataclass, fields
 
+from loratui.fileio import write_atomic
+
 SETTINGS_FILE = "settings.toml"
 IMAGE_MODES = ("auto", "kitty", "sixel", "halfcell", "none")
 SORT_MODES = ("name", "tags", "modified")
@@ -91,11 +93,7 @@ def save_settings(s: Settings, path: str | None = None) -> str | None:
 
     path = path or settings_path()
     try:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        tmp = path + ".tmp"
-        with open(tmp, "wb") as f:
-            tomli_w.dump(asdict(s), f)
-        os.replace(tmp, path)
+        write_atomic(path, tomli_w.dumps(asdict(s)))
     except OSError as e:
         return f"{path}: settings not saved ({e.strerror or e})"
     return None

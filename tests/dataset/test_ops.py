@@ -3,7 +3,7 @@ from collections import Counter
 import pytest
 
 from loratui.dataset import (AddTags, Dataset, Dedupe, MoveToFront, RemoveTags, RenameTag, ReplaceRegex,
-                             SetTags, SortTags)
+                             SortTags)
 
 from .helpers import make_dataset, read, simple_dataset
 

@@ -100,7 +100,6 @@ async def test_gpu_panel_without_nvidia_says_so(tmp_path):
     async with Host(screen).run_test(size=(120, 36)) as pilot:
         gpu = screen.query_one(GpuPanel)
         await until(pilot, lambda: gpu.text.startswith("no NVIDIA GPU") or gpu.text.startswith("[b]GPU"))
-        import importlib.util
 
         if not os.path.exists("/dev/nvidia0"):
             assert gpu.text.startswith("no NVIDIA GPU")

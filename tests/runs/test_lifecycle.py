@@ -7,13 +7,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
-from loratui.runs import Run, RunError, find_run, launch, run_status, stop
+from loratui.runs import Run, RunError, find_run, launch, stop
 from loratui.runs import layout as L
-from loratui.runs.launch import create_run, start
 
 from .conftest import FAKE_CMD, wait_for, write_config
 

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from loratui.dataset import Dataset
-from loratui.tagging import ModelFiles, TaggingOptions, run_tagging
+from loratui.tagging import TaggingOptions, run_tagging
 from loratui.tui import tag_confidence
 from loratui.tui.tag_confidence import TagConfidences, confidence_text
 from loratui.tui.tagging_form import build_options, parse_pairs, preset_values, split_tags, trigger_words, untagged_count
