@@ -12,22 +12,10 @@ import glob
 import math
 import os
 import re
-from functools import lru_cache
+
+from loratui.clip_bytes import byte_encoder
 
 _TAG_EDGE = re.compile(r"^[\w].*[\w]$|^\w$", re.UNICODE)
-
-
-@lru_cache(maxsize=1)
-def _byte_encoder() -> dict[int, str]:
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return dict(zip(bs, map(chr, cs)))
 
 
 class _Counter:
@@ -73,7 +61,7 @@ class ClipCounter(_Counter):
             r"""<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+""",
             regex.IGNORECASE)
         self._bpe_memo: dict[str, int] = {}
-        self._enc = _byte_encoder()
+        self._enc = byte_encoder()
 
     def _bpe_len(self, token: str) -> int:
         n = self._bpe_memo.get(token)

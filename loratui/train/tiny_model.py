@@ -7,23 +7,13 @@ from __future__ import annotations
 import json
 import os
 
-
-def _bytes_to_unicode() -> dict[int, str]:
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return dict(zip(bs, map(chr, cs)))
+from loratui.clip_bytes import byte_encoder
 
 
 def write_tiny_tokenizer(folder: str) -> int:
     """Write vocab.json + merges.txt (+ configs) for a CLIP tokenizer; returns the vocab size."""
     os.makedirs(folder, exist_ok=True)
-    chars = list(_bytes_to_unicode().values())
+    chars = list(byte_encoder().values())
     vocab: dict[str, int] = {}
     for c in chars:
         vocab[c] = len(vocab)
