@@ -178,6 +178,8 @@ def describe(ev: dict) -> str:
     if typ == "epoch_end":
         avg = g("loss_avg")
         return f"epoch {g('epoch')} done at step {g('step')}" + (f", average loss {avg:.4f}" if avg is not None else "")
+    if typ == "pruned":
+        return f"removed {os.path.basename(str(g('path', '')))} (keep_last)"
     if typ == "saved":
         return f"saved {os.path.basename(str(g('path', '')))}" + (" (final)" if g("final") else f" (epoch {g('epoch')})")
     if typ == "checkpoint":

@@ -22,6 +22,7 @@ Types and their extra fields:
   ``it_s`` (updates/s), ``samples_s`` (images/s), ``eta_s`` (seconds left)
 - ``epoch_end``: ``epoch``, ``step``, ``loss_avg``
 - ``saved``: ``path`` (a LoRA .safetensors), ``epoch``, ``step``, ``final`` (bool)
+- ``pruned``: ``path``, ``epoch`` (an older per-epoch file removed because of ``keep_last``)
 - ``checkpoint``: ``path`` (resumable state folder), ``step``, ``epoch``
 - ``sample``: ``path`` (PNG), ``prompt``, ``strength``, ``epoch``, ``step``, ``params``
 - ``error``: ``message`` (one line for humans), ``traceback`` (may be empty), optional ``path``

@@ -93,6 +93,8 @@ class TrainSpec:
     max_train_steps: int = 0
     """0: epochs decide."""
     save_every_n_epochs: int = 1
+    keep_last: int = 0
+    """Keep only the last N per-epoch LoRA files (0: keep all; the final file is always kept)."""
     checkpoint_every_n_steps: int = 0
     """Resumable checkpoint every N steps (0: only on stop and at epoch ends)."""
     sample_prompts: list[str] = field(default_factory=list)
@@ -129,7 +131,7 @@ class TrainSpec:
         """Hash of what changes the training trajectory (not output names or metadata text)."""
         d = self.to_dict()
         for k in ("output_dir", "output_name", "title", "author", "description", "trigger_words", "comment",
-                  "save_every_n_epochs", "checkpoint_every_n_steps", "sample_prompts", "sample_every_n_epochs",
+                  "save_every_n_epochs", "keep_last", "checkpoint_every_n_steps", "sample_prompts", "sample_every_n_epochs",
                   "sample_strengths", "sample_sampler", "save_precision", "cache_latents_to_disk", "latent_cache_dir", "device"):
             d.pop(k, None)
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
@@ -191,7 +193,7 @@ def spec_from_config(cfg, run_dir: str = "") -> TrainSpec:
         max_grad_norm=o.max_grad_norm, noise_offset=o.noise_offset, min_snr_gamma=o.min_snr_gamma,
         mixed_precision=o.mixed_precision, gradient_checkpointing=o.gradient_checkpointing, seed=o.seed,
         device=h.device, epochs=s.epochs, max_train_steps=s.max_steps,
-        save_every_n_epochs=s.save_every_n_epochs, sample_prompts=list(s.sample_prompts),
+        save_every_n_epochs=s.save_every_n_epochs, keep_last=s.keep_last, sample_prompts=list(s.sample_prompts),
         sample_every_n_epochs=s.sample_every_n_epochs, sample_strengths=list(s.sample_strengths),
         sample_sampler=s.sample_sampler,
         save_precision=c.output.save_precision, title=c.output.title, author=c.output.author,

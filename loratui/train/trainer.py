@@ -94,6 +94,23 @@ def lora_filename(spec: TrainSpec, epoch: int | None) -> str:
     return os.path.join(spec.output_dir, name + ".safetensors")
 
 
+def prune_epoch_files(spec: TrainSpec, epoch: int, events: EventLog) -> None:
+    """``keep_last``: remove the per-epoch file that just fell out of the last N saved (as kohya's
+    ``save_last_n_epochs``). Only files this schedule wrote are touched."""
+    old = epoch - spec.keep_last * spec.save_every_n_epochs
+    if old < 1:
+        return
+    path = lora_filename(spec, old)
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        return
+    except OSError as e:
+        events.warning(f"could not remove an old epoch file ({e.strerror or e})", path=path)
+        return
+    events.emit("pruned", path=path, epoch=old)
+
+
 def train(spec: TrainSpec, run_dir: str | None, events: EventLog, stopper: Stopper | None = None,
           resume: bool = True) -> Result:
     """Run (or resume) training. Raises DataError / ModelError / OptimizerUnavailable on bad input."""
@@ -248,6 +265,8 @@ def train(spec: TrainSpec, run_dir: str | None, events: EventLog, stopper: Stopp
             md = file_metadata(base_md, epoch=ep or epoch, step=step, final=final)
             save_kohya(path, tensors, md)
             events.emit("saved", path=path, epoch=ep, step=step, final=final)
+            if not final and spec.keep_last and spec.save_every_n_epochs:
+                prune_epoch_files(spec, ep, events)
         return path
 
     def sample(ep: int) -> None:

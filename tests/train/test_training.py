@@ -234,3 +234,15 @@ def test_plain_tensor_ckpt_loads_with_weights_only(tiny_model, tmp_path):
     assert m.kind == "single_file"
     for k, v in ref.unet.state_dict().items():
         assert torch.equal(v, m.unet.state_dict()[k]), k
+
+
+def test_keep_last_removes_older_epoch_files(tiny_model, dataset_dir, tmp_path):
+    out = tmp_path / "o"
+    spec = tiny_spec(tiny_model, dataset_dir, str(out), epochs=4, save_every_n_epochs=1, keep_last=2,
+                     max_train_steps=0)
+    result, ev = _run(spec, str(tmp_path / "run"))
+    assert result.status == "finished"
+    # epochs 1..3 saved along the way, the final file at the end; only the last 2 epoch files stay
+    assert sorted(p.name for p in out.glob("*.safetensors")) == ["tiny-000002.safetensors", "tiny-000003.safetensors",
+                                                                "tiny.safetensors"]
+    assert [e["epoch"] for e in ev if e["type"] == "pruned"] == [1]
