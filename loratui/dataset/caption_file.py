@@ -207,7 +207,7 @@ def write_many(jobs: list[tuple[str, bytes, Fingerprint | None, bool]]) -> list[
         return chunk(jobs)
     from concurrent.futures import ThreadPoolExecutor
 
-    n = 4
+    n = 8
     size = (len(jobs) + n - 1) // n
     parts = [jobs[i:i + size] for i in range(0, len(jobs), size)]
     with ThreadPoolExecutor(max_workers=len(parts), thread_name_prefix="loratui-write") as ex:

@@ -6,6 +6,8 @@ Thread-safe: the TUI reads from the UI thread while a worker applies edits. All 
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
 import threading
 from collections import Counter
@@ -88,6 +90,23 @@ class ApplyResult:
         return s
 
 
+@contextlib.contextmanager
+def _no_cyclic_gc():
+    """Pause the cyclic garbage collector while a scan builds its objects.
+
+    A scan allocates a few objects per image (entry, caption, tag list) and creates no reference
+    cycles, yet each allocation burst triggers collections that walk every object already built:
+    on 100k images that was a third of the open time. Reference counting still frees everything.
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 class Dataset:
     """Open with ``Dataset.open(path)``."""
 
@@ -121,7 +140,8 @@ class Dataset:
             raise DatasetError(f"{root}: folder cannot be read (permission denied)")
         ds = cls(root, caption_ext)
         ds.recover()
-        ds._load(scan(ds.root, ds.caption_ext))
+        with _no_cyclic_gc():
+            ds._load(scan(ds.root, ds.caption_ext))
         return ds
 
     def _load(self, result) -> None:
@@ -432,7 +452,8 @@ class Dataset:
         """Re-read some caption files (or rescan everything when None)."""
         with self.lock:
             if caption_paths is None:
-                self._load(scan(self.root, self.caption_ext))
+                with _no_cyclic_gc():
+                    self._load(scan(self.root, self.caption_ext))
                 return
             for p in caption_paths:
                 self._reload_caption(p)
@@ -445,7 +466,8 @@ class Dataset:
         """
         with self.lock:
             before = {e.path: (e.fp, e.tags) for e in self.images}
-            self._load(scan(self.root, self.caption_ext))
+            with _no_cyclic_gc():
+                self._load(scan(self.root, self.caption_ext))
             after = {e.path for e in self.images}
             changed = 0
             for e in self.images:

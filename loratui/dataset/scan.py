@@ -248,50 +248,24 @@ def scan(root: str, caption_ext: str = ".txt") -> ScanResult:
     return ScanResult(subsets, images, problems, stray)
 
 
-def _read_chunk(paths: list[str]) -> list:
-    out = []
-    for p in paths:
-        try:
-            out.append(read_caption(p))
-        except CaptionError as e:
-            out.append(e)
-    return out
-
-
 def _load_captions(to_read: list[tuple[ImageEntry, str]], problems: list[Problem]) -> None:
     """Read caption files and parse them into their entries.
 
-    Reading is system calls (they release the GIL) and parsing is Python: on a big dataset a
-    couple of reader threads keep the next files coming while this thread parses.
+    One thread on purpose: reader threads were tried, and handing the GIL back and forth between
+    them and the parser cost more than the overlap of system calls gained.
     """
-    chunk = 512
-    parts = [[p for _, p in to_read[i:i + chunk]] for i in range(0, len(to_read), chunk)]
-    if len(parts) > 2:
-        from concurrent.futures import ThreadPoolExecutor
-
-        ex = ThreadPoolExecutor(max_workers=2, thread_name_prefix="loratui-scan")
-        results = ex.map(_read_chunk, parts)
-    else:
-        ex = None
-        results = map(_read_chunk, parts)
-    try:
-        i = 0
-        for part in results:
-            for ct in part:
-                entry = to_read[i][0]
-                i += 1
-                if isinstance(ct, CaptionError):
-                    entry.state = "encoding" if ct.kind == "encoding" else "unreadable"
-                    problems.append(Problem(ct.kind, entry.caption_path, ct.message, ERROR))
-                    continue
-                entry.set_caption_text(ct.text, ct.encoding, ct.fingerprint)
-                if entry.state == "empty":
-                    problems.append(Problem("empty-caption", entry.caption_path,
-                                            "caption file is empty" if ct.fingerprint[1] == 0
-                                            else "caption has no tags", WARNING))
-    finally:
-        if ex is not None:
-            ex.shutdown(wait=True, cancel_futures=True)
+    for entry, path in to_read:
+        try:
+            ct = read_caption(path)
+        except CaptionError as e:
+            entry.state = "encoding" if e.kind == "encoding" else "unreadable"
+            problems.append(Problem(e.kind, entry.caption_path, e.message, ERROR))
+            continue
+        entry.set_caption_text(ct.text, ct.encoding, ct.fingerprint)
+        if entry.state == "empty":
+            problems.append(Problem("empty-caption", entry.caption_path,
+                                    "caption file is empty" if ct.fingerprint[1] == 0
+                                    else "caption has no tags", WARNING))
 
 
 def _join(rel_dir: str, name: str) -> str:
