@@ -74,7 +74,17 @@ class ConfigScreen(Screen):
     ConfigScreen #cfg-preview { height: 1fr; border-top: solid $panel; }
     ConfigScreen #cfg-preview.hidden { display: none; }
     ConfigScreen #cfg-launch { width: 100%; }
+    /* narrow terminals (80x24): the side panel goes under the form, labels shrink */
+    ConfigScreen.-narrow > Horizontal { layout: vertical; }
+    ConfigScreen.-narrow #cfg-form { width: 100%; height: 2fr; }
+    ConfigScreen.-narrow #cfg-side { width: 100%; min-width: 0; height: 1fr; border-left: none;
+                                     border-top: solid $panel; overflow-y: auto; }
+    ConfigScreen.-narrow .cfg-row > Label, ConfigScreen.-narrow #cfg-top > Label { width: 16; }
+    ConfigScreen.-narrow .cfg-note { padding-left: 16; }
+    ConfigScreen.-narrow #cfg-disclaimer { display: none; }
     """
+    NARROW = 110
+    """Below this many columns the side panel (step math, findings, TOML) stacks under the form."""
 
     class Saved(Message):
         def __init__(self, path: str) -> None:
@@ -137,7 +147,11 @@ class ConfigScreen(Screen):
                     yield Static("", id="cfg-toml", markup=False)
         yield Footer()
 
+    def on_resize(self, event) -> None:
+        self.set_class(0 < event.size.width < self.NARROW, "-narrow")
+
     def on_mount(self) -> None:
+        self.set_class(0 < self.size.width < self.NARROW, "-narrow")
         self.refresh_checks()
         first = self.query_one(f"#{field_id('model.base')}")
         first.focus()
