@@ -145,3 +145,17 @@ async def test_launch_runs_the_check_and_errors_need_the_override(tmp_path, monk
         await pilot.press("ctrl+o")  # the explicit override
         await pilot.pause()
         assert launched == [path]
+
+
+async def test_config_screen_stacks_its_side_panel_at_80x24(tmp_path):
+    root = make_dataset(tmp_path / "ds")
+    app = make_app(root)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_loaded(app, pilot)
+        await pilot.press("c")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ConfigScreen) and screen.has_class("-narrow")
+        side = screen.query_one("#cfg-side")
+        form = screen.query_one("#cfg-form")
+        assert side.region.y > form.region.y and side.region.width == 80  # under the form, full width
