@@ -10,6 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 NEAR_THRESHOLD = 6
+MIN_TEXTURE_BITS = 8
+"""A dHash with fewer set (or unset) bits than this comes from a nearly flat image: every such
+image hashes close to 0, so two different flat pictures (a clear sky, a night sky) would look
+alike. They are left out of the near-duplicate search; byte-identical copies are still found."""
 """Max differing bits of 64 for "near-duplicate". Resized and re-encoded copies land at 0-4;
 unrelated photos around 32. Must stay <= 7 (the band search relies on it)."""
 
@@ -94,7 +98,7 @@ def near_groups(hashes: dict[int, int], threshold: int = NEAR_THRESHOLD,
     for g in same or []:
         for i in g[1:]:
             rep_of[i] = g[0]
-    reps = [i for i in hashes if i not in rep_of]
+    reps = [i for i in hashes if i not in rep_of and _textured(hashes[i])]
     uf = _UnionFind()
     worst: dict[tuple[int, int], int] = {}
     for a, b, d in near_pairs(reps, [hashes[i] for i in reps], threshold):
@@ -113,6 +117,11 @@ def near_groups(hashes: dict[int, int], threshold: int = NEAR_THRESHOLD,
         out.append((full, dmax.get(uf.find(g[0]), 0)))
     out.sort(key=lambda t: t[0][0])
     return out
+
+
+def _textured(h: int) -> bool:
+    bits = bin(h).count("1")
+    return MIN_TEXTURE_BITS <= bits <= 64 - MIN_TEXTURE_BITS
 
 
 def keeper(ds, ids: list[int], facts) -> int:

@@ -128,3 +128,15 @@ def test_fixes_find_their_images_by_path_after_an_exclusion_shifted_ids(tmp_path
     late.apply(ds)
     assert (tmp_path / "10_mychar" / "img010.txt").read_text() == "mychar, 1girl, solo"
     assert sum(1 for p in (tmp_path / "10_mychar").glob("*.txt") if p.read_text().startswith("1girl")) == 0
+
+
+def test_different_flat_pictures_are_not_near_duplicates(tmp_path):
+    from PIL import Image, ImageDraw
+
+    # a clear sky, a night sky, a sunset: nearly flat images all dHash to almost 0
+    for name, colour in (("sky", (135, 190, 240)), ("night", (20, 24, 60)), ("sunset", (240, 140, 70))):
+        im = Image.new("RGB", (512, 384), colour)
+        ImageDraw.Draw(im).rectangle([0, 300, 512, 384], fill=(40, 40, 40))
+        save(tmp_path, f"4_bg/{name}.png", im=im, caption="scenery")
+    r = check_folder(str(tmp_path))
+    assert r.find("near-duplicates") == []
