@@ -134,11 +134,25 @@ def load_models(spec: TrainSpec) -> Models:
                 _load_ckpt_safely(p)
             from diffusers import StableDiffusionPipeline
 
-            if not spec.model_config:
-                raise ModelError(f"{p}: loading a single-file model offline needs a local diffusers config folder "
-                                 "(model config dir: a diffusers folder of the same architecture, weights optional)", p)
-            pipe = StableDiffusionPipeline.from_single_file(p, config=spec.model_config, local_files_only=True,
-                                                            safety_checker=None, requires_safety_checker=False)
+            config_dir = spec.model_config
+            builtin = not config_dir and spec.family == "sd1"
+            if builtin:
+                from .sd1 import ensure_sd1_config
+
+                config_dir = ensure_sd1_config()  # SD 1.x needs no download: loratui writes its config
+            if not config_dir:
+                raise ModelError(f"{p}: loading a single-file {spec.family} model offline needs a local diffusers "
+                                 "config folder (model.config_dir: a diffusers folder of the same architecture, "
+                                 "weights optional)", p)
+            try:
+                pipe = StableDiffusionPipeline.from_single_file(p, config=config_dir, local_files_only=True,
+                                                                safety_checker=None, requires_safety_checker=False)
+            except (OSError, ValueError, KeyError, RuntimeError) as e:
+                if not builtin:
+                    raise
+                raise ModelError(f"{p}: does not load as an SD 1.x checkpoint ({type(e).__name__}: "
+                                 f"{str(e).splitlines()[0][:200]}); if it is another architecture, set the model "
+                                 "family, or model.config_dir to a diffusers folder of it", p) from e
             tokenizer, text_encoder, unet, vae = pipe.tokenizer, pipe.text_encoder, pipe.unet, pipe.vae
             sched_cfg = dict(pipe.scheduler.config)
             legacy = legacy_hash(p)

@@ -205,8 +205,33 @@ def test_single_file_without_local_config_is_a_clear_error(tiny_model, tmp_path)
 
     single = export_single_file(tiny_model, str(tmp_path / "m.safetensors"))
     with pytest.raises(ModelError, match="local diffusers config folder") as ei:
-        load_models(tiny_spec(single, "", str(tmp_path)))
+        load_models(tiny_spec(single, "", str(tmp_path), family="sd2"))
     assert ei.value.path == single
+    # SD 1.x uses loratui's own config folder: the tiny model is not SD 1.x-shaped, and says so
+    with pytest.raises(ModelError, match="does not load as an SD 1.x checkpoint") as ei:
+        load_models(tiny_spec(single, "", str(tmp_path)))
+    assert ei.value.path == single and "model.config_dir" in str(ei.value)
+
+
+def test_builtin_sd1_config_matches_the_architecture(tmp_path):
+    """The generated SD 1.x folder: CLIP's real token ids and SD 1.5's exact parameter counts."""
+    from accelerate import init_empty_weights
+    from diffusers import AutoencoderKL, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+
+    from loratui.train.sd1 import ensure_sd1_config
+
+    d = ensure_sd1_config(str(tmp_path))
+    assert ensure_sd1_config(str(tmp_path)) == d  # written once
+    tok = CLIPTokenizer.from_pretrained(d, subfolder="tokenizer", local_files_only=True)
+    assert len(tok) == 49408
+    assert tok("a photo of a cat").input_ids == [49406, 320, 1125, 539, 320, 2368, 49407]
+    with init_empty_weights():
+        unet = UNet2DConditionModel.from_config(UNet2DConditionModel.load_config(d, subfolder="unet"))
+        vae = AutoencoderKL.from_config(AutoencoderKL.load_config(d, subfolder="vae"))
+        te = CLIPTextModel(CLIPTextConfig.from_pretrained(d, subfolder="text_encoder"))
+    counts = [sum(p.numel() for p in m.parameters()) for m in (unet, vae, te)]
+    assert counts == [859_520_964, 83_653_863, 123_060_480]
 
 
 def test_vae_override_from_folder_and_missing_vae(tiny_model, tmp_path):
