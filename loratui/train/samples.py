@@ -81,7 +81,7 @@ def a1111_parameters(sp: SamplePrompt, seed: int, width: int, height: int, sampl
 
 
 def generate(models, unet, text_encoder, net, prompts: list[SamplePrompt], strengths: list[float], *, spec,
-             folder: str, epoch: int, step: int, device, autocast, emit) -> list[str]:
+             folder: str, epoch: int, step: int, device, autocast, emit, by_step: bool = False) -> list[str]:
     """Render every prompt at every strength; returns the PNG paths (announced through ``emit``)."""
     import diffusers
     import torch
@@ -122,7 +122,8 @@ def generate(models, unet, text_encoder, net, prompts: list[SamplePrompt], stren
                 info = PngImagePlugin.PngInfo()
                 params = a1111_parameters(sp, seed, w, h, spec.sample_sampler, strength)
                 info.add_text("parameters", params)
-                path = os.path.join(folder, f"{spec.output_name}_e{epoch:06d}_{k:02d}_s{strength:g}.png")
+                when = f"step{step:07d}" if by_step else f"e{epoch:06d}"
+                path = os.path.join(folder, f"{spec.output_name}_{when}_{k:02d}_s{strength:g}.png")
                 image.save(path, pnginfo=info)
                 paths.append(path)
                 emit("sample", path=path, prompt=sp.prompt, strength=strength, epoch=epoch, step=step,

@@ -99,6 +99,8 @@ class TrainSpec:
     """Resumable checkpoint every N steps (0: only on stop and at epoch ends)."""
     sample_prompts: list[str] = field(default_factory=list)
     sample_every_n_epochs: int = 0
+    sample_every_n_steps: int = 0
+    """Also sample every N optimizer steps (0: off); files are named by step then."""
     sample_strengths: list[float] = field(default_factory=lambda: [1.0])
     sample_sampler: str = "euler_a"
     # ---- output metadata
@@ -131,7 +133,7 @@ class TrainSpec:
         """Hash of what changes the training trajectory (not output names or metadata text)."""
         d = self.to_dict()
         for k in ("output_dir", "output_name", "title", "author", "description", "trigger_words", "comment",
-                  "save_every_n_epochs", "keep_last", "checkpoint_every_n_steps", "sample_prompts", "sample_every_n_epochs",
+                  "save_every_n_epochs", "keep_last", "checkpoint_every_n_steps", "sample_prompts", "sample_every_n_epochs", "sample_every_n_steps",
                   "sample_strengths", "sample_sampler", "save_precision", "cache_latents_to_disk", "latent_cache_dir", "device"):
             d.pop(k, None)
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
@@ -194,7 +196,8 @@ def spec_from_config(cfg, run_dir: str = "") -> TrainSpec:
         mixed_precision=o.mixed_precision, gradient_checkpointing=o.gradient_checkpointing, seed=o.seed,
         device=h.device, epochs=s.epochs, max_train_steps=s.max_steps,
         save_every_n_epochs=s.save_every_n_epochs, keep_last=s.keep_last, sample_prompts=list(s.sample_prompts),
-        sample_every_n_epochs=s.sample_every_n_epochs, sample_strengths=list(s.sample_strengths),
+        sample_every_n_epochs=s.sample_every_n_epochs, sample_every_n_steps=s.sample_every_n_steps,
+        sample_strengths=list(s.sample_strengths),
         sample_sampler=s.sample_sampler,
         save_precision=c.output.save_precision, title=c.output.title, author=c.output.author,
         description=c.output.description, trigger_words=list(c.output.trigger_words),

@@ -125,7 +125,7 @@ def train(spec: TrainSpec, run_dir: str | None, events: EventLog, stopper: Stopp
     _emit_dataset(events, data, int(os.environ.get("WORLD_SIZE", "1") or 1))  # accelerate launch sets it
     from .samples import parse_prompts
 
-    prompts = parse_prompts(spec.sample_prompts) if spec.sample_every_n_epochs else []
+    prompts = parse_prompts(spec.sample_prompts) if (spec.sample_every_n_epochs or spec.sample_every_n_steps) else []
     check_model_path(spec)
 
     import torch
@@ -269,14 +269,14 @@ def train(spec: TrainSpec, run_dir: str | None, events: EventLog, stopper: Stopp
                 prune_epoch_files(spec, ep, events)
         return path
 
-    def sample(ep: int) -> None:
+    def sample(ep: int, by_step: bool = False) -> None:
         if not prompts or not acc.is_main_process:
             return
         from .samples import generate
 
         generate(models, acc.unwrap_model(unet_t), acc.unwrap_model(te_t), net, prompts,
                  spec.sample_strengths or [1.0], spec=spec, folder=os.path.join(spec.output_dir, "samples"),
-                 epoch=ep, step=step, device=device, autocast=acc.autocast, emit=events.emit)
+                 epoch=ep, step=step, device=device, autocast=acc.autocast, emit=events.emit, by_step=by_step)
 
     def save_checkpoint(ep: int, bpos: int) -> str | None:
         if not ckpt_path or not acc.is_main_process:
@@ -380,6 +380,8 @@ def train(spec: TrainSpec, run_dir: str | None, events: EventLog, stopper: Stopp
             events.emit("step", step=step, total_steps=total_steps, epoch=epoch + 1, loss=round(loss, 6),
                         loss_avg=round(loss_sum / loss_n, 6), lr=lrs, it_s=round(rate, 4),
                         samples_s=round(nimg / dt, 3), eta_s=round((total_steps - step) / rate, 1))
+            if spec.sample_every_n_steps and step % spec.sample_every_n_steps == 0 and step < total_steps:
+                sample(epoch + 1, by_step=True)
             if step >= total_steps:
                 done = True
                 break

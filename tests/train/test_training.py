@@ -178,6 +178,16 @@ def test_samples_every_epoch_at_each_strength(tiny_model, dataset_dir, tmp_path)
     assert Image.open(samples[0]["path"]).tobytes() != Image.open(samples[1]["path"]).tobytes()
 
 
+def test_samples_every_n_steps_are_named_by_step(tiny_model, dataset_dir, tmp_path):
+    spec = tiny_spec(tiny_model, dataset_dir, str(tmp_path / "o"), max_train_steps=4, epochs=1,
+                     sample_every_n_epochs=0, sample_every_n_steps=2, sample_strengths=[1.0],
+                     sample_prompts=["mychar --w 32 --h 32 --d 1 --s 2"])
+    result, ev = _run(spec, str(tmp_path / "run"))
+    samples = [e for e in ev if e["type"] == "sample"]
+    # step 2 only: the run ends at step 4, where no mid-run sample is taken
+    assert [(e["step"], os.path.basename(e["path"])) for e in samples] == [(2, "tiny_step0000002_00_s1.png")]
+
+
 def test_single_file_model_trains_and_records_its_hashes(tiny_model, dataset_dir, tmp_path):
     """A tiny SD1.x single-file (LDM layout) checkpoint, loaded offline with the local config folder."""
     import hashlib
