@@ -8,7 +8,7 @@ import math
 import typing
 from dataclasses import dataclass
 
-from .model import SECTIONS, SubsetConfig, TrainConfig
+from .model import SECTIONS, SUBSET_OVERRIDES, SubsetConfig, TrainConfig
 
 # fields edited as several lines of text (one item per line)
 LINE_FIELDS = {"dataset.subsets", "schedule.sample_prompts", "optim.optimizer_args"}
@@ -72,7 +72,22 @@ def set_value(cfg: TrainConfig, path: str, value) -> None:
     obj = cfg
     for part in head:
         obj = getattr(obj, part)
+    if path == "dataset.subsets":
+        value = _keep_subset_options(getattr(obj, last), value)
     setattr(obj, last, value)
+
+
+def _keep_subset_options(old: list[SubsetConfig], new: list[SubsetConfig]) -> list[SubsetConfig]:
+    """The form edits subsets as ``REPEATS x FOLDER | class`` lines, which do not show a subset's own
+    caption options: carry those over from the subset with the same folder, never drop them."""
+    by_dir = {s.image_dir: s for s in old}
+    for s in new:
+        prev = by_dir.get(s.image_dir)
+        if prev is not None:
+            for k in SUBSET_OVERRIDES:
+                if getattr(s, k) is None:
+                    setattr(s, k, getattr(prev, k))
+    return new
 
 
 def _num(x: float) -> str:

@@ -7,7 +7,7 @@ import json
 import os
 
 from .kohya_values import NOT_EXPRESSIBLE, _get, _num_str
-from .model import TrainConfig
+from .model import SUBSET_OVERRIDES, TrainConfig
 
 
 def _kohya_optimizer(name: str) -> str:
@@ -91,6 +91,9 @@ def to_kohya(cfg: TrainConfig, dataset_config_path: str = "dataset.toml",
             sub["class_tokens"] = s.class_tokens
         if s.is_reg:
             sub["is_reg"] = True
+        for k in SUBSET_OVERRIDES:
+            if getattr(s, k) is not None:
+                sub[k] = getattr(s, k)
         subsets.append(sub)
     dataset = {"general": general, "datasets": [{
         "resolution": list(d.resolution), "batch_size": o.batch_size, "enable_bucket": d.enable_bucket,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import dataclasses
 import os
 import tomllib
 import typing
@@ -14,7 +15,7 @@ from .kohya_values import (
     AUTOMATIC, NOT_EXPRESSIBLE, ImportResult, Unmapped, _Bad, _empty, _get, _set, _to_bool, _to_float, _to_int,
     _to_list, _to_res, _to_str,
 )
-from .model import OPTIMIZERS, SCHEDULERS, SubsetConfig, TrainConfig
+from .model import OPTIMIZERS, SCHEDULERS, SUBSET_OVERRIDES, SubsetConfig, TrainConfig
 from .toml_io import ConfigError, convert_value
 
 # kohya argparse name -> (config path, converter)
@@ -352,11 +353,17 @@ def _apply_dataset_config(data: dict, path: str, res: ImportResult) -> None:
             except _Bad as e:
                 raise ConfigError([f"{where}: {e}"], path) from None
             d = os.path.expanduser(str(s["image_dir"]))
-            subsets.append(SubsetConfig(d, max(1, reps), str(s.get("class_tokens") or ""), is_reg))
+            sub = SubsetConfig(d, max(1, reps), str(s.get("class_tokens") or ""), is_reg)
+            subsets.append(sub)
             for k, v in s.items():
                 if k in ("image_dir", "num_repeats", "class_tokens", "is_reg"):
                     continue
-                if k in SIMPLE and SIMPLE[k][0].startswith("dataset."):
+                if k in SUBSET_OVERRIDES:
+                    try:
+                        setattr(sub, k, SIMPLE[k][1](v))  # kept on the subset itself
+                    except _Bad as e:
+                        res.unmapped.append(Unmapped(f"{where}.{k}", v, str(e)))
+                elif k in SIMPLE and SIMPLE[k][0].startswith("dataset."):
                     # per-subset caption settings: loratui has one value for all subsets
                     if k not in first_sub_values:
                         first_sub_values[k] = v
@@ -382,8 +389,9 @@ def _set_subsets(cfg: TrainConfig, subsets: list[SubsetConfig], base_dir: str) -
     parents = {os.path.dirname(a) for a in train}
     root = parents.pop() if len(parents) == 1 else os.path.commonpath(train)
     cfg.dataset.root = root
-    cfg.dataset.subsets = [SubsetConfig(os.path.relpath(a, root) if a.startswith(root + os.sep) or a == root else a,
-                                        s.repeats, s.class_tokens, s.is_reg) for a, s in zip(absd, subsets)]
+    cfg.dataset.subsets = [dataclasses.replace(s, image_dir=os.path.relpath(a, root)
+                                               if a.startswith(root + os.sep) or a == root else a)
+                           for a, s in zip(absd, subsets)]
 
 
 def _subsets_from_dir(d: str, is_reg: bool, res: ImportResult, key: str) -> list[SubsetConfig]:
@@ -442,8 +450,8 @@ def import_kohya(path: str, dataset_config: str | None = None) -> ImportResult:
             res.config.dataset.root = os.path.normpath(os.path.join(base_dir, os.path.expanduser(str(flat["train_data_dir"]))))
             root = res.config.dataset.root
             res.config.dataset.subsets = [
-                SubsetConfig(os.path.relpath(s.image_dir, root) if s.image_dir.startswith(root + os.sep) else s.image_dir,
-                             s.repeats, s.class_tokens, s.is_reg) for s in subsets]
+                dataclasses.replace(s, image_dir=os.path.relpath(s.image_dir, root)
+                                    if s.image_dir.startswith(root + os.sep) else s.image_dir) for s in subsets]
     _finish(res, flat)
     return res
 

@@ -14,6 +14,7 @@ Field metadata (read by the form and the validator):
 from __future__ import annotations
 
 import copy
+import dataclasses
 import os
 from dataclasses import dataclass, field, fields
 
@@ -53,6 +54,18 @@ class SubsetConfig:
     repeats: int = _f(10, "times each image is shown per epoch", min=1)
     class_tokens: str = _f("", "caption used for images without a caption file (kohya class_tokens)")
     is_reg: bool = _f(False, "regularisation images (prior preservation)")
+    # per-subset caption options (kohya allows them per subset); None: the dataset's setting
+    keep_tokens: int | None = _f(None, "this subset's keep_tokens (unset: the dataset's)", min=0)
+    shuffle_caption: bool | None = _f(None, "this subset's caption shuffling (unset: the dataset's)")
+    caption_dropout_rate: float | None = _f(None, "this subset's caption dropout (unset: the dataset's)",
+                                            min=0.0, max=1.0)
+    caption_tag_dropout_rate: float | None = _f(None, "this subset's tag dropout (unset: the dataset's)",
+                                                min=0.0, max=1.0)
+    flip_aug: bool | None = _f(None, "this subset's flip augmentation (unset: the dataset's)")
+
+
+SUBSET_OVERRIDES = ("keep_tokens", "shuffle_caption", "caption_dropout_rate", "caption_tag_dropout_rate", "flip_aug")
+"""Caption options a subset may set for itself (same names in DatasetConfig and in kohya's subsets)."""
 
 
 @dataclass
@@ -218,8 +231,7 @@ class TrainConfig:
         c.model.base = self.abspath(self.model.base)
         c.model.vae = self.abspath(self.model.vae)
         c.model.config_dir = self.abspath(self.model.config_dir)
-        c.dataset.subsets = [SubsetConfig(self.subset_dir(s), s.repeats, s.class_tokens, s.is_reg)
-                             for s in self.dataset.subsets]
+        c.dataset.subsets = [dataclasses.replace(s, image_dir=self.subset_dir(s)) for s in self.dataset.subsets]
         c.dataset.root = self.abspath(self.dataset.root)
         c.output.dir = self.abspath(self.output.dir)
         return c

@@ -7,6 +7,7 @@ import dataclasses
 import math
 import os
 import tomllib
+import types
 import typing
 
 from loratui.fileio import write_atomic
@@ -49,6 +50,9 @@ def _type_name(tp) -> str:
 def convert_value(tp, value, path: str, problems: list[str]):
     """Check/convert one TOML value to ``tp``; append a message and return None when it cannot."""
     origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):  # `X | None`: an optional value, absent from the file when unset
+        (tp,) = [a for a in typing.get_args(tp) if a is not type(None)]
+        return convert_value(tp, value, path, problems)
     if dataclasses.is_dataclass(tp):
         if not isinstance(value, dict):
             problems.append(f"{path}: expected a table, got {value!r}")
@@ -119,6 +123,8 @@ def dataclass_to_dict(obj) -> dict:
         if f.metadata.get("internal"):
             continue
         v = getattr(obj, f.name)
+        if v is None:
+            continue  # an unset optional value (TOML has no null)
         if dataclasses.is_dataclass(v):
             out[f.name] = dataclass_to_dict(v)
         elif isinstance(v, list):

@@ -161,10 +161,15 @@ def spec_from_config(cfg, run_dir: str = "") -> TrainSpec:
     """Adapt a ``loratui.config.TrainConfig`` (paths resolved against its ``base_dir``)."""
     c = cfg.resolved()
     ds = c.dataset
+    def own(s, name):  # a subset's own caption option, else the dataset's
+        v = getattr(s, name, None)
+        return getattr(ds, name) if v is None else v
+
     subsets = [SubsetSpec(path=s.image_dir, repeats=s.repeats, class_tokens=s.class_tokens,
-                          caption_ext=ds.caption_extension, keep_tokens=ds.keep_tokens,
-                          shuffle_caption=ds.shuffle_caption, caption_dropout_rate=ds.caption_dropout_rate,
-                          caption_tag_dropout_rate=ds.caption_tag_dropout_rate, flip_aug=ds.flip_aug,
+                          caption_ext=ds.caption_extension, keep_tokens=own(s, "keep_tokens"),
+                          shuffle_caption=own(s, "shuffle_caption"),
+                          caption_dropout_rate=own(s, "caption_dropout_rate"),
+                          caption_tag_dropout_rate=own(s, "caption_tag_dropout_rate"), flip_aug=own(s, "flip_aug"),
                           is_reg=s.is_reg)
                for s in ds.subsets]
     if not subsets and ds.root:

@@ -186,9 +186,10 @@ enable_bucket = true
     assert c.dataset.resolution == [768, 768] and c.optim.batch_size == 4
     assert c.dataset.root == str(tmp_path / "imgs")
     assert [(s.image_dir, s.repeats) for s in c.dataset.subsets] == [("10_a", 10), ("2_b", 2)]
-    assert c.dataset.flip_aug is True
+    # per-subset caption options stay on their subset
+    assert [s.flip_aug for s in c.dataset.subsets] == [True, False]
     reasons = {u.key: u.reason for u in res.unmapped}
-    assert "differs from another subset" in reasons["datasets[0].subsets[1].flip_aug"]
+    assert "datasets[0].subsets[1].flip_aug" not in reasons
     assert reasons["datasets[0].subsets[1].color_aug"] == "no equivalent in loratui"
     assert "reject" in reasons["datasets[0].subsets[1].typo_key"]
 
