@@ -46,7 +46,7 @@ def run(args) -> int:
     if not ds.subsets:
         print("  (none: no images found; supported: png, jpg, jpeg, webp, bmp)")
     if top:
-        print(f"top tags")
+        print("top tags")
         tw = max(len(t) for t, _ in top)
         for t, c in top:
             print(f"  {t:<{tw}}  {c:>6,}  {100 * c / max(images, 1):5.1f}%")

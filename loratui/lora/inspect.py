@@ -107,7 +107,7 @@ class LoraInfo:
             for d, info in self.dataset_dirs.items():
                 out.append(f"  {d}: {info.get('img_count', '?')} images x {info.get('n_repeats', '?')} repeats")
         if self.top_tags:
-            out.append(f"top tags    " + ", ".join(f"{t} ({c})" for t, c in self.top_tags[:tags]))
+            out.append("top tags    " + ", ".join(f"{t} ({c})" for t, c in self.top_tags[:tags]))
         h = "hash        "
         if self.stored_hash:
             h += f"stored {self.stored_hash[:12]}"
