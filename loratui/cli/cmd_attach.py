@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+from .common import find_run_dir
+
 HELP = "follow a training run live (Ctrl-C detaches; the run goes on)"
 DESCRIPTION = """\
 Print a run's progress as it happens: events as lines, the step counter as one updating status
@@ -19,12 +21,8 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from loratui.runs import RunError, find_run, roots_for
-
-    try:
-        run_dir = find_run(args.run, roots_for(args.root))
-    except RunError as e:
-        print(f"loratui: {e}", file=sys.stderr)
+    run_dir = find_run_dir(args)
+    if run_dir is None:
         return 1
     if args.tui:
         from loratui.tui.monitor.app import run_monitor

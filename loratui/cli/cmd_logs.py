@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+from .common import find_run_dir
+
 HELP = "print a run's worker log (-f: follow it until the run ends; --events: the event log)"
 
 
@@ -18,13 +20,11 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     import os
 
-    from loratui.runs import RunError, find_run, roots_for, tail_lines
+    from loratui.runs import tail_lines
     from loratui.runs.text import follow_log
 
-    try:
-        run_dir = find_run(args.run, roots_for(args.root))
-    except RunError as e:
-        print(f"loratui: {e}", file=sys.stderr)
+    run_dir = find_run_dir(args)
+    if run_dir is None:
         return 1
     path = os.path.join(run_dir, "events.jsonl" if args.events else "worker.log")
     if args.lines:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+from .common import find_run_dir
+
 HELP = "stop a training run (it saves a resumable checkpoint first); dequeue a queued one"
 
 
@@ -18,12 +20,10 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from loratui.runs import RunError, find_run, roots_for, stop
+    from loratui.runs import stop
 
-    try:
-        run_dir = find_run(args.run, roots_for(args.root))
-    except RunError as e:
-        print(f"loratui: {e}", file=sys.stderr)
+    run_dir = find_run_dir(args)
+    if run_dir is None:
         return 1
     res = stop(run_dir, grace=args.grace, kill_after=args.kill_after, wait=not args.no_wait,
                progress=lambda text: print(text, file=sys.stderr, flush=True))

@@ -36,3 +36,14 @@ EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_PARTIAL = 3
 """Some files were refused (read-only, changed outside): the rest was written."""
+
+
+def find_run_dir(args) -> str | None:
+    """The run folder ``args.run``/``args.root`` name, or None after saying why."""
+    from loratui.runs import RunError, find_run, roots_for
+
+    try:
+        return find_run(args.run, roots_for(args.root))
+    except RunError as e:
+        print(f"loratui: {e}", file=sys.stderr)
+        return None

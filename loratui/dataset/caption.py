@@ -116,7 +116,7 @@ def parse_caption(text: str) -> Caption:
     body = text
     while True:
         line, sep, after = body.partition(newline)
-        if sep and not line.strip():
+        if sep and not split_tags(line):  # blank, or only separators: not the tag line
             lead += line + sep
             body = after
             continue

@@ -93,3 +93,10 @@ def test_weighted_roundtrip(tags):
 def test_fast_split_path_agrees_with_the_general_one(line):
     general = [p for p in (x.strip() for x in line.split(",")) if p]
     assert split_tags(line) == general
+
+
+def test_a_first_line_without_tags_is_kept_before_the_tag_line():
+    # found by hypothesis: a separator-only first line must not vanish or swallow the next line
+    cap = parse_caption(",\r0")
+    assert cap.tags == ["0"] and cap.format() == ",\r0"
+    assert parse_caption(" , \nred hair, smile\n").format(["smile"]) == " , \nsmile\n"
