@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 # (command, module under loratui.cli). Keep the order: it is the order of `loratui --help`.
@@ -60,10 +61,34 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _looks_like_dataset(folder: str) -> bool:
+    """A kohya subset folder, or a folder holding one or holding images (top level only: cheap)."""
+    from loratui.dataset.scan import IMAGE_EXTS, SUBSET_RE
+
+    if SUBSET_RE.match(os.path.basename(os.path.abspath(folder))):
+        return True
+    try:
+        with os.scandir(folder) as it:
+            for e in it:
+                if SUBSET_RE.match(e.name) and e.is_dir():
+                    return True
+                if os.path.splitext(e.name)[1].lower() in IMAGE_EXTS:
+                    return True
+    except OSError:
+        return False
+    return False
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     names = {name for name, _ in COMMANDS}
-    # `loratui DIR` and bare `loratui` mean `loratui open ...`
+    if not argv and not _looks_like_dataset(os.getcwd()):
+        # bare `loratui` outside a dataset: scanning this folder (perhaps a home directory) would
+        # be slow and pointless; say how to start instead
+        build_parser().print_help()
+        print("\nno dataset here: give a dataset folder (`loratui DIR`) or try `loratui demo`")
+        return 0
+    # `loratui DIR` and bare `loratui` (inside a dataset) mean `loratui open ...`
     if not argv or (argv[0] not in names and not argv[0].startswith("-")) or (
         argv[0].startswith("--") and argv[0] not in ("--help", "--version") and "-h" not in argv
     ):

@@ -138,3 +138,10 @@ def test_demo_without_model(tmp_path):
     p = cli("demo", "--path", tmp_path / "demo", "--no-open", "--no-model")
     assert p.returncode == 0, p.stderr
     assert not (tmp_path / "demo" / "dataset" / "loratui-train.toml").exists()
+
+
+def test_bare_loratui_outside_a_dataset_explains_instead_of_scanning(tmp_path):
+    (tmp_path / "notes").mkdir()
+    p = cli(cwd=tmp_path)
+    assert p.returncode == 0
+    assert "usage: loratui" in p.stdout and "loratui demo" in p.stdout
