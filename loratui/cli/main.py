@@ -79,6 +79,16 @@ def _looks_like_dataset(folder: str) -> bool:
     return False
 
 
+def _tolerant_output() -> None:
+    """File names that are not valid UTF-8 reach Python as lone surrogates; printing one must show
+    it escaped (``\\udcff``), not end the command with UnicodeEncodeError."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError):  # replaced streams (tests, pipes closed)
+            pass
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     names = {name for name, _ in COMMANDS}
@@ -98,8 +108,15 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "_module", None) is None:
         parser.print_help()
         return 2
+    from loratui.dataset.journal import JournalError
+    from loratui.dataset.safe_paths import UnsafePath
+
+    _tolerant_output()
     try:
         return int(args._module.run(args) or 0)
+    except (JournalError, UnsafePath) as e:  # refusals with their own message, never a traceback
+        print(f"loratui: {e}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

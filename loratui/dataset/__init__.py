@@ -3,6 +3,7 @@
 from .caption import Caption, normalize_tag, parse_caption, split_tags
 from .caption_file import CaptionError
 from .dataset import ApplyResult, Dataset, DatasetError, FileChange, Plan
+from .journal import JournalError
 from .ops import AddTags, Dedupe, MoveToFront, Operation, RemoveTags, RenameTag, ReplaceRegex, SetTags, SortTags
 from .query import QueryError, parse_query
 from .report import ERROR, NOTE, WARNING, Problem
@@ -11,7 +12,7 @@ from .tag_index import TagIndex
 
 __all__ = [
     "AddTags", "ApplyResult", "Caption", "CaptionError", "Dataset", "DatasetError", "Dedupe", "ERROR",
-    "FileChange", "IMAGE_EXTS", "ImageEntry", "MoveToFront", "NOTE", "Operation", "Plan", "Problem",
+    "FileChange", "IMAGE_EXTS", "ImageEntry", "JournalError", "MoveToFront", "NOTE", "Operation", "Plan", "Problem",
     "QueryError", "RemoveTags", "RenameTag", "ReplaceRegex", "SetTags", "SortTags", "Subset", "TagIndex",
     "WARNING", "normalize_tag", "parse_caption", "parse_query", "split_tags",
 ]

@@ -114,7 +114,7 @@ class Dataset:
         self.root = os.path.abspath(root)
         self.caption_ext = caption_ext if caption_ext.startswith(".") else "." + caption_ext
         self.state_dir = os.path.join(self.root, STATE_DIR)
-        self.journal = Journal(self.state_dir)
+        self.journal = Journal(self.state_dir, self.root)
         self.lock = threading.RLock()
         self.subsets: list[Subset] = []
         self.images: list[ImageEntry] = []
@@ -174,9 +174,19 @@ class Dataset:
     def recover(self) -> list[Problem]:
         """Roll back an edit that was interrupted (crash, kill, power loss of the process)."""
         found: list[Problem] = []
-        if not os.path.isdir(self.journal.dir):
-            return found
         try:
+            self.journal.check_folders()
+            if not os.path.isdir(self.journal.dir):
+                self.recovery = found
+                return found
+            if not self._writable_state():
+                # nothing can be rolled back on a read-only dataset; say so only if something is pending
+                if self.journal.read_state()["pending"]:
+                    found.append(Problem("journal", ".loratui/journal",
+                                         "an interrupted edit is pending, but this dataset is read-only here: "
+                                         "it is rolled back the next time the dataset is opened writable", WARNING))
+                self.recovery = found
+                return found
             with self.journal.locked():
                 pending = self.journal.pending()
                 if pending is not None:
@@ -194,10 +204,23 @@ class Dataset:
                         found.extend(conflicts)
                     self.journal.abandon()
                 self.journal.collect_garbage()
-        except (JournalError, OSError) as e:
-            found.append(Problem("journal", ".journal", f"journal not usable: {e}", ERROR))
+        except JournalError as e:
+            found.append(Problem("journal", ".loratui/journal", self._journal_trouble(e), ERROR))
+        except OSError as e:
+            found.append(Problem("journal", ".loratui/journal", f"journal not usable: {e}", ERROR))
         self.recovery = found
         return found
+
+    def _journal_trouble(self, e: JournalError) -> str:
+        """Message for a journal that cannot be used; a bad one (crafted, corrupt) is set aside so it
+        is never replayed and new edits start a fresh history."""
+        if not e.bad:
+            return f"journal not usable: {e}"
+        where = self.journal.set_aside() if self._writable_state() else None
+        if where is None:
+            return f"journal not usable: {e}; it is ignored (move .loratui/journal away to edit again)"
+        return (f"journal not usable: {e}; set aside as {os.path.relpath(where, self.root)} "
+                "(not replayed; the edit history starts afresh)")
 
     def _rollback(self, direction: str, rec: OpRecord) -> tuple[int, list[Problem]]:
         restored = 0
@@ -353,7 +376,13 @@ class Dataset:
                 return result
             jobs = [(self.abspath(r.path), encode_caption(r.after, r.encoding),
                      self.images[self._by_caption[r.path]].fp, r.before is None) for r in records]
-            self.journal.begin_apply(plan.op.describe(), records)
+            try:
+                self.journal.begin_apply(plan.op.describe(), records)
+            except JournalError as e:
+                raise JournalError(self._journal_trouble(e), path=e.path) from None
+            except OSError as e:
+                raise JournalError(f"{plan.op.describe()}: the edit could not be recorded in the journal "
+                                   f"({e.strerror or e}); nothing was written, no caption changed") from None
             try:
                 outcomes = write_many(jobs)
                 for rec, out in zip(records, outcomes):
@@ -364,7 +393,14 @@ class Dataset:
                     self._set_caption(rec.path, rec.after, rec.encoding, out, result)
                     result.written.append(rec.path)
             finally:
-                self.journal.commit()
+                try:
+                    self.journal.commit()
+                except OSError as e:
+                    self.generation += 1
+                    raise JournalError(
+                        f"{plan.op.describe()}: {len(result.written):,} caption file(s) were written, but the journal "
+                        f"could not record that the edit finished ({e.strerror or e}); no text is lost: the next "
+                        "time the dataset is opened, this edit is rolled back") from None
             self.generation += 1
         return result
 
@@ -386,7 +422,13 @@ class Dataset:
     def _replay(self, direction: str) -> ApplyResult | None:
         with self.lock, self.journal.locked():
             self._check_no_pending()
-            rec = self.journal.begin_undo() if direction == "undo" else self.journal.begin_redo()
+            try:
+                rec = self.journal.begin_undo() if direction == "undo" else self.journal.begin_redo()
+            except JournalError as e:
+                raise JournalError(self._journal_trouble(e), path=e.path) from None
+            except OSError as e:
+                raise JournalError(f"{direction}: the journal could not be written ({e.strerror or e}); "
+                                   "nothing was changed") from None
             if rec is None:
                 return None
             result = ApplyResult(f"{direction} {rec.description}")
