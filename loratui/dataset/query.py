@@ -19,7 +19,10 @@ import fnmatch
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from .caption import normalize_tag
 
@@ -139,92 +142,94 @@ class _Parser:
         return _Node("tag", word)
 
 
-_OPS: dict[str, Callable[[int, int], bool]] = {
+_OPS: dict[str, Callable[[Any, int], Any]] = {
     "<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b,
     ">=": lambda a, b: a >= b, "=": lambda a, b: a == b, "==": lambda a, b: a == b,
 }
 
+_STATES: dict[str, tuple[str, frozenset]] = {
+    # query word -> (ImageEntry attribute, the values that match)
+    "no-caption": ("state", frozenset({"missing"})),
+    "empty-caption": ("state", frozenset({"empty"})),
+    "unreadable": ("state", frozenset({"unreadable", "encoding"})),
+    "changed": ("changed_outside", frozenset({True})),
+    "duplicate-name": ("duplicate_name", frozenset({True})),
+}
+
+
+def evaluate_mask(node: _Node | None, ds: "Dataset", n: int | None = None) -> np.ndarray:
+    """A boolean array over image ids ``0..n-1`` (default: all images): True where ``node`` matches.
+
+    Every term is a set operation on precomputed arrays (tag -> sorted image ids, tags per image),
+    never a Python loop over the images, so a query costs milliseconds at 100,000 images.
+    """
+    if n is None:
+        n = len(ds.images)
+    index = ds.index
+    if node is None:
+        return np.ones(n, bool)
+
+    clip = n < len(ds.images)  # a partial view (progressive open): ids beyond n are left out
+
+    def scatter(arrays: list[np.ndarray]) -> np.ndarray:
+        m = np.zeros(n, bool)
+        for a in arrays:
+            if len(a):
+                m[a[a < n] if clip else a] = True
+        return m
+
+    def ev(nd: _Node) -> np.ndarray:
+        if nd.kind == "tag":
+            tag = str(nd.value)
+            names = set(index.groups().get(normalize_tag(tag), ()))
+            names.add(tag)
+            return scatter([index.ids_array(t) for t in names])
+        if nd.kind == "glob":
+            match = re.compile(fnmatch.translate(normalize_tag(str(nd.value)))).match
+            return scatter([index.ids_array(t) for norm, actual in index.groups().items()
+                            if match(norm) for t in actual])
+        if nd.kind == "count":
+            op, num = nd.value
+            return np.asarray(_OPS[op](index.lengths(n), num), bool)
+        if nd.kind == "state":
+            attr, wanted = _STATES[str(nd.value)]
+            # map() over C callables: no Python frame per image
+            values = map(attrgetter(attr), ds.images[:n] if clip else ds.images)
+            return np.fromiter(map(wanted.__contains__, values), bool, n)
+        if nd.kind == "subset":
+            want = str(nd.value)
+            return scatter([np.asarray(s.image_ids, np.int64) for s in ds.subsets
+                            if want in (s.name, s.path, s.class_tokens)])
+        if nd.kind == "not":
+            return ~ev(nd.children[0])
+        if nd.kind == "and":
+            acc = ev(nd.children[0])
+            for c in nd.children[1:]:
+                acc &= ev(c)
+            return acc
+        if nd.kind == "or":
+            acc = ev(nd.children[0])
+            for c in nd.children[1:]:
+                acc |= ev(c)
+            return acc
+        raise AssertionError(nd.kind)
+
+    return ev(node)
+
 
 def evaluate(node: _Node | None, ds: "Dataset") -> set[int]:
     """The ids of the images that match ``node`` (all images for ``None``)."""
-    universe = ds.all_ids()
-    if node is None:
-        return set(universe)
-    normal: dict[str, list[str]] | None = None
-
-    def normal_map() -> dict[str, list[str]]:
-        nonlocal normal
-        if normal is None:
-            normal = {}
-            for t in ds.index.tags():
-                normal.setdefault(normalize_tag(t), []).append(t)
-        return normal
-
-    def ev(n: _Node) -> set[int]:
-        if n.kind == "tag":
-            tag = str(n.value)
-            exact = ds.index.images(tag)
-            variants = normal_map().get(normalize_tag(tag), [])
-            if not variants:
-                return set(exact)
-            out: set[int] = set(exact)
-            for v in variants:
-                out |= ds.index.images(v)
-            return out
-        if n.kind == "glob":
-            pat = normalize_tag(str(n.value))
-            out = set()
-            for norm, actual in normal_map().items():
-                if fnmatch.fnmatchcase(norm, pat):
-                    for v in actual:
-                        out |= ds.index.images(v)
-            return out
-        if n.kind == "count":
-            op, num = n.value
-            f = _OPS[op]
-            return {i for i in universe if f(len(ds.images[i].tags), num)}
-        if n.kind == "state":
-            key = n.value
-            imgs = ds.images
-            if key == "no-caption":
-                return {i for i in universe if imgs[i].state == "missing"}
-            if key == "empty-caption":
-                return {i for i in universe if imgs[i].state == "empty"}
-            if key == "unreadable":
-                return {i for i in universe if imgs[i].state in ("unreadable", "encoding")}
-            if key == "changed":
-                return {i for i in universe if imgs[i].changed_outside}
-            return {i for i in universe if imgs[i].duplicate_name}
-        if n.kind == "subset":
-            want = str(n.value)
-            out = set()
-            for s in ds.subsets:
-                if want in (s.name, s.path, s.class_tokens):
-                    out.update(s.image_ids)
-            return out
-        if n.kind == "not":
-            return set(universe) - ev(n.children[0])
-        if n.kind == "and":
-            parts = sorted((ev(c) for c in n.children), key=len)
-            acc = parts[0]
-            for p in parts[1:]:
-                acc = acc & p
-            return acc
-        if n.kind == "or":
-            acc = set()
-            for c in n.children:
-                acc |= ev(c)
-            return acc
-        raise AssertionError(n.kind)
-
-    return ev(node)
+    return set(np.flatnonzero(evaluate_mask(node, ds)).tolist())
 
 
 def select(ds: "Dataset", query: str, ids: Sequence[int] | None = None) -> list[int]:
     """Image ids matching ``query`` in dataset order (restricted to ``ids`` when given)."""
     node = parse_query(query)
-    matched = evaluate(node, ds)
     base = ds.all_ids() if ids is None else ids
     if node is None:
         return list(base)
-    return [i for i in base if i in matched]
+    mask = evaluate_mask(node, ds)
+    if ids is None:
+        return np.flatnonzero(mask).tolist()
+    arr = np.fromiter(ids, np.int64)
+    return arr[mask[arr]].tolist()
