@@ -126,11 +126,15 @@ def _check(args) -> int:
     findings = cfg.validate(check_files=not args.no_files)
     math = cfg.step_math(seconds_per_step=args.speed)  # unreadable folders count as 0 images
     errors = sum(f.is_error for f in findings)
+    from loratui.config.validate_family import describe_model
+
     if args.json:
-        print(json.dumps({"config": args.config, "ok": errors == 0, "findings": [f.to_dict() for f in findings],
+        print(json.dumps({"config": args.config, "ok": errors == 0, "model": describe_model(cfg),
+                          "findings": [f.to_dict() for f in findings],
                           "step_math": math.to_dict()}, indent=2, default=str))
         return 1 if errors else 0
     print(f"config    {args.config}")
+    print(f"model     {describe_model(cfg)}")
     for f in findings:
         print(f"  {f}")
     if not findings:

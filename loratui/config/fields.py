@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import types
 import typing
 from dataclasses import dataclass
 
@@ -24,10 +25,21 @@ class FormField:
     """bool | choice | int | float | str | resolution | list_str | list_float | list_int | lines | subsets"""
     help: str
     choices: tuple[str, ...] = ()
+    optional: bool = False
+    """The value may be unset (None, shown as an empty field)."""
 
     @property
     def label(self) -> str:
         return self.name.replace("_", " ")
+
+
+def _optional(tp) -> tuple[typing.Any, bool]:
+    """``X | None`` -> (X, True); anything else -> (tp, False)."""
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(args) == 1:
+            return args[0], True
+    return tp, False
 
 
 def _kind(path: str, tp, meta) -> str:
@@ -55,8 +67,9 @@ def form_fields() -> list[FormField]:
         sh = typing.get_type_hints(cls)
         for f in dataclasses.fields(cls):
             path = f"{sec}.{f.name}"
-            out.append(FormField(path, sec, f.name, _kind(path, sh[f.name], f.metadata), f.metadata.get("help", ""),
-                                 tuple(f.metadata.get("choices", ()))))
+            tp, optional = _optional(sh[f.name])
+            out.append(FormField(path, sec, f.name, _kind(path, tp, f.metadata), f.metadata.get("help", ""),
+                                 tuple(f.metadata.get("choices", ())), optional))
     return out
 
 
@@ -98,6 +111,8 @@ def _num(x: float) -> str:
 
 def format_value(field: FormField, value) -> str | bool:
     k = field.kind
+    if value is None and field.optional:
+        return ""
     if k == "bool":
         return bool(value)
     if k == "float":
@@ -172,6 +187,8 @@ def parse_value(field: FormField, text):
     k = field.kind
     if k == "bool":
         return bool(text)
+    if field.optional and not str(text).strip():
+        return None
     if k in ("str", "choice"):
         return str(text)
     if k == "int":

@@ -25,6 +25,7 @@ CONCEPTS = ("character", "style", "background", "concept", "other")
 NETWORK_TYPES = ("lora", "locon")
 OPTIMIZERS = ("AdamW", "AdamW8bit", "Lion", "Prodigy", "Adafactor")
 SCHEDULERS = ("constant", "cosine", "cosine_with_restarts", "linear", "polynomial", "constant_with_warmup")
+PREDICTION_TYPES = ("auto", "epsilon", "v_prediction")
 MIXED_PRECISION = ("no", "fp16", "bf16")
 SAVE_PRECISION = ("fp32", "fp16", "bf16")
 SAMPLERS = ("ddim", "pndm", "lms", "euler", "euler_a", "heun", "dpm_2", "dpm_2_a", "dpmsolver",
@@ -44,7 +45,14 @@ class ModelConfig:
     base: str = _f("", "base checkpoint: a diffusers folder or a single .safetensors (train on a pruned root model)")
     family: str = _f("sd1", "model family: sd1, sd2, sd2-v (v-prediction 768) or sdxl", choices=FAMILIES)
     vae: str = _f("", "VAE override (.safetensors or folder); empty = the checkpoint's own VAE")
-    clip_skip: int = _f(1, "text-encoder layers to skip from the end (2 for anime/NAI-based models)", min=1, max=12)
+    clip_skip: int = _f(1, "text-encoder layers to skip from the end (2 for anime/NAI-based models; "
+                        "SDXL always uses the penultimate layer)", min=1, max=12)
+    prediction_type: str = _f("auto", "what the model predicts: epsilon (SD 1.x, SDXL, Pony, Illustrious) or "
+                              "v_prediction (SD 2.x 768-v, NoobAI-XL v-pred); auto = what the model says "
+                              "(its scheduler config, or the v_pred key of the checkpoint), else epsilon",
+                              choices=PREDICTION_TYPES)
+    zero_terminal_snr: bool = _f(False, "rescale the noise schedule to zero terminal SNR (with v-prediction; "
+                                 "NoobAI-XL v-pred was trained so)")
     config_dir: str = _f("", "local diffusers config folder for a single-file base model (offline loading)")
 
 
@@ -86,6 +94,8 @@ class DatasetConfig:
     bucket_no_upscale: bool = _f(False, "never upscale small images into a larger bucket")
     cache_latents: bool = _f(True, "encode images once before training (faster; less VRAM)")
     cache_latents_to_disk: bool = _f(False, "keep the cached latents on disk between runs")
+    cache_text_encoder_outputs: bool = _f(False, "encode every caption once and move the text encoders off the "
+                                          "GPU (UNet-only training, fixed captions: no shuffle or dropout)")
 
 
 @dataclass
@@ -98,13 +108,16 @@ class NetworkConfig:
     conv_alpha: float = _f(8.0, "alpha of the 3x3 convolutions (locon only)", min_exclusive=0.0)
     dropout: float = _f(0.0, "dropout on the LoRA activations (0 = off)", min=0.0, max=1.0)
     train_unet: bool = _f(True, "train the UNet")
-    train_text_encoder: bool = _f(True, "train the text encoder(s)")
+    train_text_encoder: bool = _f(True, "train the text encoder(s); off = UNet only (the usual choice for SDXL)")
 
 
 @dataclass
 class OptimConfig:
     unet_lr: float = _f(1e-4, "UNet learning rate", min_exclusive=0.0)
-    text_encoder_lr: float = _f(5e-5, "text-encoder learning rate (usually half the UNet's)", min_exclusive=0.0)
+    text_encoder_lr: float = _f(5e-5, "text-encoder learning rate (usually half the UNet's; SDXL: the first, "
+                                "CLIP-L, and the second unless text_encoder2_lr is set)", min_exclusive=0.0)
+    text_encoder2_lr: float | None = _f(None, "SDXL's second text encoder (OpenCLIP bigG) learning rate; "
+                                        "empty = text_encoder_lr", min_exclusive=0.0)
     optimizer: str = _f("AdamW", "optimizer", choices=OPTIMIZERS)
     optimizer_args: list[str] = _f([], "extra optimizer arguments as key=value (e.g. weight_decay=0.01)")
     scheduler: str = _f("cosine", "learning-rate schedule", choices=SCHEDULERS)

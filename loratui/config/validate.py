@@ -112,6 +112,9 @@ def validate(cfg: TrainConfig, image_counts: list[int | None] | None = None,
     if check_files:
         out += _files(cfg, image_counts)
     out += _teaching(cfg)
+    from .validate_family import family_findings
+
+    out += family_findings(cfg)
     out.sort(key=lambda f: f.level != ERROR)
     return out
 
@@ -220,9 +223,13 @@ def _teaching(cfg: TrainConfig) -> list[Finding]:
     if not sc.max_steps and not (8 <= sc.epochs <= 12):
         out.append(Finding(WARNING, "schedule.epochs", "outside the usual 8-12", sc.epochs, "8 to 12",
                            "aim for about 100 views per image: 10 repeats x 10 epochs"))
-    if n.train_text_encoder and n.train_unet and o.text_encoder_lr > o.unet_lr:
-        out.append(Finding(WARNING, "optim.text_encoder_lr", "above the UNet learning rate", o.text_encoder_lr,
-                           f"<= {o.unet_lr:g}", "the text encoder overfits fast; half the UNet LR is usual"))
+    te_lrs = ["text_encoder_lr"] + (["text_encoder2_lr"] if o.text_encoder2_lr is not None
+                                    and cfg.model.family == "sdxl" else [])
+    for name in te_lrs:
+        v = getattr(o, name)
+        if n.train_text_encoder and n.train_unet and v > o.unet_lr:
+            out.append(Finding(WARNING, f"optim.{name}", "above the UNet learning rate", v,
+                               f"<= {o.unet_lr:g}", "the text encoder overfits fast; half the UNet LR is usual"))
     if cfg.concept in ("character", "concept") and not cfg.output.trigger_words:
         out.append(Finding(WARNING, "output.trigger_words", f"no trigger word for a {cfg.concept}", [], "",
                            "add the word that activates it, and keep it first in every caption"))
@@ -233,14 +240,14 @@ def _teaching(cfg: TrainConfig) -> list[Finding]:
         out.append(Finding(WARNING, "network.conv_alpha", "conv_alpha above conv_dim", n.conv_alpha,
                            f"<= {n.conv_dim}"))
     if o.optimizer == "Prodigy":
-        for name in ("unet_lr", "text_encoder_lr"):
+        for name in ["unet_lr"] + te_lrs:
             v = getattr(o, name)
             if not (0.1 <= v <= 10):
                 out.append(Finding(WARNING, f"optim.{name}", "Prodigy adapts the step size: its LR is a multiplier",
                                    v, "about 1.0", "set the learning rates to 1.0"))
     else:
         high = LR_HIGH.get(o.optimizer)
-        for name in ("unet_lr", "text_encoder_lr"):
+        for name in ["unet_lr"] + te_lrs:
             v = getattr(o, name)
             if high and v > high:
                 out.append(Finding(WARNING, f"optim.{name}", f"unusually high for {o.optimizer}", v, f"<= {high:g}",

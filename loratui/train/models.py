@@ -173,9 +173,25 @@ def load_models(spec: TrainSpec) -> Models:
                                     beta_end=sched_cfg.get("beta_end", 0.012),
                                     beta_schedule=sched_cfg.get("beta_schedule", "scaled_linear"),
                                     prediction_type="v_prediction" if v_pred else "epsilon", clip_sample=False)
+    if spec.zero_terminal_snr:
+        _zero_terminal_snr(noise_scheduler)
     sample_cfg = dict(sched_cfg, prediction_type="v_prediction" if v_pred else "epsilon")
+    if spec.zero_terminal_snr:  # sample on the schedule the LoRA was trained on, ending at pure noise
+        sample_cfg.update(rescale_betas_zero_snr=True, timestep_spacing="trailing")
     return Models(tokenizer, text_encoder, unet, vae, noise_scheduler, v_pred, kind, model_hash, legacy,
                   time.time() - t0, sample_cfg)
+
+
+def _zero_terminal_snr(sched) -> None:
+    """sd-scripts' ``fix_noise_scheduler_betas_for_zero_terminal_snr``: the training schedule's betas,
+    alphas and cumulative alphas rescaled so the last timestep carries no signal."""
+    import torch
+
+    from .loss import zero_terminal_snr_betas
+
+    sched.betas = zero_terminal_snr_betas(sched.betas)
+    sched.alphas = 1.0 - sched.betas
+    sched.alphas_cumprod = torch.cumprod(sched.alphas, dim=0)
 
 
 def load_vae(path: str, config_dir: str = ""):

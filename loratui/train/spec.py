@@ -43,7 +43,9 @@ class TrainSpec:
     family: str = "sd1"
     """sd1 | sd2 | sd2-v | sdxl"""
     v_parameterization: bool | None = None
-    """None: from the model's scheduler config (``prediction_type``)."""
+    """None: from the model (its scheduler config's ``prediction_type``, or a ``v_pred`` key)."""
+    zero_terminal_snr: bool = False
+    """Rescale the training noise schedule to zero terminal SNR (sd-scripts' ``--zero_terminal_snr``)."""
     vae: str = ""
     clip_skip: int = 1
     # ---- data
@@ -59,6 +61,8 @@ class TrainSpec:
     cache_latents_to_disk: bool = False
     latent_cache_dir: str = ""
     """Disk cache folder (empty: the user cache dir, ~/.cache/loratui/latents)."""
+    cache_text_encoder_outputs: bool = False
+    """Encode each caption once; the text encoders then leave the GPU (UNet-only, fixed captions)."""
     # ---- network
     network_type: str = "lora"
     """lora | locon"""
@@ -72,6 +76,8 @@ class TrainSpec:
     # ---- optimisation
     unet_lr: float = 1e-4
     text_encoder_lr: float = 5e-5
+    text_encoder2_lr: float | None = None
+    """SDXL's second encoder (None: ``text_encoder_lr``)."""
     optimizer: str = "AdamW"
     optimizer_args: dict = field(default_factory=dict)
     lr_scheduler: str = "constant"
@@ -157,6 +163,15 @@ def _optimizer_args(items: list[str]) -> dict:
     return out
 
 
+def _v_parameterization(model) -> bool | None:
+    """The config's prediction type as the engine's switch (None: ask the model)."""
+    if model.prediction_type == "v_prediction":
+        return True
+    if model.prediction_type == "epsilon":
+        return False
+    return True if model.family == "sd2-v" else None
+
+
 def spec_from_config(cfg, run_dir: str = "") -> TrainSpec:
     """Adapt a ``loratui.config.TrainConfig`` (paths resolved against its ``base_dir``)."""
     c = cfg.resolved()
@@ -183,7 +198,10 @@ def spec_from_config(cfg, run_dir: str = "") -> TrainSpec:
     return TrainSpec(
         base_model=c.model.base, output_dir=c.output.dir, output_name=c.output.name,
         model_config=cfg.abspath(getattr(cfg.model, "config_dir", "") or ""),  # not in the config model yet
-        family=family, v_parameterization=True if family == "sd2-v" else None,
+        family=family, v_parameterization=_v_parameterization(c.model),
+        zero_terminal_snr=c.model.zero_terminal_snr,
+        cache_text_encoder_outputs=ds.cache_text_encoder_outputs,
+        text_encoder2_lr=o.text_encoder2_lr,
         vae=c.model.vae, clip_skip=c.model.clip_skip,
         subsets=subsets, resolution=(int(res[0]), int(res[1])), enable_bucket=ds.enable_bucket,
         min_bucket_reso=ds.min_bucket_reso, max_bucket_reso=ds.max_bucket_reso,

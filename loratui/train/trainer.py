@@ -135,6 +135,7 @@ def train(spec: TrainSpec, run_dir: str | None, events: EventLog, stopper: Stopp
 
     from .latents import build_cache, default_cache_dir, encode_pixels
     from .metadata import file_metadata, training_metadata
+    from .loss import LossSettings, batch_loss, offset_noise
     from .models import load_models
     from .network import adapter_state, build_network, kohya_tensors, load_adapter_state
     from .optim import make_optimizer, make_scheduler
@@ -295,6 +296,7 @@ def train(spec: TrainSpec, run_dir: str | None, events: EventLog, stopper: Stopp
         return ckpt_path
 
     alphas_cumprod = sched.alphas_cumprod.to(device)
+    loss_settings = LossSettings(v_prediction=models.v_parameterization, min_snr_gamma=spec.min_snr_gamma)
     te_unwrapped = acc.unwrap_model(te_t)
     final_norm = getattr(getattr(te_unwrapped, "text_model", te_unwrapped), "final_layer_norm")
 
@@ -320,7 +322,7 @@ def train(spec: TrainSpec, run_dir: str | None, events: EventLog, stopper: Stopp
         bsz = latents.shape[0]
         noise = torch.randn(latents.shape, generator=gen, dtype=torch.float32)
         if spec.noise_offset:
-            noise += spec.noise_offset * torch.randn((bsz, latents.shape[1], 1, 1), generator=gen)
+            noise += offset_noise(latents.shape, spec.noise_offset, gen)
         timesteps = torch.randint(0, sched.config.num_train_timesteps, (bsz,), generator=gen)
         noise = noise.to(device, weight_dtype)
         timesteps = timesteps.to(device)
@@ -330,14 +332,7 @@ def train(spec: TrainSpec, run_dir: str | None, events: EventLog, stopper: Stopp
             with torch.set_grad_enabled(bool(te_params)):
                 hidden = encode_text(captions)
             pred = unet_t(noisy, timesteps, hidden).sample
-        target = sched.get_velocity(latents, noise, timesteps) if models.v_parameterization else noise
-        loss = torch.nn.functional.mse_loss(pred.float(), target.float(), reduction="none").mean(dim=(1, 2, 3))
-        if spec.min_snr_gamma:
-            ac = alphas_cumprod[timesteps].float()
-            snr = ac / (1 - ac)
-            w = torch.clamp(snr, max=spec.min_snr_gamma) / (snr + 1 if models.v_parameterization else snr)
-            loss = loss * w
-        loss = loss.mean()
+        loss = batch_loss(pred, latents, noise, timesteps, alphas_cumprod, loss_settings)
         acc.backward(loss * scale)
         return float(loss.detach())
 
