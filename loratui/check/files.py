@@ -92,7 +92,9 @@ def image_file_findings(ds, facts: dict[int, ImageFacts]) -> list[Finding]:
 
 def count_findings(ds, opts: CheckOptions, facts: dict[int, ImageFacts]) -> tuple[list[Finding], dict]:
     out: list[Finding] = []
-    usable = {i for i, f in facts.items() if f.ok}
+    # training images: the one definition (loratui.dataset.training_images), shared with stats,
+    # the config's step math and the worker
+    usable = {i for i, f in facts.items() if f.training}
     train_subsets = [s for s in ds.subsets if s.path not in opts.reg_subsets]
     total = sum(1 for s in train_subsets for i in s.image_ids if i in usable)
     stats = {"images": len(ds.images), "usable_images": len(usable), "training_images": total,

@@ -20,7 +20,7 @@ from loratui.fileio import write_atomic
 
 CACHE_DIR = os.path.join(".loratui", "cache")
 CACHE_FILE = "image_facts.json"
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: header sizes kept for images whose pixels fail to decode
 
 
 @dataclass(slots=True)
@@ -38,6 +38,12 @@ class ImageFacts:
     @property
     def ok(self) -> bool:
         return not self.error
+
+    @property
+    def training(self) -> bool:
+        """A training image (``loratui.dataset.training_images``): its header gave a size. It may
+        still fail to decode (``ok`` False): then it is counted, and reported as an error."""
+        return self.width > 0 and self.height > 0
 
     def to_row(self) -> list:
         return [self.bytes, self.mtime_ns, self.width, self.height,
@@ -67,24 +73,31 @@ def dhash_of(im) -> int:
 
 
 def decode_facts(path: str) -> tuple[int, int, int | None, str]:
-    """(width, height, dhash, error) for one image file; never raises."""
+    """(width, height, dhash, error) for one image file; never raises.
+
+    Whether it is a training image at all is ``loratui.dataset.training_images.probe_image`` (the
+    one definition): then width and height are its header size, kept even when the pixels fail to
+    decode (a training image the worker would choke on: an error finding)."""
     from PIL import Image
 
+    from loratui.dataset.training_images import probe_image
+
+    probe = probe_image(path)
+    if probe.size is None:
+        return 0, 0, None, probe.error
+    w, h = probe.size
     try:
         with Image.open(path) as im:
-            w, h = im.size
-            if w < 1 or h < 1:
-                return w, h, None, "image has no pixels"
             # JPEGs decode at 1/8 scale: the hash needs 9x8 pixels, and a truncated stream still fails
             im.draft("L", (64, 64))
             return w, h, dhash_of(im), ""
     except Image.DecompressionBombError as e:
-        return 0, 0, None, f"too large to open safely ({e})"
+        return w, h, None, f"too large to open safely ({e})"
     except (PermissionError, FileNotFoundError, IsADirectoryError) as e:
-        return 0, 0, None, f"cannot be read ({e.strerror or e})"
+        return w, h, None, f"cannot be read ({e.strerror or e})"
     except Exception as e:  # a corrupt file is a finding, never a crash (PIL raises many kinds)
         msg = str(e) or type(e).__name__
-        return 0, 0, None, f"cannot be decoded ({msg})"
+        return w, h, None, f"cannot be decoded ({msg})"
 
 
 def content_hash(path: str) -> str | None:

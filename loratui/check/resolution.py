@@ -1,12 +1,12 @@
 """Resolution: images that will be upscaled, extreme aspect ratios, and the buckets the config makes.
 
-Buckets come from the trainer's own ``BucketManager`` (``loratui.train.data``, torch-free), so
-what the check predicts is what training does.
+Buckets come from ``loratui.dataset.buckets``, the implementation the trainer and the config's
+step math use, so what the check predicts is what training does.
 """
 
 from __future__ import annotations
 
-from types import SimpleNamespace
+from loratui.dataset.buckets import BucketManager, BucketSettings
 
 from .findings import NOTE, WARNING, Finding, files_phrase, plural
 from .options import CheckOptions
@@ -19,13 +19,8 @@ CROP_WARN = 0.2
 """Share of the image cut off by the bucket's centre crop from which it is worth saying."""
 
 
-def bucket_manager(opts: CheckOptions):
-    from loratui.train.data import BucketManager
-
-    return BucketManager(SimpleNamespace(
-        enable_bucket=opts.enable_bucket, resolution=tuple(opts.resolution), bucket_reso_steps=opts.bucket_reso_steps,
-        bucket_no_upscale=opts.bucket_no_upscale, min_bucket_reso=opts.min_bucket_reso,
-        max_bucket_reso=opts.max_bucket_reso))
+def bucket_manager(opts: CheckOptions) -> BucketManager:
+    return BucketManager(BucketSettings.of(opts))
 
 
 def resolution_findings(ds, facts, opts: CheckOptions) -> tuple[list[Finding], dict]:
@@ -38,7 +33,7 @@ def resolution_findings(ds, facts, opts: CheckOptions) -> tuple[list[Finding], d
     buckets: dict[tuple[int, int], list[int]] = {}
     for e in ds.images:
         f = facts.get(e.id)
-        if f is None or not f.ok or not f.width:
+        if f is None or not f.training:
             continue
         w, h = f.width, f.height
         bucket, resized = bm.select(w, h)

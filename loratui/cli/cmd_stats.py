@@ -19,16 +19,23 @@ def run(args) -> int:
     ds = open_dataset(args)
     if ds is None:
         return EXIT_USAGE
+    from loratui.dataset.training_images import training_image_ids
+
     images = len(ds.images)
     captioned = sum(1 for e in ds.images if e.has_caption)
-    steps = sum(len(s.image_ids) * s.repeats for s in ds.subsets)
+    # training images: the one definition shared with `check`, the step math and the worker
+    training = training_image_ids(ds)
+    per_subset = [sum(1 for i in s.image_ids if i in training) for s in ds.subsets]
+    not_training = [e.path for e in ds.images if e.id not in training]
+    steps = sum(n * s.repeats for n, s in zip(per_subset, ds.subsets))
     top = ds.index.most_common(args.top)
     if args.json:
         print(json.dumps({
-            "root": ds.root, "images": images, "captioned": captioned, "unique_tags": len(ds.index),
-            "images_x_repeats": steps,
+            "root": ds.root, "images": images, "training_images": len(training), "not_training": not_training,
+            "captioned": captioned, "unique_tags": len(ds.index), "images_x_repeats": steps,
             "subsets": [{"path": s.path, "repeats": s.repeats, "class_tokens": s.class_tokens,
-                         "images": s.image_count, "note": s.note} for s in ds.subsets],
+                         "images": s.image_count, "training_images": n, "note": s.note}
+                        for s, n in zip(ds.subsets, per_subset)],
             "top_tags": [{"tag": t, "count": c} for t, c in top],
             "problems": [{"level": p.level, "kind": p.kind, "path": p.path, "message": p.message}
                          for p in ds.problems],
@@ -36,12 +43,16 @@ def run(args) -> int:
         return EXIT_OK
     print(f"dataset   {ds.root}")
     print(f"images    {images:,} ({captioned:,} with a caption, {images - captioned:,} without)")
+    bad = (f"; {len(not_training):,} empty or unreadable, not trained on (`loratui check DIR` says why)"
+           if not_training else "")
+    print(f"training  {len(training):,} images{bad}")
     print(f"tags      {len(ds.index):,} distinct")
     print(f"per epoch {steps:,} images x repeats")
     print("subsets")
     w = max((len(s.path) for s in ds.subsets), default=0)
-    for s in ds.subsets:
-        print(f"  {s.path:<{w}}  repeats {s.repeats:>3}  images {s.image_count:>6,}"
+    for s, n in zip(ds.subsets, per_subset):
+        print(f"  {s.path:<{w}}  repeats {s.repeats:>3}  images {n:>6,}"
+              + (f" (+{s.image_count - n:,} unreadable)" if n != s.image_count else "")
               + (f"  class `{s.class_tokens}`" if s.class_tokens else ""))
     if not ds.subsets:
         print("  (none: no images found; supported: png, jpg, jpeg, webp, bmp)")

@@ -1,17 +1,27 @@
 """Step math: what a config costs in steps and (once a speed is known) in time.
 
-Matches sd-scripts: batches per epoch = images x repeats / batch (rounded up; per bucket when
-bucketing, so the real number can be a little higher), split across processes, divided by gradient
-accumulation (rounded up) = optimizer steps per epoch. Regularisation images are repeated to match
-the training images, doubling the views.
+The worker's own count, computed without it: every subset folder is scanned as the worker scans
+it, its training images are the ones ``loratui.dataset.training_images`` defines (sizes from
+headers only), each goes to the bucket ``loratui.dataset.buckets`` assigns, and batches are counted
+per bucket (views rounded up to the batch size), split across processes and divided by gradient
+accumulation (rounded up): optimizer steps per epoch, the figure the worker's ``dataset`` event
+reports. Regularisation images are cycled to match the training views (sd-scripts), about doubling
+them. ``max_steps``, when set, decides alone (sd-scripts' ``max_train_steps``).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from loratui.dataset.buckets import BucketManager, BucketSettings, batches_per_epoch, effective_repeats, \
+    epochs_and_total, steps_per_epoch
 
 from .model import TrainConfig
+
+if TYPE_CHECKING:
+    from loratui.dataset.training_images import FolderImages
 
 
 @dataclass
@@ -44,6 +54,10 @@ class StepMath:
     total_steps: int
     seconds_per_step: float | None = None
     notes: list[str] = field(default_factory=list)
+    num_epochs: int = 0
+    """Epochs the worker runs (the last one cut short by max_steps): ``ss_num_epochs``."""
+    exact: bool = False
+    """True when computed from the images themselves (bucketed as the worker does)."""
 
     @property
     def eta_seconds(self) -> float | None:
@@ -64,6 +78,7 @@ class StepMath:
             "batches_per_epoch": self.batches_per_epoch, "steps_per_epoch": self.steps_per_epoch,
             "epochs": self.epochs, "total_steps": self.total_steps, "views_per_image": self.views_per_image,
             "seconds_per_step": self.seconds_per_step, "eta_seconds": self.eta_seconds, "notes": self.notes,
+            "num_epochs": self.num_epochs, "exact": self.exact,
         }
 
     def lines(self) -> list[str]:
@@ -89,43 +104,66 @@ class StepMath:
         return out
 
 
-def step_math(cfg: TrainConfig, image_counts: list[int | None] | None = None,
-              seconds_per_step: float | None = None) -> StepMath:
-    """Steps for ``cfg``. ``image_counts`` gives one count per subset (default: list the folders);
-    ``seconds_per_step`` (default: the speed recorded for this machine, if any) gives the ETA."""
-    if image_counts is None:
-        from .validate import count_images
+def survey(cfg: TrainConfig) -> list[FolderImages]:
+    """The training images of each subset folder, read as the worker reads them (headers only)."""
+    from loratui.dataset.training_images import folder_images
 
-        image_counts = count_images(cfg)
+    ext = cfg.dataset.caption_extension or ".txt"
+    return [folder_images(cfg.subset_dir(s), ext) for s in cfg.dataset.subsets]
+
+
+def step_math(cfg: TrainConfig, image_counts: list[int | None] | None = None,
+              seconds_per_step: float | None = None, images: list[FolderImages] | None = None) -> StepMath:
+    """Steps for ``cfg``. ``images`` (from ``survey``) gives each subset's training images and their
+    sizes (default: survey the folders); ``image_counts`` alone (one count per subset) gives an
+    estimate without buckets. ``seconds_per_step`` (default: the speed recorded for this machine,
+    if any) gives the ETA."""
+    if images is None and image_counts is None:
+        images = survey(cfg)
+    if images is not None:
+        image_counts = [None if fi.error else fi.count for fi in images]
+    assert image_counts is not None
     if seconds_per_step is None:
         from .speed import known_speed
 
         seconds_per_step = known_speed(cfg)
     o, sc = cfg.optim, cfg.schedule
-    subsets = [SubsetMath(s.image_dir, c, s.repeats, s.is_reg) for s, c in zip(cfg.dataset.subsets, image_counts)]
-    train_views = sum(s.views for s in subsets if not s.is_reg)
+    subs = cfg.dataset.subsets
+    subsets = [SubsetMath(s.image_dir, c, s.repeats, s.is_reg) for s, c in zip(subs, image_counts)]
+    # (repeats, is_reg) of every image in the worker's order: subsets in order, images in scan order
+    per_image = [(s.repeats, s.is_reg) for s, c in zip(subs, image_counts) for _ in range(c or 0)]
+    reps = effective_repeats(per_image)
+    views = sum(reps)
     reg = any(s.is_reg and s.views for s in subsets)
-    views = train_views * 2 if reg else train_views
     batch = max(1, o.batch_size)
     accum = max(1, o.grad_accumulation)
     procs = max(1, cfg.hardware.num_processes)
-    batches = math.ceil(views / batch)
-    steps_per_epoch = math.ceil(math.ceil(batches / procs) / accum)
     notes = []
-    if cfg.dataset.enable_bucket and batch > 1:
-        notes.append("bucketing rounds up per bucket: a few more steps per epoch are possible")
+    if images is not None:
+        bm = BucketManager(BucketSettings.of(cfg.dataset))
+        sizes = [size for fi in images if not fi.error for _, size in fi.images]
+        per_bucket: dict[tuple[int, int], int] = {}
+        for size, r in zip(sizes, reps):
+            b = bm.select(*size)[0]
+            per_bucket[b] = per_bucket.get(b, 0) + r
+        batches = batches_per_epoch(per_bucket.values(), batch)
+        skipped = sum(len(fi.skipped) for fi in images)
+        if skipped:
+            notes.append(f"{skipped} listed image{'s are' if skipped != 1 else ' is'} not readable and not counted "
+                         "(see `loratui check`)")
+    else:
+        batches = math.ceil(views / batch)
+        if cfg.dataset.enable_bucket and batch > 1:
+            notes.append("bucketing rounds up per bucket: a few more steps per epoch are possible")
+    spe = steps_per_epoch(batches, procs, accum)
     if reg:
         notes.append("regularisation images are repeated to match the training images (views doubled)")
     if any(c is None for c in image_counts):
         notes.append("some subset folders could not be read: counted as 0 images")
-    if sc.max_steps:
-        total = sc.max_steps
-        epochs = total / steps_per_epoch if steps_per_epoch else 0.0
-    else:
-        total = steps_per_epoch * sc.epochs
-        epochs = float(sc.epochs)
+    num_epochs, total = epochs_and_total(spe, sc.epochs, sc.max_steps)
+    epochs = (total / spe if spe else 0.0) if sc.max_steps else float(sc.epochs)
     return StepMath(subsets, sum(s.images or 0 for s in subsets if not s.is_reg), views, batch, accum, procs,
-                    batches, steps_per_epoch, epochs, total, seconds_per_step, notes)
+                    batches, spe, epochs, total, seconds_per_step, notes, num_epochs, images is not None)
 
 
 def format_duration(seconds: float) -> str:

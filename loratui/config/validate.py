@@ -79,19 +79,11 @@ def _range(meta) -> str:
 
 
 def count_images(cfg: TrainConfig) -> list[int | None]:
-    """Images directly in each subset folder (what kohya trains on; not recursive).
-    None for a folder that cannot be listed. Cheap: directory listings only."""
-    from loratui.dataset import IMAGE_EXTS
+    """Training images in each subset folder (``loratui.dataset.training_images``: what the worker
+    trains on), None for a folder that cannot be listed. Reads image headers (remembered in memory)."""
+    from .stepmath import survey
 
-    counts: list[int | None] = []
-    for s in cfg.dataset.subsets:
-        try:
-            with os.scandir(cfg.subset_dir(s)) as it:
-                counts.append(sum(1 for e in it if not e.name.startswith(".")
-                                  and os.path.splitext(e.name)[1].lower() in IMAGE_EXTS))
-        except OSError:
-            counts.append(None)
-    return counts
+    return [None if fi.error else fi.count for fi in survey(cfg)]
 
 
 def validate(cfg: TrainConfig, image_counts: list[int | None] | None = None,
@@ -204,7 +196,7 @@ def _files(cfg: TrainConfig, image_counts) -> list[Finding]:
             out.append(Finding(ERROR, f"dataset.subsets[{i}].image_dir", "folder not found or unreadable",
                                s.image_dir))
         elif c == 0:
-            out.append(Finding(ERROR, f"dataset.subsets[{i}].image_dir", "no images (png, jpg, jpeg, webp, bmp)",
+            out.append(Finding(ERROR, f"dataset.subsets[{i}].image_dir", "no training images (png, jpg, jpeg, webp, bmp that can be read)",
                                s.image_dir))
         if c and not s.is_reg:
             total += c

@@ -7,10 +7,13 @@ at step N draws exactly the batches, flips and captions an uninterrupted run wou
 
 from __future__ import annotations
 
-import math
 import os
 import random
 from dataclasses import dataclass, field
+
+from loratui.dataset.buckets import (
+    BucketManager, batches_per_epoch, effective_repeats, epochs_and_total, make_bucket_resolutions, steps_per_epoch,
+)
 
 from .spec import SubsetSpec, TrainSpec
 
@@ -19,72 +22,10 @@ class DataError(Exception):
     """The dataset cannot be trained on (no usable image, missing folder)."""
 
 
-# ---- buckets -------------------------------------------------------------------------------------
-def make_bucket_resolutions(resolution: tuple[int, int], min_size: int = 256, max_size: int = 1024,
-                            step: int = 64) -> list[tuple[int, int]]:
-    """kohya's bucket list: sides multiples of ``step`` in [min, max], area <= width*height."""
-    max_area = resolution[0] * resolution[1]
-    resos = set()
-    side = int(math.sqrt(max_area) // step) * step
-    resos.add((side, side))
-    width = min_size
-    while width <= max_size:
-        height = min(max_size, int((max_area // width) // step) * step)
-        if height >= min_size:
-            resos.add((width, height))
-            resos.add((height, width))
-        width += step
-    return sorted(resos)
-
-
-class BucketManager:
-    """Chooses each image's bucket and the size it is resized to before the centre crop."""
-
-    def __init__(self, spec: TrainSpec):
-        self.enabled = spec.enable_bucket
-        self.resolution = tuple(spec.resolution)
-        self.step = spec.bucket_reso_steps
-        self.no_upscale = spec.bucket_no_upscale
-        self.max_area = self.resolution[0] * self.resolution[1]
-        self.resos = make_bucket_resolutions(self.resolution, spec.min_bucket_reso, spec.max_bucket_reso, self.step)
-        self.ratios = [w / h for w, h in self.resos]
-
-    def _round(self, x: float) -> int:
-        x = int(x + 0.5)
-        return x - x % self.step
-
-    def select(self, width: int, height: int) -> tuple[tuple[int, int], tuple[int, int]]:
-        """(bucket (w, h), resized (w, h)); resized covers the bucket, which is then centre-cropped."""
-        if not self.enabled:
-            reso = self.resolution
-            scale = max(reso[0] / width, reso[1] / height)
-            return reso, (max(reso[0], int(width * scale + 0.5)), max(reso[1], int(height * scale + 0.5)))
-        ar = width / height
-        if not self.no_upscale:
-            i = min(range(len(self.ratios)), key=lambda k: abs(self.ratios[k] - ar))
-            reso = self.resos[i]
-            scale = reso[1] / height if ar > reso[0] / reso[1] else reso[0] / width
-            resized = (int(width * scale + 0.5), int(height * scale + 0.5))
-            return reso, (max(resized[0], reso[0]), max(resized[1], reso[1]))
-        if width * height > self.max_area:
-            rw = math.sqrt(self.max_area * ar)
-            rh = self.max_area / rw
-            bw = self._round(rw)
-            bh_w = self._round(bw / ar)
-            bh = self._round(rh)
-            bw_h = self._round(bh * ar)
-            if bh_w and bh and abs(bw / bh_w - ar) < abs(bw_h / bh - ar):
-                resized = (bw, int(bw / ar + 0.5))
-            else:
-                resized = (int(bh * ar + 0.5), bh)
-        else:
-            resized = (width, height)
-        reso = (resized[0] - resized[0] % self.step, resized[1] - resized[1] % self.step)
-        if reso[0] < self.step or reso[1] < self.step:
-            reso = (max(reso[0], self.step), max(reso[1], self.step))
-            scale = max(reso[0] / width, reso[1] / height)
-            resized = (int(width * scale + 0.5), int(height * scale + 0.5))
-        return reso, resized
+# ---- buckets: one implementation in the core (loratui.dataset.buckets), shared with the health
+# check and the config's step math, so what they announce is what trains
+__all__ = ["BucketManager", "DataError", "ImageItem", "TrainData", "build_train_data", "load_pixels",
+           "make_bucket_resolutions", "process_caption"]
 
 
 # ---- items ---------------------------------------------------------------------------------------
@@ -109,6 +50,7 @@ class TrainData:
     """(path, reason) of images that cannot be used."""
     notes: list[tuple[str, str]] = field(default_factory=list)
     """(path, message) warnings found while reading captions."""
+    _repeats: list[int] | None = field(default=None, repr=False)
 
     @property
     def subsets(self) -> list[SubsetSpec]:
@@ -120,23 +62,37 @@ class TrainData:
             out.setdefault(it.bucket, []).append(it.index)
         return dict(sorted(out.items()))
 
+    def repeats(self) -> list[int]:
+        """Per item, the repeats training uses: its subset's, except regularisation images, which
+        sd-scripts cycles until they match the training views (``loratui.dataset.buckets``)."""
+        key = [(s.repeats, s.is_reg) for s in self.subsets]
+        if self._repeats is None or len(self._repeats) != len(self.items):
+            self._repeats = effective_repeats([key[it.subset] for it in self.items])
+        return self._repeats
+
     def num_train_images(self) -> int:
-        """Images counted with their repeats (kohya ``ss_num_train_images``)."""
-        return sum(self.subsets[it.subset].repeats for it in self.items)
+        """Training images counted with their repeats (kohya ``ss_num_train_images``; not regularisation)."""
+        return sum(self.subsets[it.subset].repeats for it in self.items if not self.subsets[it.subset].is_reg)
+
+    def num_reg_images(self) -> int:
+        """Regularisation images counted with their own repeats (kohya ``ss_num_reg_images``)."""
+        return sum(self.subsets[it.subset].repeats for it in self.items if self.subsets[it.subset].is_reg)
 
     def batches_per_epoch(self) -> int:
-        bs = self.spec.batch_size
-        return sum(math.ceil(sum(self.subsets[self.items[i].subset].repeats for i in ids) / bs)
-                   for ids in self.buckets().values())
+        reps = self.repeats()
+        return batches_per_epoch((sum(reps[i] for i in ids) for ids in self.buckets().values()), self.spec.batch_size)
 
     def steps_per_epoch(self, world: int = 1) -> int:
         """Optimizer updates per epoch with ``world`` processes each taking its own batches (a partial
         accumulation is flushed at each epoch end)."""
-        return math.ceil(math.ceil(self.batches_per_epoch() / world) / self.spec.grad_accumulation)
+        return steps_per_epoch(self.batches_per_epoch(), world, self.spec.grad_accumulation)
+
+    def num_epochs(self, world: int = 1) -> int:
+        """Epochs trained: ``epochs``, or as many as ``max_train_steps`` needs when it is set."""
+        return epochs_and_total(self.steps_per_epoch(world), self.spec.epochs, self.spec.max_train_steps)[0]
 
     def total_steps(self, world: int = 1) -> int:
-        total = self.steps_per_epoch(world) * self.spec.epochs
-        return min(total, self.spec.max_train_steps) if self.spec.max_train_steps else total
+        return epochs_and_total(self.steps_per_epoch(world), self.spec.epochs, self.spec.max_train_steps)[1]
 
     def tag_frequency(self) -> dict[str, dict[str, int]]:
         """{subset folder name: {tag: count}} (kohya ``ss_tag_frequency``)."""
@@ -159,18 +115,20 @@ class TrainData:
         self.items = [it for it in self.items if it.index not in indices]
         for i, it in enumerate(self.items):
             it.index = i
+        self._repeats = None
 
     # ---- per-epoch plan
     def epoch_batches(self, epoch: int) -> list[list[tuple[int, bool]]]:
         """The batches of ``epoch`` (0-based): lists of (item index, flipped), one bucket per batch."""
         rng = random.Random(f"{self.spec.seed}/epoch/{epoch}")
         bs = self.spec.batch_size
+        reps = self.repeats()
         batches: list[list[tuple[int, bool]]] = []
         for ids in self.buckets().values():
             entries: list[tuple[int, bool]] = []
             for i in ids:
                 s = self.subsets[self.items[i].subset]
-                for _ in range(s.repeats):
+                for _ in range(reps[i]):
                     entries.append((i, s.flip_aug and rng.random() < 0.5))
             rng.shuffle(entries)
             batches.extend(entries[k:k + bs] for k in range(0, len(entries), bs))
@@ -196,23 +154,10 @@ def process_caption(tags: list[str], subset: SubsetSpec, rng: random.Random) -> 
 
 
 # ---- building ------------------------------------------------------------------------------------
-def _check_image(path: str) -> tuple[tuple[int, int] | None, str]:
-    from PIL import Image, UnidentifiedImageError
-
-    try:
-        with Image.open(path) as im:
-            size = im.size
-            im.verify()  # catches truncated / corrupt PNGs without decoding everything
-        if size[0] < 1 or size[1] < 1:
-            return None, "image has no pixels"
-        return size, ""
-    except (OSError, UnidentifiedImageError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
-        return None, f"unreadable image ({type(e).__name__}: {e})"
-
-
 def build_train_data(spec: TrainSpec) -> TrainData:
     """Read subsets, captions and image sizes; assign buckets. Raises DataError if nothing is usable."""
     from loratui.dataset import Dataset, DatasetError
+    from loratui.dataset.training_images import probe_image
 
     if not spec.subsets:
         raise DataError("no dataset subsets configured")
@@ -230,10 +175,11 @@ def build_train_data(spec: TrainSpec) -> TrainData:
             if e.state in ("unreadable", "encoding"):
                 notes.append((path, f"caption of {e.path} unreadable; class tokens used"))
             tags = list(e.tags) if e.tags else [t.strip() for t in sub.class_tokens.split(",") if t.strip()]
-            size, why = _check_image(path)
-            if size is None:
-                skipped.append((path, why))
+            probe = probe_image(path)  # the one definition of a training image (loratui.dataset)
+            if probe.size is None:
+                skipped.append((path, probe.error))
                 continue
+            size = probe.size
             bucket, resized = buckets.select(*size)
             items.append(ImageItem(len(items), path, si, tags, size, bucket, resized))
     data = TrainData(spec, items, skipped, notes)

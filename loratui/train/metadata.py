@@ -25,7 +25,7 @@ def _s(v) -> str:
 
 def training_metadata(spec: TrainSpec, data, *, session_id: str, started_at: float, model_hash: str | None,
                       legacy_model_hash: str | None, v_parameterization: bool, total_steps: int,
-                      num_processes: int = 1) -> dict[str, str]:
+                      num_processes: int = 1, num_epochs: int | None = None) -> dict[str, str]:
     """Metadata that stays the same for every file of a run (``ss_epoch``/``ss_steps`` added at save)."""
     family = "sd2-v" if spec.family in ("sd2", "sd2-v") and v_parameterization else spec.family
     optimizer_args = " ".join(f"{k}={v}" for k, v in spec.optimizer_args.items())
@@ -34,8 +34,9 @@ def training_metadata(spec: TrainSpec, data, *, session_id: str, started_at: flo
         network_args = {"conv_dim": str(spec.conv_dim), "conv_alpha": str(spec.conv_alpha)}
     warmup = spec.lr_warmup_steps or int(spec.lr_warmup_ratio * total_steps)
     buckets = data.buckets()
-    bucket_info = {"buckets": {str(i): {"resolution": list(reso), "count": sum(
-        spec.subsets[data.items[j].subset].repeats for j in ids)} for i, (reso, ids) in enumerate(buckets.items())},
+    reps = data.repeats()
+    bucket_info = {"buckets": {str(i): {"resolution": list(reso), "count": sum(reps[j] for j in ids)}
+                               for i, (reso, ids) in enumerate(buckets.items())},
         "mean_img_ar_error": 0.0}
     sub0 = spec.subsets[0] if spec.subsets else None
     md = {
@@ -43,7 +44,9 @@ def training_metadata(spec: TrainSpec, data, *, session_id: str, started_at: flo
         "ss_training_started_at": started_at,
         "ss_output_name": spec.output_name,
         "ss_training_comment": spec.comment or None,
-        "ss_num_epochs": spec.epochs,
+        # the epochs training runs (max_train_steps decides them when set), as sd-scripts records
+        # its computed num_train_epochs
+        "ss_num_epochs": num_epochs if num_epochs is not None else data.num_epochs(num_processes),
         "ss_max_train_steps": total_steps,
         "ss_seed": spec.seed,
         "ss_learning_rate": spec.unet_lr,
@@ -87,7 +90,7 @@ def training_metadata(spec: TrainSpec, data, *, session_id: str, started_at: flo
         "ss_max_bucket_reso": spec.max_bucket_reso,
         "ss_bucket_no_upscale": spec.bucket_no_upscale,
         "ss_num_train_images": data.num_train_images(),
-        "ss_num_reg_images": 0,
+        "ss_num_reg_images": data.num_reg_images(),
         "ss_num_batches_per_epoch": data.batches_per_epoch(),
         "ss_batch_size_per_device": spec.batch_size,
         "ss_total_batch_size": spec.batch_size * spec.grad_accumulation * num_processes,

@@ -183,6 +183,7 @@ def train(spec: TrainSpec, run_dir: str | None, events: EventLog, stopper: Stopp
     optimizer = make_optimizer(spec.optimizer, groups, dict(spec.optimizer_args))
     world, rank = acc.num_processes, acc.process_index
     total_steps = data.total_steps(world)
+    num_epochs = data.num_epochs(world)  # max_train_steps, when set, decides the epochs (sd-scripts)
     warmup = spec.lr_warmup_steps or int(spec.lr_warmup_ratio * total_steps)
     lr_sched = make_scheduler(spec.lr_scheduler, optimizer, warmup, total_steps, spec.lr_scheduler_num_cycles,
                               spec.lr_scheduler_power)
@@ -224,6 +225,7 @@ def train(spec: TrainSpec, run_dir: str | None, events: EventLog, stopper: Stopp
 
                 raise DataError("no usable training images (all unreadable)")
             total_steps = data.total_steps(world)
+            num_epochs = data.num_epochs(world)
             _emit_dataset(events, data, world)
         if acc.num_processes == 1 and device.type != "cpu":
             vae.to("cpu")
@@ -256,7 +258,7 @@ def train(spec: TrainSpec, run_dir: str | None, events: EventLog, stopper: Stopp
     base_md = training_metadata(spec, data, session_id=session_id, started_at=t_start,
                                 model_hash=models.model_hash, legacy_model_hash=models.legacy_hash,
                                 v_parameterization=models.v_parameterization, total_steps=total_steps,
-                                num_processes=acc.num_processes)
+                                num_processes=acc.num_processes, num_epochs=num_epochs)
     save_dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(spec.save_precision)
 
     def save_lora(ep: int | None, final: bool) -> str:
@@ -344,7 +346,7 @@ def train(spec: TrainSpec, run_dir: str | None, events: EventLog, stopper: Stopp
     stop_reason = None
     stop_ckpt = None
     done = step >= total_steps
-    while not done and epoch < spec.epochs:
+    while not done and epoch < num_epochs:
         batches = data.epoch_batches(epoch)
         # multi-GPU: micro-step b of rank r trains batch b*world + r (wrapping to pad the last one)
         n_micro = math.ceil(len(batches) / world)
@@ -390,7 +392,7 @@ def train(spec: TrainSpec, run_dir: str | None, events: EventLog, stopper: Stopp
             stop_ckpt = save_checkpoint(epoch, bi)
             break
         events.emit("epoch_end", epoch=epoch + 1, step=step, loss_avg=round(loss_sum / loss_n, 6) if loss_n else None)
-        last_epoch = done or epoch + 1 >= spec.epochs
+        last_epoch = done or epoch + 1 >= num_epochs
         if not last_epoch and spec.save_every_n_epochs and (epoch + 1) % spec.save_every_n_epochs == 0:
             save_lora(epoch + 1, final=False)
         if spec.sample_every_n_epochs and ((epoch + 1) % spec.sample_every_n_epochs == 0 or last_epoch):
@@ -423,4 +425,4 @@ def _emit_dataset(events: EventLog, data, world: int = 1) -> None:
                 buckets=[{"w": w, "h": h, "images": len(ids)} for (w, h), ids in data.buckets().items()],
                 num_train_images=data.num_train_images(), batches_per_epoch=data.batches_per_epoch(),
                 steps_per_epoch=data.steps_per_epoch(world), total_steps=data.total_steps(world),
-                epochs=data.spec.epochs)
+                epochs=data.num_epochs(world), num_reg_images=data.num_reg_images())

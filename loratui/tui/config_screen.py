@@ -19,11 +19,12 @@ from textual.screen import Screen
 from textual.widgets import Button, Checkbox, Footer, Input, Label, Select, Static, TabbedContent, TabPane, TextArea
 
 from loratui.config import (
-    PRESET_DISCLAIMER, ConfigError, TrainConfig, apply_preset, config_from_lora, count_images, export_kohya,
+    PRESET_DISCLAIMER, ConfigError, TrainConfig, apply_preset, config_from_lora, export_kohya,
     import_any, preset_names, save_user_preset, validate,
 )
 from loratui.config.fields import FormField, form_fields, format_value, get_value, parse_value, set_value
 from loratui.config.presets import find_subsets
+from loratui.config.stepmath import step_math, survey
 
 from .config_widgets import PathPrompt, field_id, field_widget, msg_id
 
@@ -110,6 +111,8 @@ class ConfigScreen(Screen):
         self.findings: list = []
         self.dirty = False
         self._counts: list | None = None
+        self._survey: list | None = None
+        """Each subset's training images and sizes (``stepmath.survey``): the step math buckets them."""
         self._report: list[str] = []
         self._side_timer = None
         self._msg_widgets: dict[str, Static] = {}
@@ -207,7 +210,8 @@ class ConfigScreen(Screen):
         now or, while typing, once the keys pause (each redraw there re-lays out the screen)."""
         cfg = self.config
         if self._counts is None or len(self._counts) != len(cfg.dataset.subsets):
-            self._counts = count_images(cfg)
+            self._survey = survey(cfg)
+            self._counts = [None if fi.error else fi.count for fi in self._survey]
         self.findings = validate(cfg, image_counts=self._counts)
         per_field: dict[str, list] = {}
         for fd in self.findings:
@@ -260,7 +264,8 @@ class ConfigScreen(Screen):
     def _refresh_side(self) -> None:
         self._side_timer = None
         cfg = self.config
-        math = cfg.step_math(image_counts=self._counts)
+        math = step_math(cfg, images=self._survey) if self._survey is not None else cfg.step_math(
+            image_counts=self._counts)
         self._set_static("#cfg-math", "step math\n" + "\n".join(f"  {ln}" for ln in math.lines()))
         errors = [fd for fd in self.findings if fd.is_error]
         warnings = [fd for fd in self.findings if not fd.is_error]

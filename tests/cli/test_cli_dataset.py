@@ -20,10 +20,13 @@ def test_stats_text_and_json(tmp_path):
     p = cli("stats", tmp_path)
     assert p.returncode == 0, p.stderr
     assert "images    8 (7 with a caption, 1 without)" in p.stdout
-    assert "10_mychar  repeats  10  images      7" in p.stdout
+    # the zero-byte nocap.png is listed but is not a training image (one definition everywhere)
+    assert "training  7 images; 1 empty or unreadable" in p.stdout
+    assert "10_mychar  repeats  10  images      6 (+1 unreadable)" in p.stdout
     assert "no-caption" not in p.stdout and "10_mychar/nocap.png: no caption file" in p.stdout
     j = json.loads(cli("stats", tmp_path, "--json").stdout)
-    assert j["images"] == 8 and j["images_x_repeats"] == 7 * 10 + 4
+    assert j["images"] == 8 and j["training_images"] == 7 and j["images_x_repeats"] == 6 * 10 + 4
+    assert j["not_training"] == ["10_mychar/nocap.png"]
     assert j["top_tags"][0] == {"tag": "1girl", "count": 6}
 
 

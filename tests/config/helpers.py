@@ -9,13 +9,25 @@ from loratui.config import SubsetConfig, TrainConfig, new_config
 FIXTURES = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures"
 
 
+def png_bytes(width: int = 8, height: int = 8) -> bytes:
+    """A tiny valid PNG (a training image needs a readable header)."""
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (width, height), (200, 120, 40)).save(buf, "PNG")
+    return buf.getvalue()
+
+
 def make_images(root: Path, layout: dict[str, int]) -> Path:
-    """``{"10_mychar": 12}`` -> 12 empty stand-in images (and captions) in ``root/10_mychar``."""
+    """``{"10_mychar": 12}`` -> 12 tiny stand-in images (and captions) in ``root/10_mychar``."""
+    png = png_bytes()
     for folder, n in layout.items():
         d = root / folder
         d.mkdir(parents=True, exist_ok=True)
         for i in range(n):
-            (d / f"img{i:03d}.png").write_bytes(b"")
+            (d / f"img{i:03d}.png").write_bytes(png)
             (d / f"img{i:03d}.txt").write_text("mychar, 1girl", encoding="utf-8")
     return root
 
@@ -29,4 +41,4 @@ def ready_config(tmp_path: Path, layout: dict[str, int] | None = None, preset: s
     return cfg
 
 
-__all__ = ["FIXTURES", "SubsetConfig", "TrainConfig", "make_images", "ready_config"]
+__all__ = ["FIXTURES", "png_bytes", "SubsetConfig", "TrainConfig", "make_images", "ready_config"]
