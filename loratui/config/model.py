@@ -22,7 +22,9 @@ SCHEMA_VERSION = 1
 
 FAMILIES = ("sd1", "sd2", "sd2-v", "sdxl")
 CONCEPTS = ("character", "style", "background", "concept", "other")
-NETWORK_TYPES = ("lora", "locon")
+NETWORK_TYPES = ("lora", "locon", "loha", "lokr")
+LYCORIS_PRESETS = ("full", "attn-mlp", "attn-only", "unet-transformer-only", "unet-convblock-only")
+"""LyCORIS module presets (which layers a LoHa / LoKr / DoRA network adapts); see ``network_types``."""
 OPTIMIZERS = ("AdamW", "AdamW8bit", "Lion", "Prodigy", "Adafactor")
 SCHEDULERS = ("constant", "cosine", "cosine_with_restarts", "linear", "polynomial", "constant_with_warmup")
 PREDICTION_TYPES = ("auto", "epsilon", "v_prediction")
@@ -100,13 +102,26 @@ class DatasetConfig:
 
 @dataclass
 class NetworkConfig:
-    type: str = _f("lora", "lora (attention/linear layers) or locon (also 3x3 convolutions; good for styles)",
+    type: str = _f("lora", "lora (attention/linear layers), locon (also 3x3 convolutions; good for styles), "
+                   "loha (Hadamard product, LyCORIS) or lokr (Kronecker product, LyCORIS; small files)",
                    choices=NETWORK_TYPES)
-    dim: int = _f(32, "rank of the linear layers (network_dim)", min=1, max=1024)
+    dim: int = _f(32, "rank of the linear layers (network_dim; LoHa: effectively squared, 4-16 is usual)",
+                  min=1, max=100000)
     alpha: float = _f(16.0, "scale: delta = up @ down * alpha / dim (usually dim/2)", min_exclusive=0.0)
-    conv_dim: int = _f(16, "rank of the 3x3 convolutions (locon only)", min=1, max=1024)
-    conv_alpha: float = _f(8.0, "alpha of the 3x3 convolutions (locon only)", min_exclusive=0.0)
-    dropout: float = _f(0.0, "dropout on the LoRA activations (0 = off)", min=0.0, max=1.0)
+    conv_dim: int = _f(16, "rank of the 3x3 convolutions (locon, loha, lokr)", min=1, max=100000)
+    conv_alpha: float = _f(8.0, "alpha of the 3x3 convolutions (locon, loha, lokr)", min_exclusive=0.0)
+    dropout: float = _f(0.0, "dropout on the LoRA activations (0 = off; lora/locon without dora only)",
+                        min=0.0, max=1.0)
+    dora: bool = _f(False, "weight-decomposed LoRA/LoCon (DoRA): trains a magnitude per output channel too")
+    factor: int = _f(-1, "LoKr: the Kronecker factor (-1 = balanced, smallest file; 4-16 for more capacity)",
+                     min=-1, max=1024)
+    full_matrix: bool = _f(False, "LoKr: full-rank second factor (no low-rank split; bigger file, dim ignored)")
+    decompose_both: bool = _f(False, "LoKr: also split the first (small) factor into a low-rank pair")
+    preset: str = _f("full", "LyCORIS module preset (loha, lokr, dora): full, attn-mlp, attn-only, "
+                     "unet-transformer-only, unet-convblock-only", choices=LYCORIS_PRESETS)
+    rank_dropout: float = _f(0.0, "LyCORIS rank dropout (loha, lokr, dora; 0 = off)", min=0.0, max=1.0)
+    module_dropout: float = _f(0.0, "LyCORIS module dropout: skip a whole module per step (loha, lokr, dora)",
+                               min=0.0, max=1.0)
     train_unet: bool = _f(True, "train the UNet")
     train_text_encoder: bool = _f(True, "train the text encoder(s); off = UNet only (the usual choice for SDXL)")
 

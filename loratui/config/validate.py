@@ -101,12 +101,16 @@ def validate(cfg: TrainConfig, image_counts: list[int | None] | None = None,
         for f in dataclasses.fields(s):
             out += check_field(s, f.name, f"dataset.subsets[{i}].{f.name}")
     out += _structure(cfg)
+    from .validate_network import network_findings, network_teaching
+
+    out += network_findings(cfg)
     if check_files:
         out += _files(cfg, image_counts)
     out += _teaching(cfg)
     from .validate_family import family_findings
 
     out += family_findings(cfg)
+    out += network_teaching(cfg)
     out.sort(key=lambda f: f.level != ERROR)
     return out
 

@@ -83,3 +83,42 @@ def unet_targets(unet, conv: bool = False) -> dict[str, str]:
 
 def te_targets(text_encoder) -> dict[str, str]:
     return select_targets(text_encoder.named_modules(), TE_TARGETS)
+
+
+# ---- LyCORIS module presets (lycoris-lora's ``config.py``), on diffusers / transformers class names.
+# ``attn-only`` names sd-scripts' ``CrossAttention`` class, which diffusers calls ``Attention``.
+_LYCO_UNET = {
+    "full": (("Transformer2DModel", "ResnetBlock2D", "Downsample2D", "Upsample2D", "TimestepEmbedding"),
+             ("conv_in", "conv_out")),
+    "attn-mlp": (("Transformer2DModel",), ()),
+    "attn-only": (("Attention",), ()),
+    "unet-transformer-only": (("Transformer2DModel",), ()),
+    "unet-convblock-only": (("ResnetBlock2D", "Downsample2D", "Upsample2D"), ("conv_in", "conv_out")),
+}
+_LYCO_TE = {
+    "full": TE_TARGETS,
+    "attn-mlp": TE_TARGETS,
+    "attn-only": ("CLIPAttention", "CLIPSdpaAttention", "CLIPFlashAttention2"),
+    "unet-transformer-only": (),
+    "unet-convblock-only": (),
+}
+
+
+def lycoris_unet_targets(unet, preset: str, conv: bool) -> dict[str, str]:
+    """UNet modules a LyCORIS preset adapts: every Linear / Conv2d inside the preset's blocks plus its
+    named modules; 3x3 (k>1) convs only when ``conv``. Each module once, in model order."""
+    parents, names = _LYCO_UNET[preset]
+    named = list(unet.named_modules())
+    out = select_targets(named, parents, with_conv3x3=conv)
+    wanted = set(names)
+    for name, m in named:
+        kind = _kind(m)
+        if name in wanted and kind is not None and (kind != "conv3x3" or conv):
+            out.setdefault(name, kind)
+    order = {name: i for i, (name, _) in enumerate(named)}
+    return dict(sorted(out.items(), key=lambda kv: order[kv[0]]))
+
+
+def lycoris_te_targets(text_encoder, preset: str) -> dict[str, str]:
+    parents = _LYCO_TE[preset]
+    return select_targets(text_encoder.named_modules(), parents) if parents else {}

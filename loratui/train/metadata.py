@@ -29,9 +29,10 @@ def training_metadata(spec: TrainSpec, data, *, session_id: str, started_at: flo
     """Metadata that stays the same for every file of a run (``ss_epoch``/``ss_steps`` added at save)."""
     family = "sd2-v" if spec.family in ("sd2", "sd2-v") and v_parameterization else spec.family
     optimizer_args = " ".join(f"{k}={v}" for k, v in spec.optimizer_args.items())
-    network_args = {}
-    if spec.network_type == "locon" and spec.conv_dim:
-        network_args = {"conv_dim": str(spec.conv_dim), "conv_alpha": str(spec.conv_alpha)}
+    from loratui.config.network_types import network_args as _network_args, network_module
+
+    net = spec.network_config()
+    network_args = _network_args(net)
     warmup = spec.lr_warmup_steps or int(spec.lr_warmup_ratio * total_steps)
     buckets = data.buckets()
     reps = data.repeats()
@@ -61,7 +62,7 @@ def training_metadata(spec: TrainSpec, data, *, session_id: str, started_at: flo
         "ss_mixed_precision": spec.mixed_precision,
         "ss_full_fp16": False,
         "ss_cache_latents": spec.cache_latents,
-        "ss_network_module": "networks.lora",
+        "ss_network_module": network_module(net),
         "ss_network_dim": spec.network_dim,
         "ss_network_alpha": spec.network_alpha,
         "ss_network_dropout": spec.network_dropout,

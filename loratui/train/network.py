@@ -1,12 +1,17 @@
 """LoRA / LoCon on the UNet and text encoder with peft, on kohya's target modules, and the
-conversion of the trained adapter to kohya tensors (``lora_down`` / ``lora_up`` / real ``alpha``)."""
+conversion of the trained adapter to kohya tensors (``lora_down`` / ``lora_up`` / real ``alpha``).
+LoHa, LoKr and DoRA networks use lycoris-lora's modules instead (``lycoris_net``); the same
+``Network`` methods serve both, so the trainer does not tell them apart."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
 
-from loratui.lora.kohya_keys import UNET_PREFIX, kohya_key, te_key, te_targets, unet_targets
+from loratui.lora.kohya_keys import (UNET_PREFIX, kohya_key, lycoris_te_targets, lycoris_unet_targets, te_key,
+                                    te_targets, unet_targets)
+
+from . import lycoris_net
 
 ADAPTER = "default"
 
@@ -15,12 +20,29 @@ ADAPTER = "default"
 class Network:
     unet_targets: dict[str, str] = field(default_factory=dict)
     te_targets: dict[str, str] = field(default_factory=dict)
+    lycoris_unet: dict = field(default_factory=dict)
+    """LyCORIS networks: {module name: lycoris module}; empty for peft LoRA / LoCon."""
+    lycoris_te: dict = field(default_factory=dict)
+    lycoris: bool = False
 
     def unet_params(self, unet) -> list:
+        if self.lycoris:
+            return lycoris_net.params(self.lycoris_unet)
         return _lora_params(unet, self.unet_targets)
 
     def te_params(self, text_encoder) -> list:
+        if self.lycoris:
+            return lycoris_net.params(self.lycoris_te)
         return _lora_params(text_encoder, self.te_targets)
+
+    def set_strength(self, unet, text_encoder, strength: float) -> None:
+        """Scale every module's delta by ``strength`` (samples at several LoRA strengths)."""
+        if self.lycoris:
+            lycoris_net.set_strength({**self.lycoris_unet, **self.lycoris_te}, strength)
+            return
+        for model, targets in ((unet, self.unet_targets), (text_encoder, self.te_targets)):
+            for n in targets:
+                model.get_submodule(n).set_scale(ADAPTER, strength)
 
 
 def _lora_params(model, targets) -> list:
@@ -54,6 +76,8 @@ def inject_lora(model, targets: dict[str, str], dim: int, alpha: float, conv_dim
 
 
 def build_network(unet, text_encoder, spec) -> Network:
+    if spec.is_lycoris:
+        return build_lycoris_network(unet, text_encoder, spec)
     net = Network()
     locon = spec.network_type == "locon" and spec.conv_dim > 0
     if spec.train_unet:
@@ -71,6 +95,22 @@ def build_network(unet, text_encoder, spec) -> Network:
     return net
 
 
+def build_lycoris_network(unet, text_encoder, spec) -> Network:
+    """LoHa / LoKr / DoRA on the layers of ``spec.lycoris_preset`` (3x3 convs when ``conv_dim``)."""
+    net = Network(lycoris=True)
+    if spec.train_unet:
+        net.unet_targets = lycoris_unet_targets(unet, spec.lycoris_preset, conv=spec.conv_dim > 0)
+        net.lycoris_unet = lycoris_net.inject(unet, net.unet_targets, spec)
+    else:
+        unet.requires_grad_(False)
+    if spec.train_text_encoder:
+        net.te_targets = lycoris_te_targets(text_encoder, spec.lycoris_preset)
+        net.lycoris_te = lycoris_net.inject(text_encoder, net.te_targets, spec)
+    else:
+        text_encoder.requires_grad_(False)
+    return net
+
+
 def kohya_tensors(net: Network, unet, text_encoder, dtype=None) -> dict:
     """The adapter as kohya tensors: ``<key>.lora_down.weight``, ``<key>.lora_up.weight``, ``<key>.alpha``."""
     import torch
@@ -78,6 +118,13 @@ def kohya_tensors(net: Network, unet, text_encoder, dtype=None) -> dict:
     out = {}
     for model, targets, keyf in ((unet, net.unet_targets, lambda n: kohya_key(UNET_PREFIX, n)),
                                  (text_encoder, net.te_targets, te_key)):
+        if net.lycoris:
+            mods = net.lycoris_unet if model is unet else net.lycoris_te
+            for name in targets:
+                for suffix, t in lycoris_net.tensors(mods[name]).items():
+                    t = t.to("cpu", torch.float32)
+                    out[f"{keyf(name)}.{suffix}"] = (t.to(dtype) if dtype is not None else t).contiguous()
+            continue
         for name in targets:
             m = model.get_submodule(name)
             key = keyf(name)
@@ -91,6 +138,8 @@ def kohya_tensors(net: Network, unet, text_encoder, dtype=None) -> dict:
 
 def adapter_state(net: Network, unet, text_encoder) -> dict:
     """Trainable tensors by a stable name (for resumable checkpoints)."""
+    if net.lycoris:
+        return {**lycoris_net.state(net.lycoris_unet, "unet"), **lycoris_net.state(net.lycoris_te, "te")}
     out = {}
     for tag, model, targets in (("unet", unet, net.unet_targets), ("te", text_encoder, net.te_targets)):
         for name in targets:
@@ -103,6 +152,10 @@ def adapter_state(net: Network, unet, text_encoder) -> dict:
 def load_adapter_state(net: Network, unet, text_encoder, state: dict) -> None:
     import torch
 
+    if net.lycoris:
+        lycoris_net.load_state(net.lycoris_unet, "unet", state)
+        lycoris_net.load_state(net.lycoris_te, "te", state)
+        return
     with torch.no_grad():
         for tag, model, targets in (("unet", unet, net.unet_targets), ("te", text_encoder, net.te_targets)):
             for name in targets:

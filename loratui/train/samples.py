@@ -88,8 +88,6 @@ def generate(models, unet, text_encoder, net, prompts: list[SamplePrompt], stren
     from diffusers import StableDiffusionPipeline
     from PIL import PngImagePlugin
 
-    from .network import ADAPTER
-
     sched_cls = getattr(diffusers, SAMPLERS.get(spec.sample_sampler, "EulerAncestralDiscreteScheduler"))
     scheduler = sched_cls.from_config(models.scheduler_config or dict(models.noise_scheduler.config))
     vae = models.vae
@@ -99,8 +97,6 @@ def generate(models, unet, text_encoder, net, prompts: list[SamplePrompt], stren
                                    scheduler=scheduler, safety_checker=None, feature_extractor=None,
                                    requires_safety_checker=False)
     pipe.set_progress_bar_config(disable=True)
-    layers = [m for model, targets in ((unet, net.unet_targets), (text_encoder, net.te_targets))
-              for m in (model.get_submodule(n) for n in targets)]
     was_training = (unet.training, text_encoder.training)
     unet.eval()
     text_encoder.eval()
@@ -112,8 +108,7 @@ def generate(models, unet, text_encoder, net, prompts: list[SamplePrompt], stren
             w = sp.width or spec.resolution[0]
             h = sp.height or spec.resolution[1]
             for strength in strengths:
-                for m in layers:
-                    m.set_scale(ADAPTER, strength)
+                net.set_strength(unet, text_encoder, strength)
                 with torch.no_grad(), autocast():
                     image = pipe(sp.prompt, negative_prompt=sp.negative or None, width=w, height=h,
                                  num_inference_steps=sp.steps, guidance_scale=sp.cfg,
@@ -130,8 +125,7 @@ def generate(models, unet, text_encoder, net, prompts: list[SamplePrompt], stren
                      params={"negative": sp.negative, "width": w, "height": h, "seed": seed, "steps": sp.steps,
                              "cfg": sp.cfg, "sampler": spec.sample_sampler})
     finally:
-        for m in layers:
-            m.set_scale(ADAPTER, 1.0)
+        net.set_strength(unet, text_encoder, 1.0)
         unet.train(was_training[0])
         text_encoder.train(was_training[1])
         vae.to(vae_device)

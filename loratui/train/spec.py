@@ -65,12 +65,22 @@ class TrainSpec:
     """Encode each caption once; the text encoders then leave the GPU (UNet-only, fixed captions)."""
     # ---- network
     network_type: str = "lora"
-    """lora | locon"""
+    """lora | locon | loha | lokr"""
     network_dim: int = 4
     network_alpha: float = 1.0
     conv_dim: int = 0
+    """0: no 3x3 convolutions."""
     conv_alpha: float = 1.0
     network_dropout: float = 0.0
+    dora: bool = False
+    """Weight-decomposed (DoRA; with loha/lokr lycoris' DoHa/DoKr), trained with lycoris-lora."""
+    lycoris_preset: str = "full"
+    """LyCORIS module preset (loha, lokr, dora)."""
+    lokr_factor: int = -1
+    lokr_full_matrix: bool = False
+    lokr_decompose_both: bool = False
+    rank_dropout: float = 0.0
+    module_dropout: float = 0.0
     train_unet: bool = True
     train_text_encoder: bool = True
     # ---- optimisation
@@ -144,6 +154,22 @@ class TrainSpec:
             d.pop(k, None)
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
+    def network_config(self):
+        """The ``[network]`` settings as a ``NetworkConfig`` (for ``loratui.config.network_types``)."""
+        from loratui.config.model import NetworkConfig
+
+        return NetworkConfig(type=self.network_type, dim=self.network_dim, alpha=self.network_alpha,
+                             conv_dim=self.conv_dim, conv_alpha=self.conv_alpha, dropout=self.network_dropout,
+                             dora=self.dora, factor=self.lokr_factor, full_matrix=self.lokr_full_matrix,
+                             decompose_both=self.lokr_decompose_both, preset=self.lycoris_preset,
+                             rank_dropout=self.rank_dropout, module_dropout=self.module_dropout,
+                             train_unet=self.train_unet, train_text_encoder=self.train_text_encoder)
+
+    @property
+    def is_lycoris(self) -> bool:
+        """LoHa, LoKr or DoRA: trained with lycoris-lora, saved as ``lycoris.kohya``."""
+        return self.network_type in ("loha", "lokr") or self.dora
+
     @property
     def v_pred_known(self) -> bool:
         return self.v_parameterization is not None
@@ -174,6 +200,8 @@ def _v_parameterization(model) -> bool | None:
 
 def spec_from_config(cfg, run_dir: str = "") -> TrainSpec:
     """Adapt a ``loratui.config.TrainConfig`` (paths resolved against its ``base_dir``)."""
+    from loratui.config.network_types import uses_conv
+
     c = cfg.resolved()
     ds = c.dataset
     def own(s, name):  # a subset's own caption option, else the dataset's
@@ -209,8 +237,11 @@ def spec_from_config(cfg, run_dir: str = "") -> TrainSpec:
         cache_latents=getattr(ds, "cache_latents", True),  # these two are not in the config model yet
         cache_latents_to_disk=getattr(ds, "cache_latents_to_disk", False),
         network_type=n.type, network_dim=n.dim, network_alpha=n.alpha,
-        conv_dim=n.conv_dim if n.type == "locon" else 0, conv_alpha=n.conv_alpha,
+        conv_dim=n.conv_dim if uses_conv(n) else 0, conv_alpha=n.conv_alpha,
         network_dropout=n.dropout, train_unet=n.train_unet, train_text_encoder=n.train_text_encoder,
+        dora=bool(n.dora), lycoris_preset=n.preset, lokr_factor=n.factor,
+        lokr_full_matrix=n.full_matrix, lokr_decompose_both=n.decompose_both, rank_dropout=n.rank_dropout,
+        module_dropout=n.module_dropout,
         unet_lr=o.unet_lr, text_encoder_lr=o.text_encoder_lr, optimizer=o.optimizer,
         optimizer_args=_optimizer_args(o.optimizer_args), lr_scheduler=o.scheduler,
         lr_warmup_steps=o.warmup_steps, lr_warmup_ratio=o.warmup_ratio, lr_scheduler_num_cycles=o.cycles,

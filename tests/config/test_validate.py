@@ -17,7 +17,7 @@ def test_ready_config_has_no_errors_or_warnings(tmp_path):
 def test_error_messages_carry_path_value_allowed_hint(tmp_path):
     cfg = ready_config(tmp_path)
     cfg.optim.unet_lr = -1.0
-    cfg.network.type = "loha"
+    cfg.network.type = "glora"
     cfg.dataset.resolution = [500, 512]
     cfg.optim.optimizer_args = ["weight_decay"]
     errs = [f for f in cfg.validate() if f.level == ERROR]
@@ -25,7 +25,7 @@ def test_error_messages_carry_path_value_allowed_hint(tmp_path):
     assert lr.value == -1.0 and lr.allowed == "> 0" and lr.message == "too small"
     assert str(lr) == "error: optim.unet_lr = -1.0: too small (allowed: > 0)"
     nt = by_path(errs, "network.type")[0]
-    assert nt.allowed == "one of: lora, locon"
+    assert nt.allowed == "one of: lora, locon, loha, lokr"
     assert by_path(errs, "dataset.resolution")[0].value == [500, 512]
     assert by_path(errs, "optim.optimizer_args[0]")[0].allowed.startswith("e.g.")
     assert all(f.level == ERROR for f in cfg.validate()[:len(errs)])  # errors come first
