@@ -34,6 +34,8 @@ class CaptionText:
     encoding: str
     """``utf-8``, ``utf-8-sig`` (UTF-8 with BOM) or ``utf-16``: written back the same way."""
     fingerprint: Fingerprint
+    ident: tuple[int, int] = (0, 0)
+    """(inode, ctime_ns) of the file as read: with the fingerprint, the scan snapshot's stat key."""
 
 
 def decode_caption(data: bytes, path: str = "") -> tuple[str, str]:
@@ -104,7 +106,7 @@ def read_caption(path: str) -> CaptionText:
     finally:
         os.close(fd)
     text, enc = decode_caption(data, path)
-    return CaptionText(text, enc, (st.st_mtime_ns, st.st_size))
+    return CaptionText(text, enc, (st.st_mtime_ns, st.st_size), (st.st_ino, st.st_ctime_ns))
 
 
 def fingerprint(path: str) -> Fingerprint | None:

@@ -21,6 +21,7 @@ from .ops import Operation, SetTags
 from .query import select as query_select
 from .report import ERROR, NOTE, WARNING, Problem
 from .scan import STATE_DIR, ImageEntry, Subset, scan
+from . import snapshot
 from .tag_index import TagIndex
 
 
@@ -144,17 +145,34 @@ class Dataset:
             raise DatasetError(f"{root}: folder cannot be read (permission denied)")
         ds = cls(root, caption_ext)
         ds.recover()
-        with _no_cyclic_gc():
-            ds._load(scan(ds.root, ds.caption_ext))
+        ds._scan_and_load()
         return ds
 
-    def _load(self, result) -> None:
+    def _scan_and_load(self) -> None:
+        """Scan (captions unchanged since the last snapshot come from it), load, refresh the snapshot."""
+        snap = snapshot.load(self.root, self.caption_ext)
+        with _no_cyclic_gc():
+            result = scan(self.root, self.caption_ext, snap)
+            built = self._load(result, snap if result.unchanged else None)
+        if snap is None or result.misses or not result.unchanged:
+            names, flat, lengths = built
+            snapshot.save(self.root, self.caption_ext, self.images, result.keys, names, flat, lengths)
+
+    def _load(self, result, snap: snapshot.Snapshot | None = None):
+        """Take a scan result in; returns the tag table, flat tag ids and counts of the index build.
+
+        ``snap``: the snapshot every row came from unchanged, whose tag ids are reused as they are.
+        """
         with self.lock:
             self.subsets = result.subsets
             self.images = result.images
             self.problems = self.recovery + result.problems
             self.index = TagIndex([e.subset for e in self.images], len(self.subsets))
-            self.index.build([e.caption.tags if e.caption is not None else [] for e in self.images])
+            if snap is not None:
+                built = (snap.names, snap.flat_arr, snap.lengths)
+                self.index.build_from_ids(*built)
+            else:
+                built = self.index.build([e.caption.tags if e.caption is not None else [] for e in self.images])
             by_cap: dict[str, int] = {}
             shared: dict[str, list[int]] = {}
             for e in self.images:
@@ -164,6 +182,10 @@ class Dataset:
             self._by_caption = by_cap
             self._shared_caption = shared
             self.generation += 1
+        self._clean_stray(result)
+        return built
+
+    def _clean_stray(self, result) -> None:
         if result.stray_temp_files and self._writable_state():
             with self.journal.locked():
                 for p in result.stray_temp_files:
@@ -498,8 +520,7 @@ class Dataset:
         """Re-read some caption files (or rescan everything when None)."""
         with self.lock:
             if caption_paths is None:
-                with _no_cyclic_gc():
-                    self._load(scan(self.root, self.caption_ext))
+                self._scan_and_load()
                 return
             for p in caption_paths:
                 self._reload_caption(p)
@@ -512,8 +533,7 @@ class Dataset:
         """
         with self.lock:
             before = {e.path: (e.fp, e.tags) for e in self.images}
-            with _no_cyclic_gc():
-                self._load(scan(self.root, self.caption_ext))
+            self._scan_and_load()
             after = {e.path for e in self.images}
             changed = 0
             for e in self.images:

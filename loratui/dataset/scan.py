@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from .caption import Caption, parse_caption
 from .caption_file import TMP_MARKER, CaptionError, Fingerprint, read_caption
 from .report import ERROR, NOTE, WARNING, Problem
+from .snapshot import Snapshot
 
 IMAGE_EXTS = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp"})
 UNSUPPORTED_IMAGE_EXTS = frozenset({".gif", ".tif", ".tiff", ".avif", ".heic", ".heif", ".jxl", ".jfif"})
@@ -96,6 +97,12 @@ class ScanResult:
     images: list[ImageEntry]
     problems: list[Problem]
     stray_temp_files: list[str]
+    keys: dict[str, tuple[int, int, int, int]] = field(default_factory=dict)
+    """Caption path -> its stat key when read (mtime_ns, size, inode, ctime_ns): for the snapshot."""
+    misses: int = 0
+    """Captions read from disk rather than rebuilt from the snapshot."""
+    unchanged: bool = False
+    """Every row came from the snapshot, in the snapshot's order (its tag ids can be reused)."""
 
 
 def subset_for_folder(index: int, rel: str, name: str) -> Subset:
@@ -108,8 +115,12 @@ def subset_for_folder(index: int, rel: str, name: str) -> Subset:
                        "(rename it like `10_{0}` to set repeats)".format(name if rel != "." else "mychar"))
 
 
-def scan(root: str, caption_ext: str = ".txt") -> ScanResult:
-    """Scan ``root`` recursively. Caption files are ``<image stem><caption_ext>``."""
+def scan(root: str, caption_ext: str = ".txt", snapshot: Snapshot | None = None) -> ScanResult:
+    """Scan ``root`` recursively. Caption files are ``<image stem><caption_ext>``.
+
+    With a ``snapshot`` (see ``loratui.dataset.snapshot``), captions whose stat key is unchanged
+    are rebuilt from it instead of read; the result is the same either way.
+    """
     root = os.path.abspath(root)
     if not caption_ext.startswith("."):
         caption_ext = "." + caption_ext
@@ -233,7 +244,8 @@ def scan(root: str, caption_ext: str = ".txt") -> ScanResult:
         top_subset = subset_for_folder(0, ".", root_name)
         subsets.append(top_subset)
     walk(root, ".", top_subset)
-    _load_captions(to_read, problems)
+    keys: dict[str, tuple[int, int, int, int]] = {}
+    misses = _load_captions(to_read, problems, snapshot, keys)
     for entry, first in followers:
         entry.caption, entry.encoding, entry.fp, entry.state = first.caption, first.encoding, first.fp, first.state
     subsets = [s for s in subsets if s.image_ids]
@@ -245,16 +257,29 @@ def scan(root: str, caption_ext: str = ".txt") -> ScanResult:
     for s in subsets:
         if s.note:
             problems.append(Problem("no-repeats", s.path, s.note, NOTE))
-    return ScanResult(subsets, images, problems, stray)
+    unchanged = snapshot is not None and snapshot.unchanged(len(images), misses)
+    return ScanResult(subsets, images, problems, stray, keys, misses, unchanged)
 
 
-def _load_captions(to_read: list[tuple[ImageEntry, str]], problems: list[Problem]) -> None:
-    """Read caption files and parse them into their entries.
+def _load_captions(to_read: list[tuple[ImageEntry, str]], problems: list[Problem],
+                   snapshot: Snapshot | None, keys: dict[str, tuple[int, int, int, int]]) -> int:
+    """Read caption files (or take them from the snapshot) and parse them into their entries.
 
     One thread on purpose: reader threads were tried, and handing the GIL back and forth between
-    them and the parser cost more than the overlap of system calls gained.
+    them and the parser cost more than the overlap of system calls gained. Returns how many
+    captions were read from disk.
     """
+    misses = 0
+    lookup = snapshot.lookup if snapshot is not None else None
     for entry, path in to_read:
+        if lookup is not None and lookup(entry, path):
+            keys[entry.caption_path] = snapshot.key(snapshot.row_of[entry.caption_path])  # type: ignore[union-attr]
+            if entry.state == "empty":
+                problems.append(Problem("empty-caption", entry.caption_path,
+                                        "caption file is empty" if entry.fp[1] == 0  # type: ignore[index]
+                                        else "caption has no tags", WARNING))
+            continue
+        misses += 1
         try:
             ct = read_caption(path)
         except CaptionError as e:
@@ -262,10 +287,12 @@ def _load_captions(to_read: list[tuple[ImageEntry, str]], problems: list[Problem
             problems.append(Problem(e.kind, entry.caption_path, e.message, ERROR))
             continue
         entry.set_caption_text(ct.text, ct.encoding, ct.fingerprint)
+        keys[entry.caption_path] = (ct.fingerprint[0], ct.fingerprint[1], ct.ident[0], ct.ident[1])
         if entry.state == "empty":
             problems.append(Problem("empty-caption", entry.caption_path,
                                     "caption file is empty" if ct.fingerprint[1] == 0
                                     else "caption has no tags", WARNING))
+    return misses
 
 
 def _join(rel_dir: str, name: str) -> str:

@@ -61,18 +61,21 @@ class TagIndex:
 
     def _fill(self, names: list[str], tid: np.ndarray, lengths: np.ndarray) -> None:
         n = len(lengths)
-        img = np.repeat(np.arange(n, dtype=np.int32), lengths)
-        order = np.argsort(tid, kind="stable")  # stable: image ids stay ascending within a tag
-        ts = tid[order]
-        ims = img[order]
-        if len(ts):
-            keep = np.empty(len(ts), bool)
+        img = np.repeat(np.arange(n, dtype=np.int64), lengths)
+        # one sort of (tag << 32 | image) keys groups images by tag, ascending within each tag
+        keys = np.sort((tid.astype(np.int64) << 32) | img)
+        if len(keys):
+            keep = np.empty(len(keys), bool)
             keep[0] = True
-            np.not_equal(ts[1:], ts[:-1], out=keep[1:])
-            keep[1:] |= ims[1:] != ims[:-1]
-            ts = ts[keep]
-            ims = ims[keep]
-        starts = np.flatnonzero(np.diff(ts, prepend=-1)) if len(ts) else np.zeros(0, np.int64)
+            np.not_equal(keys[1:], keys[:-1], out=keep[1:])  # an image repeating a tag counts once
+            keys = keys[keep]
+        ts = keys >> 32
+        ims = (keys & 0xFFFFFFFF).astype(np.int32)
+        if len(ts):
+            starts = np.flatnonzero(ts[1:] != ts[:-1]) + 1
+            starts = np.concatenate(([0], starts))
+        else:
+            starts = np.zeros(0, np.int64)
         ends = np.append(starts[1:], len(ts))
         firsts = ts[starts].tolist()
         d: dict[str, np.ndarray | set[int]] = {}

@@ -1,0 +1,267 @@
+"""The scan index kept in ``.loratui/cache/scan-index.bin``: reopening a dataset without re-reading
+every caption.
+
+For every image it stores the caption path, the caption file's stat key (mtime_ns, size, inode,
+ctime_ns), its encoding, its tags as ids into one tag table, and the caption's layout when it is
+not the plain one-line form. On open, the folder is still listed (added and removed images are
+found that way) and every caption file is ``stat``-ed: a file whose key matches is rebuilt from the
+snapshot, any other is read from disk. A caption written within two seconds of the snapshot is
+stored with no key (its mtime may not yet tell a later change apart), so it is read again next time.
+
+The file comes from a folder strangers may share, so it is a cache and nothing more: it is
+validated as a whole (magic, sizes, ids in range, every path a clean relative path per
+``safe_paths.clean_relative``, the root it was taken from) and any doubt discards it; its paths
+are only compared with paths the scan itself found, never opened or written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import time
+
+import numpy as np
+
+from .caption import Caption
+from .safe_paths import UnsafePath, clean_relative, is_inside
+
+MAGIC = b"loratui-scan-index\x00v1\n"
+SNAPSHOT = os.path.join(".loratui", "cache", "scan-index.bin")
+MAX_BYTES = 1 << 30
+ENCODINGS = ("utf-8", "utf-8-sig", "utf-16")
+_ENC_CODE = {e: i for i, e in enumerate(ENCODINGS)}
+RACY_MTIME_NS = 2_000_000_000
+"""Captions modified this close to the snapshot are stored without a key (FAT-like mtime steps)."""
+RACY_CTIME_NS = 100_000_000
+_SECTIONS = ("tags", "paths", "keys", "enc", "lengths", "flat", "styles")
+_DEFAULT_STYLE = (", ", "\n", "", "", False)
+
+StatKey = tuple[int, int, int, int]
+"""(mtime_ns, size, inode, ctime_ns) of a caption file."""
+
+
+def stat_key(st: os.stat_result) -> StatKey:
+    return (st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns)
+
+
+class Snapshot:
+    """A validated snapshot, ready for lookups by caption path."""
+
+    def __init__(self, names: list[str], paths: list[str], keys: np.ndarray, enc: np.ndarray,
+                 lengths: np.ndarray, flat: np.ndarray, styles: dict[int, tuple]):
+        self.names = names
+        self.paths = paths
+        self.keys = keys.reshape(-1, 4).tolist()
+        self.enc = enc.tolist()
+        self.lengths = lengths
+        self.flat_arr = flat
+        self._offsets = np.concatenate(([0], np.cumsum(lengths, dtype=np.int64))).tolist()
+        self._flat = flat.tolist()
+        self.styles = styles
+        # images sharing one caption file (same stem): the first row is the one with the key
+        self.row_of = dict(zip(reversed(paths), range(len(paths) - 1, -1, -1)))
+        self.valid_rows = sum(1 for k in self.keys if k[0] >= 0)
+        # rows stored without a key but with tags (racy captions): their ids cannot be reused as is
+        self._keyless_tags = bool(np.any(lengths[keys.reshape(-1, 4)[:, 0] < 0])) if len(lengths) else False
+        self.hits = 0
+        self.in_place = True
+        """Every hit so far was at the row equal to its image id (an unchanged dataset)."""
+
+    def lookup(self, entry, path: str) -> bool:
+        """Fill ``entry``'s caption from the snapshot if ``path``'s stat key matches; else False."""
+        r = self.row_of.get(entry.caption_path)
+        if r is None:
+            return False
+        k = self.keys[r]
+        if k[0] < 0:
+            return False
+        try:
+            st = os.stat(path)
+        except OSError:
+            return False
+        if (st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns) != (k[0], k[1], k[2], k[3]):
+            return False
+        tags = list(map(self.names.__getitem__, self._flat[self._offsets[r]:self._offsets[r + 1]]))
+        style = self.styles.get(r, _DEFAULT_STYLE)
+        entry.caption = Caption(tags, style[0], style[1], style[2], style[3], style[4])
+        entry.encoding = ENCODINGS[self.enc[r]]
+        entry.fp = (k[0], k[1])
+        entry.state = "ok" if tags else "empty"
+        self.hits += 1
+        if r != entry.id:
+            self.in_place = False
+        return True
+
+    def key(self, r: int) -> StatKey:
+        k = self.keys[r]
+        return (k[0], k[1], k[2], k[3])
+
+    def unchanged(self, n_images: int, misses: int) -> bool:
+        """True when the scan found exactly the snapshot's rows, all from the snapshot."""
+        return (misses == 0 and self.in_place and self.hits == self.valid_rows
+                and len(self.paths) == n_images and not self._keyless_tags)
+
+
+def path_of(root: str) -> str:
+    return os.path.join(root, SNAPSHOT)
+
+
+def load(root: str, caption_ext: str) -> Snapshot | None:
+    """The snapshot of ``root``, or None when absent, unreadable, corrupt or not this folder's."""
+    try:
+        return _load(root, caption_ext)
+    except (OSError, ValueError, KeyError, TypeError, IndexError, UnicodeError, struct.error,
+            UnsafePath, OverflowError, MemoryError):
+        return None
+
+
+def _load(root: str, caption_ext: str) -> Snapshot | None:
+    path = path_of(root)
+    if not is_inside(root, path):
+        return None
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    try:
+        st = os.fstat(fd)
+        if not (st.st_mode & 0o170000 == 0o100000) or st.st_size > MAX_BYTES:
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            data = f.read(MAX_BYTES + 1)
+    finally:
+        os.close(fd)
+    if not data.startswith(MAGIC):
+        return None
+    pos = len(MAGIC)
+    (hlen,) = struct.unpack_from("<I", data, pos)
+    pos += 4
+    head = json.loads(data[pos:pos + hlen].decode("utf-8"))
+    pos += hlen
+    if not isinstance(head, dict) or head.get("root") != os.path.realpath(root) \
+            or head.get("caption_ext") != caption_ext:
+        return None
+    n, n_tags, n_flat = head["rows"], head["tags"], head["flat"]
+    sizes = head["sizes"]
+    if not all(isinstance(v, int) and v >= 0 for v in (n, n_tags, n_flat)):
+        return None
+    if not isinstance(sizes, list) or len(sizes) != len(_SECTIONS) or \
+            not all(isinstance(s, int) and s >= 0 for s in sizes) or pos + sum(sizes) != len(data):
+        return None
+    parts = {}
+    for name, size in zip(_SECTIONS, sizes):
+        parts[name] = data[pos:pos + size]
+        pos += size
+    if (len(parts["keys"]) != 32 * n or len(parts["enc"]) != n or len(parts["lengths"]) != 4 * n
+            or len(parts["flat"]) != 4 * n_flat):
+        return None
+    names = parts["tags"].decode("utf-8", "surrogatepass").split("\x00") if n_tags else []
+    paths = parts["paths"].decode("utf-8", "surrogateescape").split("\x00") if n else []
+    if len(names) != n_tags or len(paths) != n:
+        return None
+    if not _all_clean(paths, parts["paths"]):
+        return None
+    keys = np.frombuffer(parts["keys"], "<i8")
+    enc = np.frombuffer(parts["enc"], np.uint8)
+    lengths = np.frombuffer(parts["lengths"], "<u4").astype(np.int64)
+    flat = np.frombuffer(parts["flat"], "<u4").astype(np.int32)
+    if int(lengths.sum()) != n_flat or (n and int(enc.max()) >= len(ENCODINGS)) \
+            or (n_flat and int(flat.max()) >= n_tags) or (n_flat and n_tags >= 2**31):
+        return None
+    raw = json.loads(parts["styles"].decode("utf-8", "surrogatepass")) if parts["styles"] else {}
+    if not isinstance(raw, dict):
+        return None
+    styles: dict[int, tuple] = {}
+    for k, v in raw.items():
+        r = int(k)
+        if not (0 <= r < n) or not isinstance(v, list) or len(v) != 5 \
+                or not all(isinstance(x, str) for x in v[:4]) or not isinstance(v[4], bool):
+            return None
+        styles[r] = tuple(v)
+    return Snapshot(names, paths, keys, enc, lengths, flat, styles)
+
+
+_SUSPECT = (b"\x00/", b"//", b"/./", b"/../", b"\x00./", b"\x00../", b"/.\x00", b"/..\x00",
+            b"\x00.\x00", b"\x00..\x00", b"\x00\x00", b"/\x00", b"\\")
+
+
+def _all_clean(paths: list[str], blob: bytes) -> bool:
+    """True when every path passes ``safe_paths.clean_relative`` unchanged.
+
+    A few substring searches over the whole joined table prove it for the usual table (no empty,
+    absolute, ``.``/``..`` or doubled-slash component anywhere); only a table where one of those
+    patterns appears is checked path by path.
+    """
+    framed = b"\x00" + blob + b"\x00"
+    if not any(p in framed for p in _SUSPECT):
+        return True
+    for p in paths:
+        if clean_relative(p) != p:
+            return False
+    return True
+
+
+def save(root: str, caption_ext: str, images, keys: dict[str, StatKey],
+         names: list[str], flat: np.ndarray, lengths: np.ndarray) -> bool:
+    """Write the snapshot of a scan: ``images`` in id order, ``keys`` the stat key each caption had
+    when read, ``names``/``flat``/``lengths`` the tag table, ids and counts of the tag index build.
+
+    Returns False (and writes nothing) when the state folder is not the dataset's own or is not
+    writable: it is a cache, its absence only costs time.
+    """
+    from ..fileio import write_atomic
+
+    path = path_of(root)
+    for folder in (os.path.dirname(os.path.dirname(path)), os.path.dirname(path)):
+        if os.path.lexists(folder) and not is_inside(root, folder):
+            return False  # .loratui or its cache is a symlink out of the dataset: refuse to write
+    n = len(images)
+    now = time.time_ns()
+    racy_m, racy_c = now - RACY_MTIME_NS, now - RACY_CTIME_NS
+    karr = np.full((n, 4), -1, np.int64)
+    rows: list[int] = []
+    vals: list[StatKey] = []
+    styles: dict[str, list] = {}
+    get = keys.get
+    seen: set[str] = set()
+    for e in images:
+        cap = e.caption
+        if cap is None:
+            continue
+        k = get(e.caption_path)
+        if k is not None and k[0] < racy_m and k[3] < racy_c and e.caption_path not in seen:
+            seen.add(e.caption_path)
+            rows.append(e.id)
+            vals.append(k)
+        style = (cap.separator, cap.newline, cap.rest, cap.lead, cap.trailing_newline)
+        if style != _DEFAULT_STYLE:
+            styles[str(e.id)] = list(style)
+    if rows:
+        karr[np.asarray(rows)] = np.asarray(vals, np.int64)
+    bad = [i for i, t in enumerate(names) if "\x00" in t]
+    if bad:
+        # a tag holding a NUL cannot be stored in the table: its images are read again next time
+        names = [t.replace("\x00", "\ufffd") for t in names]
+        offsets = np.concatenate(([0], np.cumsum(lengths)))
+        has_bad = np.isin(flat, bad)
+        for i in range(n):
+            if has_bad[offsets[i]:offsets[i + 1]].any():
+                karr[i] = -1
+    enc = np.fromiter((_ENC_CODE.get(e.encoding, 0) for e in images), np.uint8, n)
+    try:
+        parts = [
+            "\x00".join(names).encode("utf-8", "surrogatepass"),
+            "\x00".join(e.caption_path for e in images).encode("utf-8", "surrogateescape"),
+            karr.astype("<i8").tobytes(),
+            enc.tobytes(),
+            np.asarray(lengths).astype("<u4").tobytes(),
+            np.asarray(flat).astype("<u4").tobytes(),
+            json.dumps(styles, ensure_ascii=False).encode("utf-8", "surrogatepass") if styles else b"",
+        ]
+    except UnicodeError:
+        return False
+    head = json.dumps({"root": os.path.realpath(root), "caption_ext": caption_ext, "rows": n,
+                       "tags": len(names), "flat": int(len(flat)), "sizes": [len(p) for p in parts]}).encode()
+    try:
+        write_atomic(path, b"".join([MAGIC, struct.pack("<I", len(head)), head, *parts]))
+    except OSError:
+        return False
+    return True
