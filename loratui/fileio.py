@@ -7,8 +7,54 @@ records, LoRA files) goes through ``write_atomic``.
 
 from __future__ import annotations
 
+import errno
+import json
 import os
+import stat as stat_mod
 import tempfile
+
+
+class UntrustedFileError(ValueError):
+    """A file loratui wrote earlier that no longer holds what it wrote (corrupt, crafted, huge)."""
+
+
+def read_json_untrusted(path: str, max_bytes: int):
+    """Read a JSON file loratui wrote earlier, distrusting it: a regular file only (not a symlink,
+    not a FIFO that would block), at most ``max_bytes``, any nesting depth without a traceback.
+
+    Raises FileNotFoundError, OSError (cannot read), or UntrustedFileError (content refused).
+    """
+    data = read_bytes_untrusted(path, max_bytes)
+    try:
+        return json.loads(data.decode("utf-8"))
+    except (ValueError, RecursionError) as e:  # UnicodeDecodeError is a ValueError
+        raise UntrustedFileError(f"{type(e).__name__}: {str(e)[:200]}") from None
+
+
+def read_bytes_untrusted(path: str, max_bytes: int) -> bytes:
+    """The bytes of a regular file (no symlink, FIFO or device), refused past ``max_bytes``."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            raise UntrustedFileError("it is a symlink; not followed") from None
+        raise
+    try:
+        st = os.fstat(fd)
+        if not stat_mod.S_ISREG(st.st_mode):
+            raise UntrustedFileError("not a regular file")
+        if st.st_size > max_bytes:
+            raise UntrustedFileError(f"{st.st_size:,} bytes, more than loratui ever writes there")
+        chunks = []
+        total = 0
+        while b := os.read(fd, 1 << 20):
+            total += len(b)
+            if total > max_bytes:
+                raise UntrustedFileError("grew past the size loratui ever writes there")
+            chunks.append(b)
+    finally:
+        os.close(fd)
+    return b"".join(chunks)
 
 
 def write_atomic(path: str, data: bytes | str, *, fsync: bool = False) -> None:

@@ -12,14 +12,45 @@ import os
 import shutil
 import time
 
-from loratui.fileio import write_atomic
+from loratui.dataset.safe_paths import UnsafePath, owned_path, resolve_inside
+from loratui.fileio import read_bytes_untrusted, write_atomic
 
 EXCLUDED_DIR = os.path.join(".loratui", "excluded")
 LOG_FILE = "excluded.jsonl"
+MAX_LOG_BYTES = 256 << 20
 
 
 class ExcludeError(Exception):
     pass
+
+
+def _excluded_base(root: str) -> str:
+    """``root/.loratui/excluded``, refused when a planted symlink would send the moves elsewhere."""
+    try:
+        owned_path(root, f".loratui/excluded/{LOG_FILE}")
+        return str(owned_path(root, ".loratui/excluded"))
+    except UnsafePath as e:
+        raise ExcludeError(f"{e}; nothing was moved") from None
+
+
+def _check_move(root: str, move: object, where: str) -> list[str]:
+    """One recorded move, validated: [kind, image path in the dataset, path under excluded/]."""
+    if not (isinstance(move, list) and len(move) == 3 and move[0] in ("move", "copy")):
+        raise ExcludeError(f"{where}: not a recorded move; not replayed (fix or remove the file)")
+    kind, src, dst = move
+    try:
+        src = str(resolve_inside(root, src, source=where))
+        dst_rel = str(dst) if isinstance(dst, str) else dst
+        dst = str(owned_path(root, dst_rel, source=where))
+    except UnsafePath as e:
+        raise ExcludeError(f"{e}; not replayed (fix or remove the file)") from None
+    rel_src = os.path.relpath(src, root)
+    rel_dst = os.path.relpath(dst, root)
+    if rel_src.split(os.sep, 1)[0] == ".loratui" or \
+            not rel_dst.startswith(EXCLUDED_DIR + os.sep) or rel_dst == os.path.join(EXCLUDED_DIR, LOG_FILE):
+        raise ExcludeError(f"{where}: a move between {rel_src!r} and {rel_dst!r} is not one loratui records; "
+                           "not replayed (fix or remove the file)")
+    return [kind, rel_src.replace(os.sep, "/"), rel_dst.replace(os.sep, "/")]
 
 
 def _free(path: str) -> str:
@@ -38,7 +69,7 @@ def exclude_images(ds, ids, reason: str = "") -> tuple[list[str], list[str]]:
     Returns (moved image paths, problems as "path: why"). Does not rescan: call
     ``ds.refresh()`` afterwards (image ids change)."""
     root = ds.root
-    base = os.path.join(root, EXCLUDED_DIR)
+    base = _excluded_base(root)
     ids = sorted(set(ids))
     leaving = set(ids)
     moves: list[list[str]] = []
@@ -72,28 +103,38 @@ def exclude_images(ds, ids, reason: str = "") -> tuple[list[str], list[str]]:
             problems.append(f"{e.caption_path}: caption not moved ({err.strerror or err})")
     if moves:
         os.makedirs(base, exist_ok=True)
+        # ASCII-escaped JSON: file names that are not valid UTF-8 are kept exactly
         with open(os.path.join(base, LOG_FILE), "a", encoding="utf-8") as f:
-            f.write(json.dumps({"time": time.strftime("%Y-%m-%dT%H:%M:%S"), "reason": reason, "moves": moves},
-                               ensure_ascii=False) + "\n")
+            f.write(json.dumps({"time": time.strftime("%Y-%m-%dT%H:%M:%S"), "reason": reason, "moves": moves})
+                    + "\n")
     return moved, problems
 
 
 def excluded_entries(root: str) -> list[dict]:
     """The recorded exclusions, oldest first."""
+    root = os.path.abspath(root)
     path = os.path.join(root, EXCLUDED_DIR, LOG_FILE)
+    _excluded_base(root)
     out = []
     try:
-        with open(path, encoding="utf-8") as f:
-            for n, line in enumerate(f, 1):
-                if line.strip():
-                    try:
-                        out.append(json.loads(line))
-                    except ValueError:
-                        raise ExcludeError(f"{path}:{n}: not a JSON line; fix or remove it") from None
+        data = read_bytes_untrusted(path, MAX_LOG_BYTES)
     except FileNotFoundError:
         return []
     except OSError as e:
         raise ExcludeError(f"{path}: unreadable ({e.strerror or e})") from None
+    except ValueError as e:
+        raise ExcludeError(f"{path}: refused ({e})") from None
+    for n, line in enumerate(data.decode("utf-8", "surrogateescape").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            ent = json.loads(line)
+        except (ValueError, RecursionError):
+            raise ExcludeError(f"{path}:{n}: not a JSON line; fix or remove it") from None
+        if not isinstance(ent, dict) or not isinstance(ent.get("moves"), list):
+            raise ExcludeError(f"{path}:{n}: not an exclusion record; fix or remove it")
+        ent["moves"] = [_check_move(root, m, f"{path}:{n}") for m in ent["moves"]]
+        out.append(ent)
     return out
 
 
@@ -134,5 +175,5 @@ def restore_excluded(root: str, last_only: bool = False) -> tuple[list[str], lis
             keep.append({**ent, "moves": left})
     path = os.path.join(root, EXCLUDED_DIR, LOG_FILE)
     if entries:
-        write_atomic(path, "".join(json.dumps(ent, ensure_ascii=False) + "\n" for ent in keep))
+        write_atomic(path, "".join(json.dumps(ent) + "\n" for ent in keep))
     return restored, problems

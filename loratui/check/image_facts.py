@@ -21,6 +21,7 @@ from loratui.fileio import write_atomic
 CACHE_DIR = os.path.join(".loratui", "cache")
 CACHE_FILE = "image_facts.json"
 CACHE_VERSION = 2  # 2: header sizes kept for images whose pixels fail to decode
+MAX_CACHE_BYTES = 1 << 30
 
 
 @dataclass(slots=True)
@@ -112,15 +113,17 @@ class FactsCache:
     """The on-disk cache of one dataset (``DIR/.loratui/cache/image_facts.json``)."""
 
     def __init__(self, root: str):
+        self.root = root
         self.dir = os.path.join(root, CACHE_DIR)
         self.path = os.path.join(self.dir, CACHE_FILE)
         self.problem = ""
         """Why the cache could not be read or written ("" when fine); reported as a note."""
 
     def load(self) -> dict[str, ImageFacts]:
+        from loratui.fileio import read_json_untrusted
+
         try:
-            with open(self.path, encoding="utf-8") as f:
-                data = json.load(f)
+            data = read_json_untrusted(self.path, MAX_CACHE_BYTES)
         except FileNotFoundError:
             return {}
         except (OSError, ValueError) as e:
@@ -128,8 +131,11 @@ class FactsCache:
             return {}
         if not isinstance(data, dict) or data.get("version") != CACHE_VERSION:
             return {}
+        images = data.get("images")
+        if not isinstance(images, dict):
+            return {}
         out = {}
-        for rel, row in (data.get("images") or {}).items():
+        for rel, row in images.items():
             try:
                 out[rel] = ImageFacts.from_row(row)
             except (TypeError, ValueError):
@@ -137,9 +143,14 @@ class FactsCache:
         return out
 
     def save(self, facts: dict[str, ImageFacts]) -> None:
+        from loratui.dataset.safe_paths import UnsafePath, owned_path
+
         data = {"version": CACHE_VERSION, "images": {rel: f.to_row() for rel, f in facts.items()}}
         try:
+            owned_path(self.root, f"{CACHE_DIR}/{CACHE_FILE}")
             write_atomic(self.path, json.dumps(data, separators=(",", ":")))
+        except UnsafePath as e:
+            self.problem = f"cache not saved: {e}"
         except OSError as e:
             self.problem = f"{self.path}: cache not saved ({e.strerror or e}); the next check decodes again"
 

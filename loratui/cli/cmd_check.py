@@ -101,7 +101,11 @@ def run(args) -> int:
                  "all": ("exact-duplicates", "near-duplicates")}[args.exclude_duplicates]
         ids = sorted({i for f in report.findings if f.code in codes and f.fix for i in f.fix.image_ids})
         if ids:
-            moved, problems = exclude_images(ds, ids, reason=f"loratui check --exclude-duplicates {args.exclude_duplicates}")
+            try:
+                moved, problems = exclude_images(
+                    ds, ids, reason=f"loratui check --exclude-duplicates {args.exclude_duplicates}")
+            except ExcludeError as e:
+                moved, problems = [], [str(e)]
             for p in problems:
                 print(f"loratui: {p}", file=sys.stderr)
     if args.json:

@@ -26,6 +26,8 @@ import stat as stat_mod
 import time
 from dataclasses import dataclass
 
+from loratui.fileio import UntrustedFileError as _Unparsable
+from loratui.fileio import read_json_untrusted as _read_json
 from loratui.fileio import write_atomic
 
 from .safe_paths import UnsafePath, clean_relative, resolve_inside
@@ -374,40 +376,6 @@ class Journal:
                 (fn.startswith(".") and fn.endswith(".tmp") and NAME_RE.match(fn[1:].split(".json.", 1)[0]))
             if stem not in keep and ours:
                 _unlink(os.path.join(self.ops_dir, fn))
-
-
-class _Unparsable(ValueError):
-    pass
-
-
-def _read_json(path: str, max_bytes: int):
-    """Read a JSON file loratui wrote earlier, distrusting it: regular files only (not a symlink,
-    not a FIFO that would block), at most ``max_bytes``, any nesting depth without a traceback."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError as e:
-        if e.errno == errno.ELOOP:
-            raise _Unparsable("it is a symlink; not followed") from None
-        raise
-    try:
-        st = os.fstat(fd)
-        if not stat_mod.S_ISREG(st.st_mode):
-            raise _Unparsable("not a regular file")
-        if st.st_size > max_bytes:
-            raise _Unparsable(f"{st.st_size:,} bytes, more than loratui ever writes there")
-        chunks = []
-        total = 0
-        while b := os.read(fd, 1 << 20):
-            total += len(b)
-            if total > max_bytes:
-                raise _Unparsable("grew past the size loratui ever writes there")
-            chunks.append(b)
-    finally:
-        os.close(fd)
-    try:
-        return json.loads(b"".join(chunks).decode("utf-8"))
-    except (ValueError, RecursionError) as e:  # UnicodeDecodeError is a ValueError
-        raise _Unparsable(f"{type(e).__name__}: {str(e)[:200]}") from None
 
 
 def _write_json_atomic(path: str, obj) -> None:

@@ -19,9 +19,11 @@ can open.
 from __future__ import annotations
 
 import os
+import stat as stat_mod
 from pathlib import Path
 
-__all__ = ["UnsafePath", "check_component", "check_inside", "clean_relative", "is_inside", "resolve_inside"]
+__all__ = ["UnsafePath", "check_component", "check_inside", "clean_relative", "is_inside", "owned_path",
+           "resolve_inside"]
 
 
 class UnsafePath(ValueError):
@@ -90,6 +92,30 @@ def resolve_inside(root: str | os.PathLike, rel: object, *,
     if not is_inside(root, full):
         raise UnsafePath(rel, "goes through a symlink that leads outside the folder", source)
     return Path(full)
+
+
+def owned_path(root: str | os.PathLike, rel: str, *, source: str | os.PathLike | None = None) -> Path:
+    """A path of loratui's own state below ``root`` (``.loratui/cache/x.json``): ``resolve_inside``,
+    and no existing component below the root may be a symlink or a non-folder on the way, since
+    loratui never creates links there (a planted one would send its writes or deletes elsewhere)."""
+    clean = clean_relative(rel, source=source)
+    base = os.path.abspath(root)
+    p = base
+    parts = clean.split("/")
+    for i, part in enumerate(parts):
+        p = os.path.join(p, part)
+        try:
+            st = os.lstat(p)
+        except FileNotFoundError:
+            break
+        except OSError as e:
+            raise UnsafePath(rel, f"cannot be checked ({e.strerror})", source) from None
+        if stat_mod.S_ISLNK(st.st_mode):
+            raise UnsafePath(os.path.relpath(p, base), "is a symlink in loratui's state folder; not followed",
+                             source)
+        if i < len(parts) - 1 and not stat_mod.S_ISDIR(st.st_mode):
+            raise UnsafePath(os.path.relpath(p, base), "is not a folder", source)
+    return Path(os.path.join(base, clean))
 
 
 def check_inside(root: str | os.PathLike, path: str | os.PathLike, *,

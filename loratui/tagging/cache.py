@@ -60,14 +60,19 @@ class ProbCache:
         if self._conn is None and not self._broken:
             if not self._create and not os.path.exists(self.path):
                 return None
+            from loratui.dataset.safe_paths import UnsafePath, owned_path
+
             try:
+                # the folder, the database and its -wal/-shm files must not be planted symlinks
+                for name in (CACHE_FILE, CACHE_FILE + "-wal", CACHE_FILE + "-shm"):
+                    owned_path(self.root, f"{CACHE_DIR}/{name}")
                 os.makedirs(self.dir, exist_ok=True)
                 conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
                 conn.execute("CREATE TABLE IF NOT EXISTS probs (model TEXT, path TEXT, size INTEGER, "
                              "mtime_ns INTEGER, idx BLOB, val BLOB, PRIMARY KEY (model, path))")
-            except (OSError, sqlite3.Error):
+            except (OSError, sqlite3.Error, UnsafePath):
                 # read-only dataset or a damaged file: tagging works, just without kept probabilities
                 self._broken = True
                 return None
@@ -189,26 +194,30 @@ def remember_labels(dataset_root: str, model_key: str, labels_path: str) -> None
     """Record where a model's tag list lives, so confidences can be named without loading the model."""
     import json
 
-    d = os.path.join(dataset_root, CACHE_DIR)
-    os.makedirs(d, exist_ok=True)
-    p = os.path.join(d, "models.json")
+    from loratui.dataset.safe_paths import UnsafePath, owned_path
+
     try:
-        with open(p, encoding="utf-8") as f:
-            known = json.load(f)
-    except (OSError, ValueError):
-        known = {}
+        p = str(owned_path(dataset_root, f"{CACHE_DIR}/models.json"))
+    except UnsafePath:
+        return  # a planted symlink: not followed, and nothing is remembered
+    os.makedirs(os.path.dirname(p), exist_ok=True)
+    known = _read_models(p)
     if known.get(model_key) == labels_path:
         return
     known[model_key] = labels_path
     write_atomic(p, json.dumps(known, indent=1))
 
 
-def _labels_for(dataset_root: str, model_key: str) -> str | None:
-    import json
+def _read_models(path: str) -> dict:
+    from loratui.fileio import read_json_untrusted
 
     try:
-        with open(os.path.join(dataset_root, CACHE_DIR, "models.json"), encoding="utf-8") as f:
-            p = json.load(f).get(model_key)
-    except (OSError, ValueError, AttributeError):
-        return None
-    return p if isinstance(p, str) and os.path.isfile(p) else None
+        known = read_json_untrusted(path, 4 << 20)
+    except (OSError, ValueError):
+        return {}
+    return {k: v for k, v in known.items() if isinstance(v, str)} if isinstance(known, dict) else {}
+
+
+def _labels_for(dataset_root: str, model_key: str) -> str | None:
+    p = _read_models(os.path.join(dataset_root, CACHE_DIR, "models.json")).get(model_key)
+    return p if isinstance(p, str) and "\x00" not in p and os.path.isfile(p) else None
