@@ -133,6 +133,7 @@ def train(spec: TrainSpec, run_dir: str | None, events: EventLog, stopper: Stopp
 
     from loratui.lora.kohya_save import save_kohya
 
+    from .distributed import agree_stop, mean_over_ranks
     from .latents import build_cache, default_cache_dir, encode_pixels
     from .metadata import file_metadata, training_metadata
     from .loss import LossSettings, batch_loss, offset_noise
@@ -366,7 +367,7 @@ def train(spec: TrainSpec, run_dir: str | None, events: EventLog, stopper: Stopp
             optimizer.zero_grad(set_to_none=True)
             step += 1
             bi = group.stop
-            loss = gl / len(group)
+            loss = mean_over_ranks(acc, gl / len(group))
             loss_sum += loss
             loss_n += 1
             now = time.time()
@@ -383,9 +384,9 @@ def train(spec: TrainSpec, run_dir: str | None, events: EventLog, stopper: Stopp
                 done = True
                 break
             if (spec.checkpoint_every_n_steps and step % spec.checkpoint_every_n_steps == 0) \
-                    or stopper.save_now_requested():
+                    or (acc.is_main_process and stopper.save_now_requested()):  # only the writer takes it
                 save_checkpoint(epoch, bi)
-            stop_reason = stopper.requested(step)
+            stop_reason = agree_stop(acc, stopper.requested(step))
             if stop_reason:
                 break
         if stop_reason:
@@ -401,7 +402,7 @@ def train(spec: TrainSpec, run_dir: str | None, events: EventLog, stopper: Stopp
         batch_pos = 0
         if not last_epoch:
             stop_ckpt = save_checkpoint(epoch, 0)
-            stop_reason = stopper.requested(step)
+            stop_reason = agree_stop(acc, stopper.requested(step))
             if stop_reason:
                 break
     if stop_reason:
