@@ -127,11 +127,13 @@ def _check(args) -> int:
     math = cfg.step_math(seconds_per_step=args.speed)  # unreadable folders count as 0 images
     errors = sum(f.is_error for f in findings)
     from loratui.config.validate_family import describe_model
+    from loratui.config.vram import estimate_config
 
+    vram = estimate_config(cfg)
     if args.json:
         print(json.dumps({"config": args.config, "ok": errors == 0, "model": describe_model(cfg),
                           "findings": [f.to_dict() for f in findings],
-                          "step_math": math.to_dict()}, indent=2, default=str))
+                          "step_math": math.to_dict(), "vram": vram.to_dict()}, indent=2, default=str))
         return 1 if errors else 0
     print(f"config    {args.config}")
     print(f"model     {describe_model(cfg)}")
@@ -141,6 +143,9 @@ def _check(args) -> int:
         print("  no problems found")
     print("step math")
     for line in math.lines():
+        print(f"  {line}")
+    print("GPU memory (estimate; compared with the GPU's free memory at launch)")
+    for line in vram.lines():
         print(f"  {line}")
     warnings = len(findings) - errors
     print(f"{errors} error(s), {warnings} warning(s)" + ("" if errors else ": ready to train"))

@@ -36,6 +36,8 @@ def add_arguments(p) -> None:
     s.add_argument("--runs-root", default=None, metavar="DIR", help="where the run folder goes")
     s.add_argument("--name", default=None, help="run folder name (default NAME-DATE-TIME)")
     s.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint")
+    s.add_argument("--ignore-vram", action="store_true",
+                   help="start even when the VRAM estimate exceeds the GPU's free memory")
     c = sub.add_parser("clone", help="a new run with the config of RUN")
     c.add_argument("run", metavar="RUN")
     c.add_argument("--start", action="store_true", help="start it now")
@@ -49,10 +51,14 @@ def add_arguments(p) -> None:
 
 
 def start_detached(config: str, *, queue=False, gpu=None, runs_root=None, name=None, fresh=False,
-                   worker_cmd=None) -> int:
+                   worker_cmd=None, ignore_vram=False) -> int:
     """What `loratui train CONFIG --detach` does."""
     from loratui.runs import RunError, launch
 
+    from .cmd_train import vram_check_passes
+
+    if not vram_check_passes(config, gpu=gpu, queued=queue, override=ignore_vram):
+        return 1
     try:
         run = launch(config, runs_root, queue=queue, gpu=gpu, name=name, fresh=fresh, worker_cmd=worker_cmd)
     except RunError as e:
@@ -72,7 +78,7 @@ def run(args) -> int:
     try:
         if args.action == "start":
             return start_detached(args.config, queue=args.queue, gpu=args.gpu, runs_root=args.runs_root,
-                                  name=args.name, fresh=args.fresh)
+                                  name=args.name, fresh=args.fresh, ignore_vram=args.ignore_vram)
         if args.action == "clone":
             new = Run(find_run(args.run, roots)).clone()
             print(f"created {new.name} ({new.dir})")

@@ -27,6 +27,8 @@ def add_arguments(p) -> None:
     p.add_argument("--gpu", default=None, metavar="N", help="with --detach: the GPU to use (one run per GPU at a time)")
     p.add_argument("--ignore-check", action="store_true",
                    help="launch even when the dataset check finds errors (warnings never block)")
+    p.add_argument("--ignore-vram", action="store_true",
+                   help="launch even when the VRAM estimate exceeds the GPU's free memory")
 
 
 def run(args) -> int:
@@ -42,7 +44,8 @@ def run(args) -> int:
     if args.detach:
         from .cmd_runs import start_detached
 
-        return start_detached(args.config, queue=args.queue, gpu=args.gpu, fresh=args.fresh)
+        return start_detached(args.config, queue=args.queue, gpu=args.gpu, fresh=args.fresh,
+                              ignore_vram=args.ignore_vram)
     from loratui.config.model import TrainConfig
     from loratui.config.toml_io import ConfigError
 
@@ -51,6 +54,8 @@ def run(args) -> int:
     except ConfigError as e:
         print(f"loratui: {e}", file=sys.stderr)
         return EXIT_USAGE
+    if not vram_check_passes(cfg, override=args.ignore_vram):
+        return EXIT_ERROR
     resolved = cfg.resolved()
     run_dir = os.path.abspath(args.run_dir or os.path.join(resolved.output.dir, f"{resolved.output.name}.run"))
     os.makedirs(run_dir, exist_ok=True)
@@ -86,6 +91,23 @@ def _dataset_check_passes(args) -> bool:
     if not ok:
         for f in report.errors[:10]:
             print(f"  {f.message}", file=sys.stderr)
+    return ok
+
+
+def vram_check_passes(config, *, gpu=None, queued: bool = False, override: bool = False) -> bool:
+    """The VRAM gate before every launch: the estimate against the GPU's free memory (NVML); over it,
+    a refusal with what would make it fit, unless ``override``. ``config``: a path or a TrainConfig."""
+    from loratui.config.model import TrainConfig
+    from loratui.config.toml_io import ConfigError
+    from loratui.runs.gpu import check_vram
+
+    if not isinstance(config, TrainConfig):
+        try:
+            config = TrainConfig.load(config)
+        except (ConfigError, OSError):
+            return True  # reported with its details by the launch itself
+    ok, message = check_vram(config, gpu=gpu, queued=queued, override=override)
+    print(f"loratui: {message}", file=sys.stderr)
     return ok
 
 

@@ -1,0 +1,91 @@
+"""Free memory of the GPU a run will use, read through NVML (nvidia-ml-py), for the VRAM launch gate.
+
+NVML counts physical GPUs; ``CUDA_VISIBLE_DEVICES`` renumbers them for CUDA, so a run's ``cuda:N``
+(or ``--gpu N``, which the supervisor turns into ``CUDA_VISIBLE_DEVICES=N``) is mapped back to the
+physical index first. No NVIDIA driver, no NVML, a CPU run or an index NVML does not know: None
+(the launch goes on, unchecked). ``pynvml`` is imported only when a reading is asked for.
+"""
+
+from __future__ import annotations
+
+import os
+
+from loratui.config.vram import GpuMemory
+
+
+def physical_index(device: str = "auto", gpu: str | int | None = None, env: dict | None = None) -> int | None:
+    """The NVML index of the GPU a run with ``hardware.device = device`` (and ``--gpu``) trains on;
+    None for a CPU run."""
+    env = os.environ if env is None else env
+    if gpu not in (None, ""):
+        return int(gpu) if str(gpu).strip().isdigit() else None
+    device = (device or "auto").strip().lower()
+    if device == "cpu":
+        return None
+    n = int(device.split(":", 1)[1]) if device.startswith("cuda:") and device.split(":", 1)[1].isdigit() else 0
+    visible = env.get("CUDA_VISIBLE_DEVICES")
+    if visible is None:
+        return n
+    ids = [v.strip() for v in visible.split(",") if v.strip()]
+    if n >= len(ids) or not ids[n].isdigit():  # hidden, or named by UUID: not mapped
+        return None
+    return int(ids[n])
+
+
+def read_gpu_memory(index: int) -> GpuMemory | None:
+    try:
+        import pynvml
+    except ImportError:
+        return None
+    try:
+        pynvml.nvmlInit()
+    except Exception:  # noqa: BLE001 - no driver / no GPU: nothing to compare with
+        return None
+    try:
+        if index >= pynvml.nvmlDeviceGetCount():
+            return None
+        h = pynvml.nvmlDeviceGetHandleByIndex(index)
+        mem = pynvml.nvmlDeviceGetMemoryInfo(h)
+        name = pynvml.nvmlDeviceGetName(h)
+        name = name.decode() if isinstance(name, bytes) else str(name)
+        return GpuMemory(index, name, int(mem.free), int(mem.total))
+    except Exception:  # noqa: BLE001
+        return None
+    finally:
+        try:
+            pynvml.nvmlShutdown()
+        except Exception:  # noqa: BLE001
+            pass
+
+
+def gpu_free_bytes() -> list[int]:
+    """Free bytes of every GPU NVML sees (empty without one): for the GPU benchmark's header."""
+    out = []
+    for i in range(64):
+        g = read_gpu_memory(i)
+        if g is None:
+            break
+        out.append(g.free)
+    return out
+
+
+def check_vram(cfg, *, gpu: str | int | None = None, queued: bool = False, override: bool = False,
+               reader=read_gpu_memory, env: dict | None = None) -> tuple[bool, str]:
+    """The VRAM launch gate for ``cfg`` (a TrainConfig): its estimate against the GPU's free memory.
+
+    A queued run starts after the runs ahead of it have freed the GPU: it is compared with the GPU's
+    total memory instead (refused only when it cannot fit even on an empty card)."""
+    from dataclasses import replace
+
+    from loratui.config.vram import estimate_config, vram_gate
+
+    est = estimate_config(cfg)
+    index = physical_index(cfg.hardware.device, gpu, env)
+    if index is None:
+        if (cfg.hardware.device or "").strip().lower() == "cpu":
+            return True, f"{est.summary()}; this run trains on the CPU"
+        return vram_gate(est, None)
+    mem = reader(index)
+    if mem is not None and queued:
+        mem = replace(mem, free=mem.total, name=mem.name + ", when the queue reaches this run")
+    return vram_gate(est, mem, override)
