@@ -173,12 +173,8 @@ def _export(args) -> int:
 
 
 def _report(res) -> None:
-    for n in res.notes:
-        print(f"note: {n}", file=sys.stderr)
-    if res.unmapped:
-        print(f"not carried over ({len(res.unmapped)}):", file=sys.stderr)
-        for u in res.unmapped:
-            print(f"  {u}", file=sys.stderr)
+    for line in res.report_lines():  # unsupported network types first, then notes, then the rest
+        print(line, file=sys.stderr)
 
 
 def _import(args) -> int:

@@ -35,11 +35,20 @@ def to_kohya(cfg: TrainConfig, dataset_config_path: str = "dataset.toml",
         net["network_train_unet_only"] = True
     elif n.train_text_encoder and not n.train_unet:
         net["network_train_text_encoder_only"] = True
+    # text_encoder_lr is nargs="*" in sd-scripts: a list, as its own --output_config writes it (the
+    # second value is SDXL's second encoder)
+    te_lrs = [o.text_encoder_lr]
+    te2 = getattr(o, "text_encoder2_lr", None)
+    if te2 is not None and m.family == "sdxl":
+        te_lrs.append(te2)
     opt = {"optimizer_type": _kohya_optimizer(o.optimizer), "learning_rate": o.unet_lr, "unet_lr": o.unet_lr,
-           "text_encoder_lr": o.text_encoder_lr, "lr_scheduler": o.scheduler, "max_grad_norm": o.max_grad_norm}
+           "text_encoder_lr": te_lrs, "lr_scheduler": o.scheduler, "max_grad_norm": o.max_grad_norm}
     if o.optimizer_args:
         opt["optimizer_args"] = list(o.optimizer_args)
-    if o.warmup_steps:
+    if o.scheduler == "constant" and (o.warmup_steps or o.warmup_ratio):
+        notes.append("optim.scheduler constant has no warm-up (sd-scripts refuses the pair): the warm-up is not "
+                     "exported; use constant_with_warmup to keep one")
+    elif o.warmup_steps:
         opt["lr_warmup_steps"] = o.warmup_steps
     elif o.warmup_ratio:
         opt["lr_warmup_steps"] = o.warmup_ratio  # sd-scripts reads a value < 1 as a ratio
@@ -63,11 +72,13 @@ def to_kohya(cfg: TrainConfig, dataset_config_path: str = "dataset.toml",
     if sc.save_every_n_steps:
         train["save_every_n_steps"] = sc.save_every_n_steps
     if sc.keep_last:
+        # save_last_n_epochs counts files (train_util.get_remove_epoch_no); save_last_n_steps counts
+        # steps and keeps ceil((n + 1) / save_every_n_steps) files (get_remove_step_no): both keep
+        # keep_last files
+        if sc.save_every_n_epochs:
+            train["save_last_n_epochs"] = sc.keep_last
         if sc.save_every_n_steps:
-            train["save_last_n_steps"] = sc.keep_last * sc.save_every_n_steps
-        else:
-            # sd-scripts keeps the saves of the last N *epochs*; scale so N files remain
-            train["save_last_n_epochs"] = sc.keep_last * max(1, sc.save_every_n_epochs)
+            train["save_last_n_steps"] = (sc.keep_last - 1) * sc.save_every_n_steps
     if sc.sample_prompts:
         train["sample_prompts"] = prompts_path
     train["sample_sampler"] = sc.sample_sampler
@@ -138,5 +149,9 @@ def export_kohya(cfg: TrainConfig, outdir: str, stem: str | None = None) -> tupl
 
 
 def _extra(cfg: TrainConfig) -> dict:
-    """What kohya cannot express, kept in a comment so an exported pair imports back whole."""
-    return {p: _get(cfg, p) for p in NOT_EXPRESSIBLE}
+    """What kohya cannot express, kept in a comment so an exported pair imports back whole (the
+    epochs too when max_steps decides: the file then carries max_train_steps only)."""
+    out = {p: _get(cfg, p) for p in NOT_EXPRESSIBLE}
+    if cfg.schedule.max_steps:
+        out["schedule.epochs"] = cfg.schedule.epochs
+    return out

@@ -13,9 +13,9 @@ import typing
 
 from .kohya_values import (
     AUTOMATIC, NOT_EXPRESSIBLE, ImportResult, Unmapped, _Bad, _empty, _get, _set, _to_bool, _to_float, _to_int,
-    _to_list, _to_res, _to_str,
+    _to_list, _to_res, _to_str, unsupported_network,
 )
-from .model import OPTIMIZERS, SCHEDULERS, SUBSET_OVERRIDES, SubsetConfig, TrainConfig
+from .model import NETWORK_TYPES, OPTIMIZERS, SCHEDULERS, SUBSET_OVERRIDES, SubsetConfig, TrainConfig
 from .toml_io import ConfigError, convert_value
 
 # kohya argparse name -> (config path, converter)
@@ -126,13 +126,31 @@ def _apply_flat(flat: dict, res: ImportResult, where: str, base_dir: str) -> Non
             res.unmapped.append(Unmapped(key, value, "no equivalent (off, nothing lost)"))
         else:
             bad(key, value, "no equivalent in loratui")
-    # learning rates: unet/te fall back to learning_rate
+    # learning rates: unet/te fall back to learning_rate. text_encoder_lr is `nargs="*"` in sd-scripts
+    # and its --output_config writes a list: one value, or two for SDXL's two encoders
+    te2 = None
     for k in ("learning_rate", "unet_lr", "text_encoder_lr"):
-        if not _empty(flat.get(k)):
+        v = flat.get(k)
+        if k == "text_encoder_lr" and isinstance(v, (list, tuple)):
+            if not v:
+                continue  # [] is "not given": learning_rate applies
+            if len(v) > 2:
+                bad(k, v, "expected one or two values (two: SDXL's encoders); not applied")
+                continue
             try:
-                lr[k] = _to_float(flat[k])
+                vals = [_to_float(x) for x in v]
             except _Bad as e:
-                bad(k, flat[k], f"{e}; not applied")
+                bad(k, v, f"{e}; not applied")
+                continue
+            lr[k] = vals[0]
+            if len(vals) == 2:
+                te2 = vals[1]
+            continue
+        if not _empty(v):
+            try:
+                lr[k] = _to_float(v)
+            except _Bad as e:
+                bad(k, v, f"{e}; not applied")
     base = lr.get("learning_rate")
     unet = lr.get("unet_lr") or base
     te = lr.get("text_encoder_lr") or base
@@ -140,6 +158,12 @@ def _apply_flat(flat: dict, res: ImportResult, where: str, base_dir: str) -> Non
         cfg.optim.unet_lr = unet
     if te:
         cfg.optim.text_encoder_lr = te
+    if te2 is not None:
+        if hasattr(cfg.optim, "text_encoder2_lr"):
+            cfg.optim.text_encoder2_lr = te2
+        else:
+            bad("text_encoder_lr", flat["text_encoder_lr"], f"second value {te2:g} (SDXL's second encoder) "
+                                                            "not carried over")
     if "optimizer_type" in flat and not _empty(flat["optimizer_type"]):
         want = str(flat["optimizer_type"]).strip()
         match = next((o for o in OPTIMIZERS if o.lower() == want.lower()), None)
@@ -187,10 +211,14 @@ def _apply_flat(flat: dict, res: ImportResult, where: str, base_dir: str) -> Non
         if k in flat and not _empty(flat[k]):
             net_args.setdefault(k, flat[k])
     if not _empty(mod) and str(mod) not in ("networks.lora", "lycoris.kohya"):
-        bad("network_module", mod, "only networks.lora (LoRA, LoCon) can be imported; LoRA assumed")
+        unsupported_network(res, "network_module", mod, str(mod).rpartition(".")[2])
+        bad("network_module", mod, "not supported; a plain LoRA is trained instead")
     algo = str(net_args.pop("algo", "locon" if mod == "lycoris.kohya" else "lora")).lower()
-    if algo not in ("lora", "locon"):
-        bad("network_args", f"algo={algo}", "only LoRA and LoCon can be trained; LoRA assumed")
+    if algo not in NETWORK_TYPES:
+        unsupported_network(res, "network_args", f"algo={algo}", algo)
+        bad("network_args", f"algo={algo}", "not supported; a plain LoRA is trained instead")
+    elif algo not in ("lora", "locon"):
+        cfg.network.type = algo  # a LyCORIS type loratui trains (its own arguments are read below)
     if "conv_dim" in net_args:
         try:
             cfg.network.conv_dim = _to_int(net_args.pop("conv_dim"))
@@ -223,16 +251,16 @@ def _apply_flat(flat: dict, res: ImportResult, where: str, base_dir: str) -> Non
             cfg.output.save_precision = sp
         else:
             bad("save_precision", sp, "expected float, fp16 or bf16")
-    if "max_train_epochs" in flat and not _empty(flat["max_train_epochs"]) and _empty(flat.get("max_train_steps")):
-        cfg.schedule.max_steps = 0  # sd-scripts: epochs override steps
-    for key, every in (("save_last_n_epochs", cfg.schedule.save_every_n_epochs),
-                       ("save_last_n_steps", cfg.schedule.save_every_n_steps)):
-        if not _empty(flat.get(key)):
-            try:
-                n = _to_int(flat[key])
-                cfg.schedule.keep_last = max(1, math.ceil(n / max(1, every)))
-            except _Bad as e:
-                bad(key, flat[key], str(e))
+    _epochs_or_steps(flat, res)
+    _keep_last(flat, res)
+    sched = cfg.optim.scheduler
+    if sched == "constant" and (cfg.optim.warmup_steps or cfg.optim.warmup_ratio):
+        # sd-scripts refuses this pair (get_scheduler_fix: "constant does not require num_warmup_steps")
+        # and loratui's `constant` means no warm-up: keep the warm-up the file asks for, say so
+        cfg.optim.scheduler = "constant_with_warmup"
+        res.notes.append("lr_scheduler `constant` with lr_warmup_steps: sd-scripts refuses to start with this "
+                         "pair; imported as `constant_with_warmup` (set optim.scheduler = constant and the "
+                         "warm-up to 0 for no warm-up)")
     sp = flat.get("sample_prompts")
     if not _empty(sp):
         sp = str(sp)
@@ -248,6 +276,68 @@ def _apply_flat(flat: dict, res: ImportResult, where: str, base_dir: str) -> Non
                                            if ln.strip() and not ln.strip().startswith("#")]
         else:
             bad("sample_prompts", sp, "prompt file not found; prompts not imported")
+
+
+def _epochs_or_steps(flat: dict, res: ImportResult) -> None:
+    """sd-scripts (train_network.py): when ``max_train_epochs`` is given it overrides
+    ``max_train_steps`` (steps = epochs x steps per epoch); otherwise ``max_train_steps`` decides."""
+    cfg = res.config
+    ep, st = flat.get("max_train_epochs"), flat.get("max_train_steps")
+    if _empty(ep) or cfg.schedule.epochs != _safe_int(ep):
+        return  # not given, or not applied (reported already)
+    if not _empty(st) and _safe_int(st):
+        res.notes.append(f"max_train_epochs = {ep} and max_train_steps = {st}: sd-scripts trains the epochs "
+                         f"and ignores max_train_steps; so does this config ({ep} epochs, schedule.max_steps = 0)")
+    cfg.schedule.max_steps = 0
+
+
+def _safe_int(v) -> int | None:
+    try:
+        return _to_int(v)
+    except _Bad:
+        return None
+
+
+def _keep_last(flat: dict, res: ImportResult) -> None:
+    """``save_last_n_epochs`` counts saved files (train_util.get_remove_epoch_no removes epoch
+    ``n - save_every_n_epochs * save_last_n_epochs``): schedule.keep_last is the same number.
+    ``save_last_n_steps`` counts *steps* of step-based saves (get_remove_step_no): it keeps
+    ceil((n + 1) / save_every_n_steps) files, and means nothing without step-based saving."""
+    cfg = res.config
+    sc = cfg.schedule
+
+    def bad(key, why):
+        res.unmapped.append(Unmapped(key, flat[key], why))
+
+    n_ep = n_st = None
+    if not _empty(flat.get("save_last_n_epochs")):
+        try:
+            n_ep = _to_int(flat["save_last_n_epochs"])
+        except _Bad as e:
+            bad("save_last_n_epochs", str(e))
+    if not _empty(flat.get("save_last_n_steps")):
+        try:
+            n_st = _to_int(flat["save_last_n_steps"])
+        except _Bad as e:
+            bad("save_last_n_steps", str(e))
+    if n_ep is not None:
+        if n_ep <= 0:
+            bad("save_last_n_epochs", "0: keep every file (the kohya_ss GUI's meaning of 0)")
+        elif not sc.save_every_n_epochs:
+            bad("save_last_n_epochs", "no effect without save_every_n_epochs (nothing carried over)")
+        else:
+            sc.keep_last = n_ep
+    if n_st is not None:
+        if n_st <= 0 or not sc.save_every_n_steps:
+            bad("save_last_n_steps", "only concerns step-based saves (save_every_n_steps), off here; "
+                                     "nothing carried over")
+        elif n_ep is None or n_ep <= 0:
+            sc.keep_last = math.ceil((n_st + 1) / sc.save_every_n_steps)
+            res.notes.append(f"save_last_n_steps = {n_st} with saves every {sc.save_every_n_steps} steps keeps "
+                             f"{sc.keep_last} files: schedule.keep_last = {sc.keep_last}")
+        elif math.ceil((n_st + 1) / sc.save_every_n_steps) != sc.keep_last:
+            bad("save_last_n_steps", f"keeps a different number of step files than save_last_n_epochs keeps epoch "
+                                     f"files; loratui keeps one number ({sc.keep_last}); not carried over")
 
 
 def _find(p: str, base_dir: str) -> str | None:
@@ -299,14 +389,31 @@ def _flatten(data: dict, path: str, res: ImportResult) -> dict:
     return flat
 
 
-_DATASET_KEYS = {"resolution", "batch_size", "enable_bucket", "min_bucket_reso", "max_bucket_reso",
-                 "bucket_reso_steps", "bucket_no_upscale", "network_multiplier"}
+# sd-scripts' dataset-config schema (library/config_util.py): options of a dataset, shared by its
+# subsets, allowed in [general] and [[datasets]]; options of a subset, allowed at every level. A
+# value is taken from the lowest level that sets it: subset, then dataset, then general.
+DATASET_OPTIONS = {"resolution", "batch_size", "enable_bucket", "min_bucket_reso", "max_bucket_reso",
+                   "bucket_reso_steps", "bucket_no_upscale", "network_multiplier", "skip_image_resolution"}
 _SUBSET_KEYS = {"image_dir", "num_repeats", "caption_extension", "class_tokens", "is_reg", "keep_tokens",
                 "keep_tokens_separator", "shuffle_caption", "caption_prefix", "caption_suffix",
                 "caption_dropout_rate", "caption_dropout_every_n_epochs", "caption_tag_dropout_rate",
                 "flip_aug", "color_aug", "random_crop", "face_crop_aug_range", "token_warmup_min",
                 "token_warmup_step", "secondary_separator", "enable_wildcard", "recursive", "metadata_file",
-                "alpha_mask", "cache_info", "conditioning_data_dir"}
+                "alpha_mask", "cache_info", "conditioning_data_dir", "caption_separator", "resize_interpolation"}
+_SUBSET_ONLY = {"image_dir", "class_tokens", "is_reg", "metadata_file", "conditioning_data_dir"}
+_SHARED = {"caption_extension", "num_repeats"} | set(SUBSET_OVERRIDES)
+"""Subset options loratui models: per subset (caption options, repeats) or once (caption_extension)."""
+_DATASET_PATHS = {"resolution": "dataset.resolution", "batch_size": "optim.batch_size",
+                  "enable_bucket": "dataset.enable_bucket", "min_bucket_reso": "dataset.min_bucket_reso",
+                  "max_bucket_reso": "dataset.max_bucket_reso", "bucket_reso_steps": "dataset.bucket_reso_steps",
+                  "bucket_no_upscale": "dataset.bucket_no_upscale"}
+
+
+def _convert(key: str, value):
+    """A dataset-config value in loratui's type (raises _Bad)."""
+    if key == "num_repeats":
+        return _to_int(value)
+    return SIMPLE[key][1](value)
 
 
 def _apply_dataset_config(data: dict, path: str, res: ImportResult) -> None:
@@ -321,62 +428,108 @@ def _apply_dataset_config(data: dict, path: str, res: ImportResult) -> None:
     datasets = data.get("datasets") or []
     if not isinstance(general, dict) or not isinstance(datasets, list):
         raise ConfigError(["`general` must be a table and `datasets` an array of tables"], path)
-    if len(datasets) > 1:
-        res.notes.append(f"{path}: {len(datasets)} datasets; their subsets are merged and the first "
-                         "dataset's resolution/bucket settings are used")
-    gflat = {k: v for k, v in general.items()}
-    _apply_flat({k: v for k, v in gflat.items() if k in SIMPLE or k in SPECIAL or k in _DATASET_KEYS}, res, path,
-                base_dir)
-    for k, v in gflat.items():
-        if not (k in SIMPLE or k in SPECIAL or k in _DATASET_KEYS or k in AUTOMATIC):
-            res.unmapped.append(Unmapped(f"general.{k}", v, "no equivalent in loratui"))
-    subsets: list[SubsetConfig] = []
-    first_sub_values: dict[str, object] = {}
     for di, ds in enumerate(datasets):
         if not isinstance(ds, dict):
             raise ConfigError([f"datasets[{di}]: expected a table"], path)
-        dflat = {k: v for k, v in ds.items() if k != "subsets"}
-        if di == 0:
-            sub = ImportResult(cfg)
-            _apply_flat({k: v for k, v in dflat.items() if k in SIMPLE}, sub, path, base_dir)
-            res.unmapped += [Unmapped(f"datasets[0].{u.key}", u.value, u.reason) for u in sub.unmapped]
-        for k, v in dflat.items():
-            if k not in SIMPLE and k not in _DATASET_KEYS:
-                res.unmapped.append(Unmapped(f"datasets[{di}].{k}", v, "no equivalent in loratui"))
+
+    def bad(where: str, key: str, value, why: str) -> None:
+        res.unmapped.append(Unmapped(f"{where}.{key}" if where else key, value, why))
+
+    def level_value(levels: list[tuple[str, dict]], key: str):
+        """(where, converted value) from the lowest level setting ``key``; None when none does."""
+        for where, d in levels:
+            if key in d and not _empty(d[key]):
+                try:
+                    return where, _convert(key, d[key])
+                except _Bad as e:
+                    bad(where, key, d[key], f"{e}; not applied")
+        return None
+
+    # [general]: training arguments sd-scripts also accepts there, then dataset/subset defaults
+    extra = {k: v for k, v in general.items() if k not in DATASET_OPTIONS and k not in _SUBSET_KEYS}
+    _apply_flat({k: v for k, v in extra.items() if k in SIMPLE or k in SPECIAL}, res, path, base_dir)
+    for k, v in extra.items():
+        if not (k in SIMPLE or k in SPECIAL or k in AUTOMATIC):
+            bad("general", k, v, "no equivalent in loratui")
+    for k in SUBSET_OVERRIDES:  # loratui's dataset-wide caption options are the general ones
+        got = level_value([("general", general)], k)
+        if got:
+            _set(cfg, f"dataset.{k}", got[1])
+    # options of a dataset: loratui has one set, the first dataset's; others must agree
+    chosen: dict[str, object] = {}
+    for di, ds in enumerate(datasets or [{}]):
+        levels = [(f"datasets[{di}]", ds), ("general", general)]
+        names = ", ".join(str(s.get("image_dir")) for s in (ds.get("subsets") or []) if isinstance(s, dict))
+        for k in sorted(DATASET_OPTIONS):
+            if k not in _DATASET_PATHS:
+                for where, d in levels:
+                    if k in d and not (k == "network_multiplier" and d[k] in (1, 1.0, "1", "1.0")) \
+                            and not _empty(d[k]):
+                        bad(where, k, d[k], "no equivalent in loratui; not carried over")
+                        break
+                continue
+            got = level_value(levels, k)
+            if di == 0:
+                if got:
+                    _set(cfg, _DATASET_PATHS[k], got[1])
+                chosen[k] = _get(cfg, _DATASET_PATHS[k])
+            elif (got[1] if got else _get(kohya_defaults(), _DATASET_PATHS[k])) != chosen[k]:
+                value = got[1] if got else "sd-scripts' default"
+                bad(got[0] if got else f"datasets[{di}]", k, value,
+                    f"not carried over: loratui uses one {k} for every subset, the first dataset's "
+                    f"({chosen[k]}); this dataset's subsets ({names or 'none'}) would train with it")
+        for k, v in ds.items():
+            if k == "subsets" or k in DATASET_OPTIONS or k in _SHARED:
+                continue
+            if k in _SUBSET_KEYS:
+                bad(f"datasets[{di}]", k, v, "no equivalent in loratui")
+            else:
+                bad(f"datasets[{di}]", k, v, "unknown dataset key (sd-scripts would reject it)")
+    for k, v in general.items():
+        if k in _SUBSET_KEYS and k not in _SHARED:
+            bad("general", k, v, "no equivalent in loratui")
+    # subsets: every option from the lowest level that sets it
+    subsets: list[SubsetConfig] = []
+    caption_ext: tuple[str, str] | None = None
+    for di, ds in enumerate(datasets):
         for si, s in enumerate(ds.get("subsets") or []):
             where = f"datasets[{di}].subsets[{si}]"
             if not isinstance(s, dict) or _empty(s.get("image_dir")):
                 raise ConfigError([f"{where}: `image_dir` is required"], path)
+            levels = [(where, s), (f"datasets[{di}]", ds), ("general", general)]
             try:
-                reps = _to_int(s.get("num_repeats", 1))
                 is_reg = _to_bool(s.get("is_reg", False))
             except _Bad as e:
                 raise ConfigError([f"{where}: {e}"], path) from None
+            reps = level_value(levels, "num_repeats")
             d = os.path.expanduser(str(s["image_dir"]))
-            sub = SubsetConfig(d, max(1, reps), str(s.get("class_tokens") or ""), is_reg)
+            sub = SubsetConfig(d, max(1, reps[1]) if reps else 1, str(s.get("class_tokens") or ""), is_reg)
             subsets.append(sub)
+            for k in SUBSET_OVERRIDES:
+                got = level_value(levels[:2], k)  # from [general]: already the dataset-wide value
+                if got:
+                    setattr(sub, k, got[1])
+            ext = level_value(levels, "caption_extension")
+            ext_v = ext[1] if ext else ".caption"
+            if caption_ext is None:
+                caption_ext = (ext_v, where)
+                cfg.dataset.caption_extension = ext_v
+            elif ext_v != caption_ext[0]:
+                bad(ext[0] if ext else where, "caption_extension", ext_v,
+                    f"not carried over: loratui reads one caption extension for every subset "
+                    f"({caption_ext[0]!r}, from {caption_ext[1]})")
             for k, v in s.items():
-                if k in ("image_dir", "num_repeats", "class_tokens", "is_reg"):
+                if k in ("image_dir", "class_tokens", "is_reg") or k in _SHARED:
                     continue
-                if k in SUBSET_OVERRIDES:
-                    try:
-                        setattr(sub, k, SIMPLE[k][1](v))  # kept on the subset itself
-                    except _Bad as e:
-                        res.unmapped.append(Unmapped(f"{where}.{k}", v, str(e)))
-                elif k in SIMPLE and SIMPLE[k][0].startswith("dataset."):
-                    # per-subset caption settings: loratui has one value for all subsets
-                    if k not in first_sub_values:
-                        first_sub_values[k] = v
-                        one = ImportResult(cfg)
-                        _apply_flat({k: v}, one, path, base_dir)
-                        res.unmapped += [Unmapped(f"{where}.{u.key}", u.value, u.reason) for u in one.unmapped]
-                    elif first_sub_values[k] != v:
-                        res.unmapped.append(Unmapped(f"{where}.{k}", v, "differs from another subset; loratui "
-                                                     f"uses one value for all subsets ({first_sub_values[k]!r})"))
+                if k in DATASET_OPTIONS:
+                    bad(where, k, v, "a dataset option, not a subset one (sd-scripts would reject it)")
+                elif k == "metadata_file":
+                    bad(where, k, v, "fine-tuning subsets (captions from a metadata file) are not supported; "
+                                     "not carried over: loratui reads this folder's caption files instead")
                 elif k in _SUBSET_KEYS:
-                    res.unmapped.append(Unmapped(f"{where}.{k}", v, "no equivalent in loratui"))
+                    bad(where, k, v, "no equivalent in loratui")
                 else:
-                    res.unmapped.append(Unmapped(f"{where}.{k}", v, "unknown subset key (sd-scripts would reject it)"))
+                    bad(where, k, v, "unknown subset key (sd-scripts would reject it)")
     if subsets:
         _set_subsets(cfg, subsets, base_dir)
 
@@ -475,7 +628,7 @@ def _loratui_comments(path: str, res: ImportResult) -> None:
             if not isinstance(extra, dict):
                 continue
             for p, v in extra.items():
-                if p not in NOT_EXPRESSIBLE:
+                if p not in NOT_EXPRESSIBLE and p != "schedule.epochs":
                     continue
                 sec, _, name = p.rpartition(".")
                 owner = _get(res.config, sec) if sec else res.config

@@ -6,15 +6,20 @@ import json
 import os
 
 from .kohya_import import _apply_flat, _finish, _subsets_from_dir, kohya_defaults
-from .kohya_values import ImportResult, Unmapped, _Bad, _empty, _to_float
-from .model import SubsetConfig
+from .kohya_values import ImportResult, Unmapped, _Bad, _empty, _to_float, unsupported_network
+from .model import NETWORK_TYPES, SubsetConfig
 from .toml_io import ConfigError
 
 
 GUI_RENAMES = {
     "epoch": "max_train_epochs", "max_resolution": "resolution", "optimizer": "optimizer_type",
 }
-GUI_LORA_TYPES = {"Standard": "lora", "Kohya LoCon": "locon", "LoCon": "locon", "LyCORIS/LoCon": "locon"}
+GUI_LORA_TYPES = {"Standard": "lora", "Kohya LoCon": "locon", "LoCon": "locon", "LyCORIS/LoCon": "locon",
+                  "LyCORIS/LoHa": "loha", "LyCORIS/LoKr": "lokr", "LyCORIS/iA3": "ia3", "LyCORIS/DyLoRA": "dylora",
+                  "Kohya DyLoRA": "dylora", "LyCORIS/GLoRA": "glora", "LyCORIS/BOFT": "boft",
+                  "LyCORIS/Diag-OFT": "diag-oft", "LyCORIS/Native Fine-Tuning": "full", "LoRA-FA": "lora-fa",
+                  "LyCORIS/LoRA-FA": "lora-fa"}
+"""The GUI's LoRA_type names and the network each trains; loratui trains those in NETWORK_TYPES."""
 
 
 def import_kohya_ss_json(path: str) -> ImportResult:
@@ -55,9 +60,10 @@ def import_kohya_ss_json(path: str) -> ImportResult:
         elif name not in flat:
             flat[name] = v
     lt = data.get("LoRA_type", "Standard")
-    kind = GUI_LORA_TYPES.get(str(lt))
-    if kind is None:
-        res.unmapped.append(Unmapped("LoRA_type", lt, "only Standard (LoRA) and LoCon can be trained; LoRA assumed"))
+    kind = GUI_LORA_TYPES.get(str(lt), str(lt))
+    if kind not in NETWORK_TYPES:
+        unsupported_network(res, "LoRA_type", lt, str(lt).rpartition("/")[2])
+        res.unmapped.append(Unmapped("LoRA_type", lt, "not supported; LoRA assumed"))
         kind = "lora"
     if kind == "lora":
         for k in ("conv_dim", "conv_alpha"):
@@ -74,8 +80,8 @@ def import_kohya_ss_json(path: str) -> ImportResult:
         except _Bad:
             pass
     _apply_flat(flat, res, path, res.config.base_dir)
-    if kind == "locon":
-        res.config.network.type = "locon"
+    if kind != "lora":
+        res.config.network.type = kind
     if not _empty(data.get("train_data_dir")):
         subsets = _subsets_from_dir(os.path.expanduser(str(data["train_data_dir"])), False, res, "train_data_dir")
         res.config.dataset.root = os.path.expanduser(str(data["train_data_dir"]))

@@ -40,6 +40,28 @@ class ImportResult:
     notes: list[str] = field(default_factory=list)
     """Conversions made and defaults assumed."""
     sources: list[str] = field(default_factory=list)
+    unsupported: list[str] = field(default_factory=list)
+    """What makes the imported config train something else than the file asks for (a network type
+    loratui cannot train): plain sentences, shown before everything else."""
+
+    def report_lines(self, indent: str = "  ") -> list[str]:
+        """The whole import report, most important first: unsupported, notes, not carried over."""
+        out = [f"NOT SUPPORTED: {u}" for u in self.unsupported]
+        out += [f"note: {n}" for n in self.notes]
+        if self.unmapped:
+            out.append(f"not carried over ({len(self.unmapped)}):")
+            out += [f"{indent}{u}" for u in self.unmapped]
+        return out
+
+
+def unsupported_network(res: ImportResult, key: str, value, name: str) -> None:
+    """Record that the file trains a network loratui cannot (any type not in NETWORK_TYPES): the
+    import falls back to a plain LoRA, which the user must know before anything else."""
+    from .model import NETWORK_TYPES
+
+    res.unsupported.append(f"{key} = {value!r} asks for a {name} network, which loratui cannot train "
+                           f"(it trains: {', '.join(NETWORK_TYPES)}); this config trains a plain LoRA instead, "
+                           "so the result will differ from the file's")
 
 
 

@@ -155,8 +155,11 @@ def _structure(cfg: TrainConfig) -> list[Finding]:
         out.append(Finding(ERROR, "optim.warmup_ratio", "set warmup_steps or warmup_ratio, not both",
                            o.warmup_ratio, "", "set one of them to 0"))
     if o.scheduler == "constant" and (o.warmup_steps or o.warmup_ratio):
-        out.append(Finding(WARNING, "optim.scheduler", "`constant` ignores warm-up", o.scheduler, "",
-                           "use constant_with_warmup"))
+        # one meaning everywhere: `constant` has no warm-up (the trainer ignores it, and sd-scripts
+        # refuses the pair: "CONSTANT does not require num_warmup_steps")
+        out.append(Finding(ERROR, "optim.scheduler", "`constant` has no warm-up (sd-scripts refuses this pair)",
+                           o.scheduler, "constant_with_warmup, or warm-up 0",
+                           "use constant_with_warmup for a warm-up, or set warmup_steps/warmup_ratio to 0"))
     for i, a in enumerate(o.optimizer_args):
         if "=" not in a or not a.split("=", 1)[0].strip():
             out.append(Finding(ERROR, f"optim.optimizer_args[{i}]", "expected key=value", a, "e.g. weight_decay=0.01"))

@@ -435,10 +435,7 @@ class ConfigScreen(Screen):
             except ConfigError as e2:
                 self.notify(str(e2), severity="error", timeout=10)
                 return False
-            report = [f"imported from {path}:"] + [f"note: {n}" for n in res.notes]
-            if res.unmapped:
-                report.append(f"not carried over ({len(res.unmapped)}):")
-                report += [f"  {u}" for u in res.unmapped]
+            report = [f"imported from {path}:"] + res.report_lines()
             self.set_config(res.config, None, report)
             return True
         self.set_config(cfg, path, dirty=False)

@@ -60,7 +60,7 @@ def test_export_writes_an_sd_scripts_pair(tmp_path):
     assert args["optimizer_arguments"]["optimizer_type"] == "AdaFactor"
     assert args["optimizer_arguments"]["lr_warmup_steps"] == 0.05
     assert args["training_arguments"]["save_precision"] == "float"
-    assert args["training_arguments"]["save_last_n_epochs"] == 6
+    assert args["training_arguments"]["save_last_n_epochs"] == 3  # files kept (sd-scripts counts files)
     assert args["training_arguments"]["dataset_config"] == written[1]
     sub = ds["datasets"][0]["subsets"]
     assert sub[0] == {"image_dir": str(tmp_path / "data" / "10_mychar"), "num_repeats": 10, "class_tokens": "mychar"}
@@ -143,7 +143,7 @@ def test_hand_written_sectioned_toml(tmp_path):
         ("locon", 16, 8.0, 8, 4.0)
     assert c.dataset.resolution == [512, 640] and c.dataset.enable_bucket is True
     assert (c.schedule.epochs, c.schedule.max_steps, c.optim.batch_size) == (8, 0, 2)
-    assert c.schedule.keep_last == 2
+    assert c.schedule.keep_last == 4  # save_last_n_epochs = 4 keeps 4 files in sd-scripts
     assert c.dataset.root == str(tmp_path / "train")
     assert [(s.image_dir, s.repeats, s.class_tokens) for s in c.dataset.subsets] == [
         ("10_mychar", 10, "mychar"), ("4_bg", 4, "bg")]
