@@ -222,7 +222,8 @@ def _apply_flat(flat: dict, res: ImportResult, where: str, base_dir: str) -> Non
     if "conv_dim" in net_args:
         try:
             cfg.network.conv_dim = _to_int(net_args.pop("conv_dim"))
-            cfg.network.type = "locon"
+            if cfg.network.type == "lora":  # LoRA + 3x3 convolutions is LoCon; LoHa/LoKr keep their type
+                cfg.network.type = "locon"
             cfg.network.conv_alpha = _to_float(net_args.pop("conv_alpha", 1))
         except _Bad as e:
             bad("network_args", "conv_dim/conv_alpha", str(e))

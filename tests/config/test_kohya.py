@@ -253,7 +253,11 @@ def test_gui_percent_warmup_and_locon(tmp_path):
     assert c.schedule.sample_prompts == ["a cat --w 512", "mychar --d 3"]
     p.write_text('{"LoRA_type": "LyCORIS/LoHa"}')
     res = import_any(str(p))
+    assert res.config.network.type == "loha" and not res.unsupported  # trainable since LyCORIS support
+    p.write_text('{"LoRA_type": "LyCORIS/iA3"}')
+    res = import_any(str(p))
     assert any(u.key == "LoRA_type" and "LoRA assumed" in u.reason for u in res.unmapped)
+    assert res.unsupported
 
 
 def test_to_kohya_sdxl_note():
