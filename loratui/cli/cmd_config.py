@@ -28,7 +28,10 @@ def add_arguments(p) -> None:
     n.add_argument("--preset", default="character", metavar="NAME",
                    help="character, style, background, concept, or a saved preset (default character)")
     n.add_argument("--base", default="", metavar="MODEL", help="base model (.safetensors or diffusers folder)")
-    n.add_argument("--family", default=None, choices=["sd1", "sd2", "sd2-v", "sdxl"], help="model family")
+    n.add_argument("--family", default=None, choices=["sd1", "sd2", "sd2-v", "sdxl"],
+                   help="model family (default: what the --base files say)")
+    n.add_argument("--model-preset", default=None, metavar="NAME",
+                   help="sd1, sdxl, illustrious, noobai-eps, noobai-vpred or pony (default: from the base model)")
     n.add_argument("--output-dir", default="", metavar="DIR", help="where LoRAs are written")
     _out_args(n)
 
@@ -111,11 +114,15 @@ def _new(args) -> int:
 
     if args.dir and not os.path.isdir(args.dir):
         return _err(f"{args.dir}: no such folder")
+    notes: list[str] = []
     try:
-        cfg = new_config(args.dir, args.preset, base=args.base, family=args.family, output_dir=args.output_dir)
+        cfg = new_config(args.dir, args.preset, base=args.base, family=args.family, output_dir=args.output_dir,
+                         model_preset=args.model_preset, notes=notes)
     except KeyError as e:
         return _err(str(e.args[0]))
     print(f"preset `{args.preset}`: {PRESET_DISCLAIMER}", file=sys.stderr)
+    for note in notes:
+        print(note, file=sys.stderr)
     return _emit(cfg, args)
 
 
@@ -201,9 +208,14 @@ def _from_lora(args) -> int:
 def _presets(args) -> int:
     from loratui.config import BUILTIN_PRESETS, PRESET_DISCLAIMER, preset_names, user_presets_dir
 
+    from loratui.config.presets import MODEL_PRESETS
+
     for name in preset_names():
         p = BUILTIN_PRESETS.get(name)
-        print(f"{name:<12} {p.description if p else 'saved preset'}")
+        print(f"{name:<14} {p.description if p else 'saved preset'}")
+    print("\nmodel presets (config new --model-preset; default: detected from --base)")
+    for name, mp in MODEL_PRESETS.items():
+        print(f"{name:<14} {mp.description}")
     print(f"\n{PRESET_DISCLAIMER}\nsaved presets live in {user_presets_dir()}")
     return 0
 

@@ -33,6 +33,8 @@ class Preset:
     repeats: int = 10
     epochs: int = 10
     trigger_required: bool = True
+    model: str = ""
+    """a model preset applied after (``MODEL_PRESETS``), e.g. ``sdxl``"""
 
     def apply(self, cfg: TrainConfig) -> TrainConfig:
         """A copy of ``cfg`` with this preset's settings (folder repeats from names are kept)."""
@@ -47,6 +49,9 @@ class Preset:
         # a character's fixed traits sit behind the trigger word; flips would mirror asymmetric details
         c.dataset.flip_aug = self.concept in ("style", "background")
         c.dataset.keep_tokens = 1 if self.trigger_required else 0
+        if self.model:
+            c = MODEL_PRESETS[self.model].apply(c)
+            c.optim.unet_lr = self.unet_lr
         return c
 
 
@@ -60,6 +65,64 @@ BUILTIN: dict[str, Preset] = {p.name: p for p in (
            "background", "lora", 32, 16.0, 8e-5, 4e-5, trigger_required=False),
     Preset("concept", "an object, pose or effect: LoRA 16/8, UNet 1e-4, TE 5e-5, 10 x 10; trigger word required",
            "concept", "lora", 16, 8.0, 1e-4, 5e-5),
+    Preset("sdxl-character", "a character on SDXL (Illustrious, NoobAI, Pony...): LoRA 16/8, UNet only 1e-4, "
+           "1024 px, bf16, gradient checkpointing; 10 x 10; trigger word required", "character", "lora", 16, 8.0,
+           1e-4, 5e-5, model="sdxl"),
+    Preset("sdxl-style", "an art style on SDXL: LoCon 32/16 (conv 16/8), UNet only 8e-5, 1024 px, bf16, "
+           "gradient checkpointing; 10 x 10", "style", "locon", 32, 16.0, 8e-5, 4e-5, trigger_required=False,
+           model="sdxl"),
+)}
+
+
+PONY_SCORE_TAGS = "score_9, score_8_up, score_7_up"
+"""Pony Diffusion V6 XL's quality tags, which its LoRAs are commonly trained and prompted with."""
+
+
+@dataclass(frozen=True)
+class ModelPreset:
+    """What a model family's community trains with, applied on top of a concept preset: the family,
+    its prediction type, its resolution and SDXL's usual memory and text-encoder settings."""
+    name: str
+    description: str
+    family: str
+    prediction_type: str = "auto"
+    zero_terminal_snr: bool = False
+    caption_prefix_hint: str = ""
+    """Offered, never applied by itself (``config new --score-tags`` applies Pony's)."""
+
+    def apply(self, cfg: TrainConfig) -> TrainConfig:
+        c = copy.deepcopy(cfg)
+        c.model.family = self.family
+        c.model.prediction_type = self.prediction_type
+        c.model.zero_terminal_snr = self.zero_terminal_snr
+        if self.family == "sdxl":
+            # sd-scripts' SDXL conventions: 1024-area buckets, step 64; clip skip is not used;
+            # UNet only (the encoders of these finetunes are fragile); bf16 and checkpointing fit 24 GB
+            c.model.clip_skip = 1
+            c.dataset.resolution = [1024, 1024]
+            c.dataset.min_bucket_reso, c.dataset.max_bucket_reso, c.dataset.bucket_reso_steps = 512, 2048, 64
+            c.network.train_text_encoder = False
+            c.optim.mixed_precision = "bf16"
+            c.optim.gradient_checkpointing = True
+            if c.optim.unet_lr >= 1e-4:
+                c.optim.unet_lr = 1e-4
+        elif self.family == "sd2-v":
+            c.dataset.resolution = [768, 768]
+        return c
+
+
+MODEL_PRESETS: dict[str, ModelPreset] = {p.name: p for p in (
+    ModelPreset("sd1", "SD 1.x and its finetunes: 512 px, epsilon", "sd1"),
+    ModelPreset("sdxl", "SDXL base and epsilon finetunes: 1024 px buckets (step 64), UNet only, bf16, "
+                "gradient checkpointing", "sdxl", "epsilon"),
+    ModelPreset("illustrious", "Illustrious-XL (epsilon): as sdxl; tag captions, clip skip not used",
+                "sdxl", "epsilon"),
+    ModelPreset("noobai-eps", "NoobAI-XL epsilon: as sdxl", "sdxl", "epsilon"),
+    ModelPreset("noobai-vpred", "NoobAI-XL v-pred: v-prediction with zero-terminal SNR (sd-scripts' "
+                "--v_parameterization --zero_terminal_snr)", "sdxl", "v_prediction", True),
+    ModelPreset("pony", "Pony Diffusion V6 XL (epsilon): as sdxl; its score tags "
+                f"({PONY_SCORE_TAGS}) offered as a caption prefix with --score-tags", "sdxl", "epsilon",
+                caption_prefix_hint=PONY_SCORE_TAGS),
 )}
 
 
@@ -162,20 +225,50 @@ def find_subsets(root: str, default_repeats: int = 10):
 
 
 def new_config(dataset_dir: str = "", preset: str = "character", base: str = "", family: str | None = None,
-               output_dir: str = "") -> TrainConfig:
+               output_dir: str = "", model_preset: str | None = None, notes: list[str] | None = None) -> TrainConfig:
     """A fresh config for a dataset folder from a preset. Subset repeats come from the folder names;
-    for a character or concept the first word of the first subset's name becomes the trigger word."""
+    for a character or concept the first word of the first subset's name becomes the trigger word.
+
+    The model family: ``family`` if given, else ``model_preset``'s, else what ``base``'s files say
+    (``loratui.config.base_model``), else a name with "xl" in it is taken for SDXL. A detected SDXL
+    base gets the ``sdxl`` model preset (v-prediction + zero-terminal SNR when the checkpoint carries
+    NoobAI's ``v_pred`` / ``ztsnr`` keys). What was decided and why is appended to ``notes``."""
+    from .base_model import config_family, detect_base_model
+
+    notes = notes if notes is not None else []
     cfg = apply_preset(preset)
+    mp = None
+    if model_preset:
+        if model_preset not in MODEL_PRESETS:
+            raise KeyError(f"unknown model preset {model_preset!r}; known: {', '.join(MODEL_PRESETS)}")
+        mp = MODEL_PRESETS[model_preset]
     if base:
         cfg.model.base = os.path.abspath(os.path.expanduser(base))
-        if family is None and "xl" in os.path.basename(base).lower():
-            family = "sdxl"
+        info = detect_base_model(cfg.model.base)
+        found = config_family(info)
+        if family is None and mp is None:
+            if found:
+                family = found
+                notes.append(f"model family {found}: {info.describe()}")
+                if found == "sdxl":
+                    mp = MODEL_PRESETS["noobai-vpred" if info.v_prediction and info.zero_terminal_snr else "sdxl"]
+                    if info.v_prediction and not info.zero_terminal_snr:
+                        mp = ModelPreset("sdxl-v", "", "sdxl", "v_prediction")
+            elif "xl" in os.path.basename(base).lower():
+                family = "sdxl"
+                mp = MODEL_PRESETS["sdxl"]
+                notes.append(f"model family sdxl guessed from the file name ({info.describe()}): check it")
+            else:
+                notes.append(f"model family {cfg.model.family} (default: {info.describe()})")
+        elif found and (family or mp.family) != found and not (found == "sd2-v" and (family or mp.family) == "sd2"):
+            notes.append(f"model family {family or mp.family} as asked, but the files say {info.describe()}")
+    if mp is not None:
+        cfg = mp.apply(cfg)
     if family:
+        if family == "sdxl" and cfg.model.family != "sdxl":
+            cfg = MODEL_PRESETS["sdxl"].apply(cfg)
         cfg.model.family = family
-    if cfg.model.family == "sdxl":
-        cfg.dataset.resolution = [1024, 1024]
-        cfg.dataset.max_bucket_reso = 2048
-    elif cfg.model.family == "sd2-v":
+    if cfg.model.family == "sd2-v":
         cfg.dataset.resolution = [768, 768]
     if dataset_dir:
         root = os.path.abspath(os.path.expanduser(dataset_dir))
