@@ -21,10 +21,21 @@ def to_kohya(cfg: TrainConfig, dataset_config_path: str = "dataset.toml",
     m, d, n, o, sc, out = r.model, r.dataset, r.network, r.optim, r.schedule, r.output
     notes: list[str] = []
     model = {"pretrained_model_name_or_path": m.base, "v2": m.family in ("sd2", "sd2-v"),
-             "v_parameterization": m.family == "sd2-v"}
+             "v_parameterization": m.family == "sd2-v" or getattr(m, "prediction_type", "auto") == "v_prediction"}
+    if m.family == "sdxl" and getattr(m, "prediction_type", "auto") == "auto":
+        from .base_model import detect_base_model  # sd-scripts does not detect it: say it
+
+        if detect_base_model(m.base).v_prediction:
+            model["v_parameterization"] = True
+            notes.append("v_parameterization = true: the base model says it is a v-prediction model")
+    if getattr(m, "zero_terminal_snr", False):
+        model["zero_terminal_snr"] = True
     if m.vae:
         model["vae"] = m.vae
     if m.family == "sdxl":
+        # not an sd-scripts argument (the script's name says SDXL; sd-scripts keeps unknown keys as
+        # attributes, unused): kohya_ss's flag, read back by our import and by kohya_ss-style tools
+        model["sdxl"] = True
         notes.append("model.family sdxl: run sdxl_train_network.py (the args file is the same)")
     net = {"network_module": "networks.lora", "network_dim": n.dim, "network_alpha": n.alpha}
     if n.dropout:
@@ -59,6 +70,10 @@ def to_kohya(cfg: TrainConfig, dataset_config_path: str = "dataset.toml",
              "mixed_precision": o.mixed_precision, "gradient_accumulation_steps": o.grad_accumulation,
              "gradient_checkpointing": o.gradient_checkpointing, "seed": o.seed, "clip_skip": m.clip_skip,
              "cache_latents": d.cache_latents, "cache_latents_to_disk": d.cache_latents_to_disk, "sdpa": True}
+    if getattr(d, "cache_text_encoder_outputs", False):
+        train["cache_text_encoder_outputs"] = True
+    if m.family == "sdxl":
+        del train["clip_skip"]  # sd-scripts' SDXL scripts do not use it
     if sc.max_steps:
         train["max_train_steps"] = sc.max_steps
     else:

@@ -37,6 +37,8 @@ SIMPLE = {
     "bucket_no_upscale": ("dataset.bucket_no_upscale", _to_bool),
     "cache_latents": ("dataset.cache_latents", _to_bool),
     "cache_latents_to_disk": ("dataset.cache_latents_to_disk", _to_bool),
+    "cache_text_encoder_outputs": ("dataset.cache_text_encoder_outputs", _to_bool),
+    "zero_terminal_snr": ("model.zero_terminal_snr", _to_bool),
     "network_dim": ("network.dim", _to_int),
     "network_alpha": ("network.alpha", _to_float),
     "network_dropout": ("network.dropout", _to_float),
@@ -68,7 +70,7 @@ SIMPLE = {
 
 # Handled by _apply_flat's special cases.
 SPECIAL = {"learning_rate", "unet_lr", "text_encoder_lr", "optimizer_type", "lr_scheduler", "lr_warmup_steps",
-           "v2", "v_parameterization", "network_module", "network_args", "network_train_unet_only",
+           "v2", "v_parameterization", "sdxl", "network_module", "network_args", "network_train_unet_only",
            "network_train_text_encoder_only", "mixed_precision", "save_precision", "save_last_n_epochs",
            "save_last_n_steps", "sample_prompts", "dataset_config", "train_data_dir", "reg_data_dir",
            "conv_dim", "conv_alpha"}
@@ -186,13 +188,21 @@ def _apply_flat(flat: dict, res: ImportResult, where: str, base_dir: str) -> Non
                 cfg.optim.warmup_steps, cfg.optim.warmup_ratio = int(w), 0.0
         except _Bad as e:
             bad("lr_warmup_steps", flat["lr_warmup_steps"], str(e))
+    if _is_sdxl(flat, te2, res, base_dir, bad):
+        cfg.model.family = "sdxl"
+        if _empty(flat.get("v_parameterization")):
+            cfg.model.prediction_type = "epsilon"  # sd-scripts trains epsilon unless told (no detection)
     if "v2" in flat or "v_parameterization" in flat:
         try:
             v2 = _to_bool(flat.get("v2", False))
             vp = _to_bool(flat.get("v_parameterization", False))
-            cfg.model.family = "sd2-v" if (v2 and vp) else "sd2" if v2 else cfg.model.family
-            if vp and not v2:
-                bad("v_parameterization", True, "v-prediction SD1 models are not supported; ignored")
+            if cfg.model.family == "sdxl" and not v2:
+                # sdxl_train_network.py --v_parameterization: a v-prediction SDXL (NoobAI-XL v-pred)
+                cfg.model.prediction_type = "v_prediction" if vp else "epsilon"
+            else:
+                cfg.model.family = "sd2-v" if (v2 and vp) else "sd2" if v2 else cfg.model.family
+                if vp and not v2:
+                    bad("v_parameterization", True, "v-prediction SD1 models are not supported; ignored")
         except _Bad as e:
             bad("v2", flat.get("v2"), str(e))
     mod = flat.get("network_module")
@@ -608,6 +618,31 @@ def import_kohya(path: str, dataset_config: str | None = None) -> ImportResult:
                                     if s.image_dir.startswith(root + os.sep) else s.image_dir) for s in subsets]
     _finish(res, flat)
     return res
+
+
+def _is_sdxl(flat: dict, te2, res: ImportResult, base_dir: str, bad) -> bool:
+    """sd-scripts' args do not say SDXL (the script's name does): kohya_ss's ``sdxl`` flag, two
+    text-encoder learning rates, or a local base model whose files are SDXL's."""
+    if not _empty(flat.get("sdxl")):
+        try:
+            if _to_bool(flat["sdxl"]):
+                return True
+        except _Bad as e:
+            bad("sdxl", flat["sdxl"], str(e))
+    if te2 is not None:
+        res.notes.append("two text_encoder_lr values: an SDXL run (model.family = sdxl)")
+        return True
+    model = flat.get("pretrained_model_name_or_path")
+    if isinstance(model, str) and model.strip():
+        from .base_model import detect_base_model
+
+        path = os.path.join(base_dir, os.path.expanduser(model.strip()))
+        if os.path.exists(path):
+            info = detect_base_model(path)
+            if info.family == "sdxl":
+                res.notes.append(f"model.family = sdxl: {info.describe()}")
+                return True
+    return False
 
 
 def _loratui_comments(path: str, res: ImportResult) -> None:
