@@ -27,6 +27,7 @@ SS_TO_ARG = {
     "ss_output_name": "output_name", "ss_v2": "v2", "ss_v_parameterization": "v_parameterization",
     "ss_training_comment": "training_comment", "ss_lr_scheduler_num_cycles": "lr_scheduler_num_cycles",
     "ss_lr_scheduler_power": "lr_scheduler_power", "ss_save_precision": "save_precision",
+    "ss_zero_terminal_snr": "zero_terminal_snr",
 }
 # Describe the run, not its settings: not reported as "not carried over".
 INFO_KEYS = {
@@ -38,7 +39,7 @@ INFO_KEYS = {
     "ss_cache_latents", "ss_full_fp16", "ss_max_token_length", "ss_color_aug", "ss_random_crop",
     "ss_face_crop_aug_range", "ss_prior_loss_weight", "ss_sd_scripts_commit_hash", "ss_num_processes",
 }
-FAMILY = {"sd_v1": "sd1", "sd_v2": "sd2", "sd_v2_v": "sd2-v", "sdxl_base_v1-0": "sdxl"}
+FAMILY = {"sd_v1": "sd1", "sd_v2": "sd2", "sd_v2_v": "sd2-v", "sdxl_base_v1-0": "sdxl", "sdxl_base_v1-0_v": "sdxl"}
 
 
 def _split_args(s: str) -> list[str]:
@@ -86,6 +87,10 @@ def config_from_lora(path: str, dataset_dir: str | None = None, base: str | None
         if k in SS_TO_ARG:
             flat[SS_TO_ARG[k]] = v
             back[SS_TO_ARG[k]] = k
+    te_lr = str(meta.get("ss_text_encoder_lr", "")).strip()
+    if te_lr.startswith("[") and te_lr.endswith("]"):
+        # sd-scripts writes str(args.text_encoder_lr): "[3e-05, 1e-05]" for SDXL's two encoders
+        flat["text_encoder_lr"] = [v.strip() for v in te_lr[1:-1].split(",") if v.strip()]
     if not _empty(meta.get("ss_resolution")):
         flat["resolution"] = meta["ss_resolution"].strip().strip("()[]")
     if not _empty(meta.get("ss_network_args")):
@@ -119,15 +124,22 @@ def config_from_lora(path: str, dataset_dir: str | None = None, base: str | None
             flat["lr_warmup_steps"] = w
     except ValueError:
         res.unmapped.append(Unmapped("ss_lr_warmup_steps", meta.get("ss_lr_warmup_steps"), "not a number"))
+    from loratui.lora.inspect import _base_model
+
+    version, why = _base_model(h)  # metadata first, else the key names (te1/te2, SGM UNet names)
+    if version.startswith("sdxl"):
+        flat["sdxl"] = True
+        back["sdxl"] = "ss_base_model_version" if why == "ss_base_model_version" else "tensor names"
+        if version.endswith("_v"):  # sd-scripts' name for a v-prediction SDXL run
+            flat["v_parameterization"] = True
+        res.notes.append(f"model.family sdxl ({why})")
     _apply_flat(flat, res, path, os.path.dirname(os.path.abspath(path)))
     for u in res.unmapped:
         u.key = back.get(u.key, u.key)
     _from_tensors(path, meta, res)
-    fam = FAMILY.get(meta.get("ss_base_model_version", ""))
+    fam = FAMILY.get(meta.get("ss_base_model_version", "")) or FAMILY.get(version)
     if fam:
         cfg.model.family = fam
-    elif "xl" in meta.get("modelspec.architecture", "").lower():
-        cfg.model.family = "sdxl"
     for k, attr in (("modelspec.title", "title"), ("modelspec.author", "author"),
                     ("modelspec.description", "description")):
         if not _empty(meta.get(k)):

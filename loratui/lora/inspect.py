@@ -63,6 +63,13 @@ class LoraInfo:
     stored_legacy_hash: str | None
     computed_legacy_hash: str | None
     problems: list[str] = field(default_factory=list)
+    te1_modules: int = 0
+    """SDXL: modules of the first text encoder (CLIP-L, ``lora_te1_``)"""
+    te2_modules: int = 0
+    """SDXL: modules of the second text encoder (OpenCLIP bigG, ``lora_te2_``)"""
+    unet_naming: str = ""
+    """kohya UNet key naming: "sgm" (``input_blocks``/``middle_block``/``output_blocks``, what sd-scripts
+    writes for SDXL), "diffusers" (``down_blocks``/``mid_block``/``up_blocks``, SD 1.x/2.x), or "" """
 
     @property
     def hash_ok(self) -> bool | None:
@@ -74,7 +81,8 @@ class LoraInfo:
         return {
             "path": self.path, "file_size": self.file_size, "format": self.format, "base_model": self.base_model,
             "base_model_source": self.base_model_source, "unet_modules": self.unet_modules,
-            "te_modules": self.te_modules, "tensors": self.tensors,
+            "te_modules": self.te_modules, "te1_modules": self.te1_modules, "te2_modules": self.te2_modules,
+            "unet_naming": self.unet_naming, "tensors": self.tensors,
             "ranks": {str(k): v for k, v in sorted(self.ranks.items())},
             "conv_ranks": {str(k): v for k, v in sorted(self.conv_ranks.items())},
             "alphas": {_fmt(k): v for k, v in sorted(self.alphas.items())},
@@ -88,12 +96,20 @@ class LoraInfo:
             "metadata": self.metadata, "problems": self.problems,
         }
 
+    def _modules_line(self) -> str:
+        unet = f"UNet {self.unet_modules}"
+        if self.unet_naming == "sgm":
+            unet += " (SGM names, as sd-scripts writes SDXL)"
+        if self.te1_modules or self.te2_modules:
+            return f"{unet}, text encoders {self.te1_modules} + {self.te2_modules} (te1 CLIP-L + te2 OpenCLIP bigG)"
+        return f"{unet}, text encoder {self.te_modules}"
+
     def lines(self, tags: int = 15) -> list[str]:
         out = [f"file        {self.path} ({self.file_size / 1e6:.1f} MB, {self.tensors} tensors, "
                + ", ".join(f"{k} x{v}" for k, v in sorted(self.dtypes.items())) + ")",
                f"format      {self.format}",
                f"base model  {self.base_model} ({self.base_model_source})",
-               f"modules     UNet {self.unet_modules}, text encoder {self.te_modules}",
+               f"modules     {self._modules_line()}",
                f"rank        {_counts(self.ranks)}" + (f"; conv {_counts(self.conv_ranks)}" if self.conv_ranks else ""),
                f"alpha       {_counts(self.alphas, _fmt) or 'none stored (= rank)'}"
                + (f"; conv {_counts(self.conv_alphas, _fmt)}" if self.conv_alphas else "")]
@@ -133,6 +149,18 @@ def _counts(c: dict, fmt=str) -> str:
     if len(c) == 1:
         return fmt(next(iter(c)))
     return ", ".join(f"{fmt(k)} (x{v})" for k, v in sorted(c.items()))
+
+
+def _unet_naming(modules) -> str:
+    sgm = diffusers = 0
+    for mod in modules:
+        if mod.startswith(("lora_unet_input_blocks_", "lora_unet_middle_block_", "lora_unet_output_blocks_")):
+            sgm += 1
+        elif mod.startswith(("lora_unet_down_blocks_", "lora_unet_mid_block_", "lora_unet_up_blocks_")):
+            diffusers += 1
+    if sgm and diffusers:
+        return "mixed"
+    return "sgm" if sgm else "diffusers" if diffusers else ""
 
 
 def _split_kohya(name: str) -> tuple[str, str]:
@@ -219,6 +247,14 @@ def inspect_lora(path: str, compute_hashes: bool = True, top_tags: int = 30) -> 
         fmt = "LoCon" if conv_ranks else "kohya LoRA"
     else:
         fmt = "unknown"
+    te1 = sum(1 for m in modules if m.startswith(("lora_te1_", "text_encoder.")))
+    te2 = sum(1 for m in modules if m.startswith(("lora_te2_", "text_encoder_2.")))
+    if not te2:
+        te1 = 0  # one text encoder: no split to show
+    naming = _unet_naming(modules) if style == "kohya" else ""
+    if naming == "mixed":
+        problems.append("UNet keys mix SGM (input_blocks) and diffusers (down_blocks) names: "
+                        "most loaders will miss some modules")
     base, source = _base_model(h)
     info = LoraInfo(
         path=h.path, file_size=h.file_size, format=fmt, base_model=base, base_model_source=source,
@@ -229,7 +265,8 @@ def inspect_lora(path: str, compute_hashes: bool = True, top_tags: int = 30) -> 
         settings=[(k, lbl, h.metadata[k]) for k, lbl in SETTINGS if h.metadata.get(k) not in (None, "", "None")],
         top_tags=_top_tags(h.metadata, top_tags, problems), dataset_dirs=_dataset_dirs(h.metadata, problems),
         stored_hash=h.metadata.get("sshs_model_hash"), computed_hash=None,
-        stored_legacy_hash=h.metadata.get("sshs_legacy_hash"), computed_legacy_hash=None, problems=problems)
+        stored_legacy_hash=h.metadata.get("sshs_legacy_hash"), computed_legacy_hash=None, problems=problems,
+        te1_modules=te1, te2_modules=te2, unet_naming=naming)
     if compute_hashes:
         info.computed_hash, info.computed_legacy_hash = file_hashes(h)
     return info
@@ -303,6 +340,8 @@ def _base_model(h: Header) -> tuple[str, str]:
     names = h.tensors
     if any(n.startswith(("lora_te1_", "lora_te2_")) or n.startswith("text_encoder_2.") for n in names):
         return "sdxl_base_v1-0", "guessed from the two text encoders"
+    if any(n.startswith(("lora_unet_input_blocks_", "lora_unet_output_blocks_")) for n in names):
+        return "sdxl_base_v1-0", "guessed from the SGM UNet names (sd-scripts writes them for SDXL)"
     for n, t in names.items():
         if "attn2" in n and "to_k" in n and (n.endswith(("lora_down.weight", "hada_w1_b", "hada_w1_b.weight")) or ".lora_A." in n) and len(t.shape) == 2:
             width = t.shape[1]
