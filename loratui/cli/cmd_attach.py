@@ -35,4 +35,4 @@ def run(args) -> int:
     except KeyboardInterrupt:
         print("\ndetached; the run goes on", file=sys.stderr)
         return 0
-    return 0 if st.state in ("finished", "running", "queued", "stopped", "starting", "created") else 1
+    return 0 if st.state in ("finished", "running", "queued", "stopped", "starting", "created", "stalled") else 1

@@ -28,6 +28,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("stop", "cmd_stop"),
     ("resume", "cmd_resume"),
     ("logs", "cmd_logs"),
+    ("doctor", "cmd_doctor"),
 ]
 
 EPILOG = """\
@@ -89,6 +90,23 @@ def _tolerant_output() -> None:
             pass
 
 
+def _unknown_command(argv: list[str], names: set[str]) -> bool:
+    """A first word that is neither a command nor an existing path, followed by ``--help`` or close to
+    a command name, is a mistyped command (not a folder to open): say so (exit 2)."""
+    import difflib
+
+    word = argv[0]
+    if os.path.exists(word):
+        return False
+    close = difflib.get_close_matches(word, sorted(names), n=1, cutoff=0.75)
+    if not close and "--help" not in argv and "-h" not in argv:
+        return False
+    hint = f"; did you mean `loratui {close[0]}`?" if close else ""
+    print(f"loratui: unknown command {word!r}{hint} (commands: {', '.join(n for n, _ in COMMANDS)}; "
+          "`loratui --help` describes them)", file=sys.stderr)
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     names = {name for name, _ in COMMANDS}
@@ -98,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
         build_parser().print_help()
         print("\nno dataset here: give a dataset folder (`loratui DIR`) or try `loratui demo`")
         return 0
+    if argv and argv[0] not in names and not argv[0].startswith("-") and _unknown_command(argv, names):
+        return 2
     # `loratui DIR` and bare `loratui` (inside a dataset) mean `loratui open ...`
     if not argv or (argv[0] not in names and not argv[0].startswith("-")) or (
         argv[0].startswith("--") and argv[0] not in ("--help", "--version") and "-h" not in argv

@@ -12,7 +12,7 @@ from .model import TrainConfig
 # Fields kohya's files cannot express (a round trip keeps them only through defaults).
 NOT_EXPRESSIBLE = (
     "concept", "model.config_dir", "schedule.sample_strengths", "output.trigger_words", "hardware.device", "hardware.gpu_ids",
-    "hardware.num_processes",
+    "hardware.num_processes", "hardware.stall_factor", "hardware.stall_minutes",
 )
 
 # Speed/memory knobs that loratui's trainer chooses itself.

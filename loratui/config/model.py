@@ -180,6 +180,10 @@ class HardwareConfig:
     device: str = _f("auto", "auto, cuda, cuda:N or cpu")
     gpu_ids: list[int] = _f([], "GPU indices to use (empty = the first visible)")
     num_processes: int = _f(1, "training processes (one per GPU)", min=1)
+    stall_factor: float = _f(10.0, "watchdog: a run with no progress for this many times its median step is "
+                             "reported stalled (0 = no watchdog)", min=0.0)
+    stall_minutes: float = _f(5.0, "watchdog: never report a stall before this many minutes without progress "
+                              "(3x that before the first step)", min=0.0)
 
 
 @dataclass

@@ -19,10 +19,10 @@ from .layout import RunError, default_runs_root, find_run, known_roots, list_run
 from .progress import RunProgress, describe, fmt_duration
 from .queue import dequeue, kick
 from .run import Run
-from .state import ACTIVE, RESUMABLE, RunStatus, active_runs, all_statuses, run_status
+from .state import ACTIVE, LIVE, RESUMABLE, RunStatus, active_runs, all_statuses, run_status
 
 __all__ = [
-    "ACTIVE", "active_runs", "EventFollower", "LineFollower", "RESUMABLE", "Run", "RunError", "RunProgress", "RunStatus",
+    "ACTIVE", "LIVE", "active_runs", "EventFollower", "LineFollower", "RESUMABLE", "Run", "RunError", "RunProgress", "RunStatus",
     "StopResult", "all_statuses", "clone", "create_run", "default_runs_root", "describe", "dequeue",
     "find_run", "fmt_duration", "kick", "known_roots", "launch", "list_run_dirs", "roots_for", "run_status",
     "save_now", "start", "stop", "tail_lines",

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from . import layout as L
 from .proc import alive
-from .state import run_status
+from .state import LIVE, run_status
 
 
 @dataclass
@@ -37,7 +37,7 @@ def save_now(run_dir: str) -> None:
 
     The worker removes ``save_now`` and emits a ``checkpoint`` event when done."""
     st = run_status(run_dir)
-    if st.state not in ("running", "starting"):
+    if st.state not in LIVE:
         raise L.RunError(f"{st.name} is {st.state}: nothing to checkpoint")
     L.write_json(os.path.join(run_dir, L.SAVE_NOW), {"t": time.time()})
 
@@ -52,7 +52,7 @@ def stop(run_dir: str, *, grace: float = 60.0, kill_after: float = 30.0, wait: b
     if st.state == "queued":
         dequeue(run_dir)
         return StopResult("dequeued", f"{st.name} removed from the queue")
-    if st.state not in ("running", "starting"):
+    if st.state not in LIVE:
         return StopResult("not_running", f"{st.name} is not running ({st.state})")
     request_stop(run_dir)
     if st.remote_host:

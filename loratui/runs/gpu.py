@@ -89,3 +89,54 @@ def check_vram(cfg, *, gpu: str | int | None = None, queued: bool = False, overr
     if mem is not None and queued:
         mem = replace(mem, free=mem.total, name=mem.name + ", when the queue reaches this run")
     return vram_gate(est, mem, override)
+
+
+# ---- a reading of every GPU, for the stall watchdog and `loratui doctor` ----------------------------
+def gpu_snapshot() -> list[dict] | str:
+    try:
+        import pynvml
+    except ImportError:
+        return "no NVIDIA GPU (nvidia-ml-py is not installed)"
+    try:
+        pynvml.nvmlInit()
+        count = pynvml.nvmlDeviceGetCount()
+    except Exception as e:  # noqa: BLE001 - NVMLError_LibraryNotFound, DriverNotLoaded, ...
+        return f"no NVIDIA GPU ({e or type(e).__name__})"
+    if not count:
+        return "no NVIDIA GPU (no devices)"
+    out = []
+    try:
+        for i in range(count):
+            h = pynvml.nvmlDeviceGetHandleByIndex(i)
+            row: dict = {"index": i}
+            for key, fn in (("name", lambda: pynvml.nvmlDeviceGetName(h)),
+                            ("util", lambda: pynvml.nvmlDeviceGetUtilizationRates(h).gpu),
+                            ("mem", lambda: pynvml.nvmlDeviceGetMemoryInfo(h))):
+                try:
+                    row[key] = fn()
+                except Exception:  # noqa: BLE001 - some boards lack a sensor
+                    row[key] = None
+            name = row.get("name")
+            row["name"] = name.decode() if isinstance(name, bytes) else str(name or "GPU")
+            mem = row.pop("mem")
+            row["mem_used"] = int(mem.used) if mem is not None else None
+            row["mem_total"] = int(mem.total) if mem is not None else None
+            out.append(row)
+    finally:
+        try:
+            pynvml.nvmlShutdown()
+        except Exception:  # noqa: BLE001
+            pass
+    return out
+
+
+def describe_gpus(gpus: list[dict] | str) -> list[str]:
+    if isinstance(gpus, str):
+        return [gpus]
+    gb = float(1 << 30)
+    lines = []
+    for g in gpus:
+        mem = (f"{g['mem_used'] / gb:.1f}/{g['mem_total'] / gb:.1f} GB" if g.get("mem_total") else "memory ?")
+        util = f"{g['util']}%" if g.get("util") is not None else "?"
+        lines.append(f"GPU {g.get('index')} {g.get('name')}: utilisation {util}, {mem}")
+    return lines

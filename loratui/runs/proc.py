@@ -95,3 +95,42 @@ def wait_gone(idents: list[dict], timeout: float, poll: float = 0.1) -> bool:
         if time.monotonic() >= end:
             return False
         time.sleep(poll)
+
+
+def cpu_seconds(pid: int) -> tuple[float, str, int] | None:
+    """(user + system CPU seconds, scheduler state letter, thread count) of ``pid``; None if gone.
+
+    State ``D`` (uninterruptible sleep) usually means a process stuck in disk or network I/O."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            rest = f.read().decode("ascii", "replace")
+        rest = rest[rest.rindex(")") + 2:].split()
+        tick = os.sysconf("SC_CLK_TCK") or 100
+        return (int(rest[11]) + int(rest[12])) / tick, rest[0], int(rest[17])
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        import psutil
+
+        p = psutil.Process(pid)
+        t = p.cpu_times()
+        return t.user + t.system, p.status()[:1].upper(), p.num_threads()
+    except Exception:  # noqa: BLE001 - no psutil or no such process
+        return None
+
+
+def open_paths(pid: int) -> list[str]:
+    """Files ``pid`` has open right now (Linux ``/proc/PID/fd``; empty elsewhere or when denied)."""
+    out = []
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return []
+    for fd in fds:
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("/"):
+            out.append(target)
+    return out

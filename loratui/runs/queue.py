@@ -12,7 +12,7 @@ import os
 
 from . import layout as L
 from .launch import file_lock, spawn
-from .state import run_status
+from .state import LIVE, run_status
 
 
 def queued_runs(root: str) -> list[str]:
@@ -30,7 +30,7 @@ def kick(root: str, ending: str | None = None) -> list[str]:
     started = []
     with file_lock(os.path.join(root, ".queue.lock")):
         statuses = [run_status(d) for d in L.list_run_dirs(root)]
-        busy = {s.slot for s in statuses if s.state in ("running", "starting") and s.run_dir != ending}
+        busy = {s.slot for s in statuses if s.state in LIVE and s.run_dir != ending}
         for s in sorted((s for s in statuses if s.state == "queued"),
                         key=lambda s: float((L.read_json(os.path.join(s.run_dir, L.QUEUED), {}) or {}).get("t", 0))):
             if s.slot in busy:

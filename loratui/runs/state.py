@@ -5,6 +5,8 @@
 - ``starting``: launched moments ago, the supervisor has not recorded itself yet
 - ``running``: the supervisor or worker process recorded in ``process.json`` is alive (same host,
   same boot, same start time: a reused pid or a reboot never looks alive)
+- ``stalled``: running, but the supervisor's watchdog recorded ``stall.json`` (no event for too
+  long, ``loratui.runs.watchdog``) and no event came since; ``stall`` holds the diagnosis
 - ``finished`` / ``stopped`` / ``failed``: the last worker section ended with ``finished`` /
   ``stopped`` / ``error`` (``failed``: the worker said why; the report is its error)
 - ``crashed``: the processes are gone without a final event; the last lines of ``worker.log``
@@ -27,7 +29,9 @@ from .proc import alive
 STARTING_GRACE_S = 30.0
 REMOTE_STALE_S = 3600.0
 REPORT_LINES = 30
-ACTIVE = ("queued", "starting", "running")
+ACTIVE = ("queued", "starting", "running", "stalled")
+LIVE = ("starting", "running", "stalled")
+"""States with a worker (or its supervisor) alive: what `stop` acts on, what holds a GPU slot."""
 RESUMABLE = ("stopped", "crashed", "failed", "created")
 
 
@@ -46,6 +50,8 @@ class RunStatus:
     """The latest ``step`` event (step, total_steps, epoch, loss, it_s, eta_s), if any."""
     epochs: int = 0
     exit: dict | None = None
+    stall: dict = field(default_factory=dict)
+    """The watchdog's diagnosis (``stall.json``) when ``state == "stalled"``."""
 
     @property
     def active(self) -> bool:
@@ -110,6 +116,7 @@ def run_status(run_dir: str, now: float | None = None) -> RunStatus:
     if any(v is True for v in live):
         st.state = "running"
         st.detail = "stopping" if st.stop_requested else ""
+        _check_stall(st, run_dir, last_ev, launched_t, now)
         return st
     if any(v is None for v in live):  # recorded on another machine
         st.remote_host = (current_proc.get("supervisor") or {}).get("host", "?")
@@ -162,6 +169,29 @@ def run_status(run_dir: str, now: float | None = None) -> RunStatus:
     st.detail = describe_exit(cur_ex) or "the worker vanished without a final event (reboot or kill)"
     st.report = [st.detail, ""] + tail_lines(os.path.join(run_dir, L.LOG), REPORT_LINES)
     return st
+
+
+def _check_stall(st: RunStatus, run_dir: str, last_ev: dict | None, launched_t: float, now: float) -> None:
+    from .watchdog import STALL_FILE
+
+    stall = L.read_json(os.path.join(run_dir, STALL_FILE))
+    if not isinstance(stall, dict):
+        return
+    try:
+        since, t = float(stall.get("since", 0)), float(stall.get("t", 0))
+        last_t = float((last_ev or {}).get("t", 0) or 0)
+    except (TypeError, ValueError):
+        return
+    if t < launched_t - 1 or last_t > since + 1e-3:
+        return  # an earlier section's stall, or progress since
+    st.state, st.stall = "stalled", stall
+    last = stall.get("last_event") or {}
+    what = f"step {last.get('step')}" if last.get("type") == "step" else str(last.get("type") or "start")
+    st.detail = f"no progress for {_minutes(now - since)} (last: {what})" + ("; stopping" if st.stop_requested else "")
+
+
+def _minutes(s: float) -> str:
+    return f"{s:.0f}s" if s < 120 else f"{s / 60:.0f} min"
 
 
 def _mtime(path: str, default: float) -> float:

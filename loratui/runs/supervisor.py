@@ -1,7 +1,8 @@
 """``python -m loratui.runs.supervisor RUN_DIR TOKEN``: runs the worker of a detached run.
 
 Forks once (the launcher's child exits at once, so the launcher never keeps a zombie), records
-itself and the worker in ``process.json``, waits, writes ``exit.json``, starts the next queued run.
+itself and the worker in ``process.json``, waits (watching for a stall: ``loratui.runs.watchdog``),
+writes ``exit.json``, starts the next queued run.
 Its stdout/stderr (and the worker's) are ``worker.log``. Imports nothing heavy.
 """
 
@@ -50,7 +51,7 @@ def main(argv: list[str]) -> int:
             pass
 
     signal.signal(signal.SIGTERM, forward)
-    rc = worker.wait()
+    rc = _wait_watching(run_dir, worker)
     sig = -rc if rc < 0 else None
     by_stop = sig is not None and os.path.exists(os.path.join(run_dir, L.STOP))
     L.write_json(os.path.join(run_dir, L.EXIT), {"rc": rc, "signal": sig, "ended": time.time(), "by_stop": by_stop})
@@ -58,6 +59,33 @@ def main(argv: list[str]) -> int:
     print(f"[loratui] {time.strftime('%Y-%m-%d %H:%M:%S')} worker ended: {how}", flush=True)
     _kick(run_dir)
     return 0
+
+
+def _wait_watching(run_dir: str, worker: subprocess.Popen) -> int:
+    """Wait for the worker; meanwhile the watchdog records a stall (and a recovery) in the log."""
+    from .gpu import describe_gpus
+    from .watchdog import Watchdog
+
+    dog = Watchdog(run_dir, worker.pid)
+    while True:
+        try:
+            return worker.wait(timeout=dog.policy.poll_s)
+        except subprocess.TimeoutExpired:
+            pass
+        was = dog.reported_for is not None and not dog.recovered
+        try:
+            rec = dog.poll()
+        except Exception as e:  # noqa: BLE001 - the watchdog must never take the run down with it
+            print(f"[loratui] stall watchdog error: {type(e).__name__}: {e}", flush=True)
+            continue
+        now = time.strftime("%Y-%m-%d %H:%M:%S")
+        if rec is not None:
+            print(f"[loratui] {now} stalled: no event for {rec['age_s']:.0f}s (threshold {rec['threshold_s']:.0f}s); "
+                  f"last: {rec['last_event'].get('type', 'none')}; " + "; ".join(describe_gpus(rec["gpu"]))
+                  + f"; worker CPU {rec['cpu_percent']}%; {rec['stacks_note']}. `loratui doctor` explains.",
+                  flush=True)
+        elif was and dog.recovered:
+            print(f"[loratui] {now} progress again after the stall", flush=True)
 
 
 def _kick(run_dir: str) -> None:

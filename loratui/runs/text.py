@@ -16,7 +16,7 @@ def status_cells(st: RunStatus) -> list[str]:
     step = f"{last.get('step')}/{last.get('total_steps')}" if last else "-"
     epoch = f"{last.get('epoch')}/{st.epochs or '?'}" if last else "-"
     loss = f"{last['loss']:.4f}" if last and isinstance(last.get("loss"), (int, float)) else "-"
-    state = st.state + (f" ({st.detail})" if st.detail and st.state in ("running", "queued") else "")
+    state = st.state + (f" ({st.detail})" if st.detail and st.state in ("running", "queued", "stalled") else "")
     started = time.strftime("%m-%d %H:%M", time.localtime(st.started)) if st.started else "-"
     return [st.name, state, epoch, step, loss, started, os.path.basename(st.output_file) or "-"]
 
@@ -41,7 +41,9 @@ def status_line(p: RunProgress, st: RunStatus | None = None) -> str:
         parts.append(f"loss {p.losses[-1]:.4f}" + (f" (avg {p.loss_avg:.4f})" if p.loss_avg is not None else ""))
     if p.it_s:
         parts.append(f"{p.it_s:.2f} it/s")
-    if p.eta_s is not None and st is not None and st.state == "running":
+    if st is not None and st.state == "stalled":
+        parts.append(st.detail + " - `loratui doctor` explains")
+    elif p.eta_s is not None and st is not None and st.state == "running":
         parts.append(f"eta {fmt_duration(p.eta_s)}")
     if p.phase and p.phase != "training":
         parts.append(p.phase)

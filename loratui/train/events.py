@@ -7,7 +7,8 @@ Every event has ``v`` (schema version, 1), ``t`` (unix time, float seconds) and 
 Types and their extra fields:
 
 - ``start``: ``pid``, ``run_dir``, ``spec`` (the resolved TrainSpec as a dict), ``versions``
-  ({torch, diffusers, ...} once known), ``resume`` (bool: a checkpoint will be resumed)
+  ({torch, diffusers, ...} once known), ``resume`` (bool: a checkpoint will be resumed),
+  ``stack_signal`` ("SIGUSR1": the worker dumps its threads' stacks into ``stacks.txt`` on it; or null)
 - ``dataset``: ``images`` (usable images), ``skipped`` (unusable images), ``subsets``
   ([{path, repeats, images}]), ``buckets`` ([{w, h, images}]), ``num_train_images`` (with repeats),
   ``batches_per_epoch``, ``steps_per_epoch`` (optimizer updates), ``total_steps``, ``epochs``
@@ -25,7 +26,9 @@ Types and their extra fields:
 - ``pruned``: ``path``, ``epoch`` (an older per-epoch file removed because of ``keep_last``)
 - ``checkpoint``: ``path`` (resumable state folder), ``step``, ``epoch``
 - ``sample``: ``path`` (PNG), ``prompt``, ``strength``, ``epoch``, ``step``, ``params``
-- ``error``: ``message`` (one line for humans), ``traceback`` (may be empty), optional ``path``
+- ``error``: ``message`` (one line for humans), ``traceback`` (may be empty), optional ``path``;
+  a non-finite loss adds ``kind: "nan"``, ``step`` (the update that failed), ``what`` ("loss" |
+  "gradient norm"), ``value`` and ``checkpoint`` (the weights from before it, or null)
 - ``stopped``: ``step``, ``epoch``, ``reason`` ("stop_file" | "SIGINT" | "SIGTERM"), ``checkpoint``
 - ``finished``: ``step``, ``epoch``, ``path`` (final LoRA), ``seconds``; ``already: true`` when the
   worker was started on a run that had finished before (nothing was trained)

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 from .data import build_train_data
 from .events import EventLog
+from .guard import NonFiniteLoss, params_finite
+from .hooks import hang_for_test, nan_for_test
 from .models import check_model_path
 from .spec import TrainSpec
 
@@ -312,6 +314,7 @@ def train(spec: TrainSpec, run_dir: str | None, events: EventLog, stopper: Stopp
         return te_t(ids)[0]
 
     def micro_step(batch, ep: int, bi: int, scale: float) -> float:
+        hang_for_test(step + 1)
         seed = _seed_of(spec.seed, "batch", ep, bi)
         gen = torch.Generator().manual_seed(seed)
         torch.manual_seed(seed)  # LoRA dropout
@@ -336,6 +339,7 @@ def train(spec: TrainSpec, run_dir: str | None, events: EventLog, stopper: Stopp
                 hidden = encode_text(captions)
             pred = unet_t(noisy, timesteps, hidden).sample
         loss = batch_loss(pred, latents, noise, timesteps, alphas_cumprod, loss_settings)
+        loss = nan_for_test(loss, step + 1)
         acc.backward(loss * scale)
         return float(loss.detach())
 
@@ -359,9 +363,13 @@ def train(spec: TrainSpec, run_dir: str | None, events: EventLog, stopper: Stopp
             for b in group:
                 k = (b * world + rank) % len(batches)
                 gl += micro_step(batches[k], epoch, k, 1.0 / len(group))
-            if spec.max_grad_norm > 0:
-                acc.clip_grad_norm_(params, spec.max_grad_norm)
+            gnorm = acc.clip_grad_norm_(params, spec.max_grad_norm) if spec.max_grad_norm > 0 else None
             lrs = {g.get("name", str(k)): g["lr"] for k, g in enumerate(optimizer.param_groups)}
+            bad = _non_finite(gl, gnorm)
+            if bad:  # drop this update, keep the weights from before it
+                optimizer.zero_grad(set_to_none=True)
+                raise NonFiniteLoss(bad[0], step + 1, bad[1], save_checkpoint(epoch, bi) if params_finite(params)
+                                    else None, lrs)
             optimizer.step()
             lr_sched.step()
             optimizer.zero_grad(set_to_none=True)
@@ -417,6 +425,17 @@ def train(spec: TrainSpec, run_dir: str | None, events: EventLog, stopper: Stopp
             json.dump({"path": final, "step": step, "epoch": epoch}, f)
     events.emit("finished", step=step, epoch=epoch, path=final, seconds=round(time.time() - t_start, 2))
     return Result("finished", step, epoch, final)
+
+
+def _non_finite(loss: float, gnorm) -> tuple[str, float] | None:
+    """("loss" | "gradient norm", value) when the update must not be applied."""
+    if not math.isfinite(loss):
+        return "loss", loss
+    if gnorm is not None:
+        g = float(gnorm)
+        if not math.isfinite(g):
+            return "gradient norm", g
+    return None
 
 
 def _emit_dataset(events: EventLog, data, world: int = 1) -> None:

@@ -39,6 +39,8 @@ def is_main_process() -> bool:
 def run_worker(run_dir: str, fresh: bool = False, echo=None, spec=None) -> int:
     """Train the run in ``run_dir``; every outcome is an event. Returns the exit status."""
     from .data import DataError
+    from .guard import NonFiniteLoss
+    from .hooks import install_stack_dump, uninstall_stack_dump
     from .models import ModelError
     from .optim import OptimizerUnavailable
     from .trainer import Stopper, train
@@ -49,6 +51,7 @@ def run_worker(run_dir: str, fresh: bool = False, echo=None, spec=None) -> int:
     pid_file = os.path.join(run_dir, "worker.pid")
     stopper = Stopper(run_dir)
     stopper.install_signals()
+    stack_signal = install_stack_dump(run_dir)
     try:
         if main:
             with open(pid_file, "w") as f:
@@ -64,7 +67,7 @@ def run_worker(run_dir: str, fresh: bool = False, echo=None, spec=None) -> int:
                 if os.path.exists(p):
                     os.unlink(p)
         events.emit("start", pid=os.getpid(), run_dir=run_dir, spec=spec.to_dict(),
-                    resume=os.path.exists(ckpt), versions=_versions())
+                    resume=os.path.exists(ckpt), versions=_versions(), stack_signal=stack_signal)
         if os.path.exists(finished):
             import json
 
@@ -76,6 +79,10 @@ def run_worker(run_dir: str, fresh: bool = False, echo=None, spec=None) -> int:
             return EXIT_FINISHED
         result = train(spec, run_dir, events, stopper, resume=not fresh)
         return EXIT_STOPPED if result.status == "stopped" else EXIT_FINISHED
+    except NonFiniteLoss as e:
+        events.emit("error", message=str(e), traceback="", kind="nan", step=e.step, value=str(e.value),
+                    what=e.what, checkpoint=e.checkpoint)
+        return EXIT_ERROR
     except (DataError, ModelError, OptimizerUnavailable) as e:
         events.emit("error", message=str(e), traceback="", **({"path": e.path} if getattr(e, "path", "") else {}))
         return EXIT_ERROR
@@ -87,6 +94,7 @@ def run_worker(run_dir: str, fresh: bool = False, echo=None, spec=None) -> int:
             events.emit("error", message=f"{name}: {e}", traceback=traceback.format_exc())
         return EXIT_ERROR
     finally:
+        uninstall_stack_dump()
         events.close()
         if main:
             try:

@@ -1,7 +1,9 @@
 """A stand-in for ``python -m loratui.train RUN_DIR``: same argv, same event schema, same stop file,
 signals, exit codes and resume-from-checkpoint behaviour; no torch. Tuned by ``$FAKE_WORKER``
 (JSON): steps, epochs, delay (s per step), fail_at (step: emit ``error``), hang (ignore the stop
-file and SIGINT), slow_start (s before the first event), noisy (print to stdout every step).
+file and SIGINT), slow_start (s before the first event), noisy (print to stdout every step),
+stall_at (step: sleep inside ``stuck_in_fake_step`` before it; the stack dump handler is installed
+as the real worker's).
 It also honours ``save_now`` the way the real worker should."""
 
 import json
@@ -12,7 +14,8 @@ import time
 
 run_dir = os.path.abspath(sys.argv[1])
 fresh = "--fresh" in sys.argv
-opts = {"steps": 20, "epochs": 2, "delay": 0.05, "fail_at": 0, "hang": False, "slow_start": 0.0, "noisy": False}
+opts = {"steps": 20, "epochs": 2, "delay": 0.05, "fail_at": 0, "hang": False, "slow_start": 0.0, "noisy": False,
+        "stall_at": 0}
 opts.update(json.loads(os.environ.get("FAKE_WORKER", "{}") or "{}"))
 events = open(os.path.join(run_dir, "events.jsonl"), "a", encoding="utf-8")
 ckpt = os.path.join(run_dir, "state", "checkpoint.json")
@@ -43,13 +46,21 @@ def save(step, epoch):
     return ckpt
 
 
+def stuck_in_fake_step():
+    time.sleep(3600)
+
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+from loratui.train.hooks import install_stack_dump  # noqa: E402
+
+stack_signal = install_stack_dump(run_dir)
 time.sleep(opts["slow_start"])
 with open(os.path.join(run_dir, "worker.pid"), "w") as f:
     f.write(f"{os.getpid()}\n")
 resume = not fresh and os.path.exists(ckpt)
 print(f"fake worker {os.getpid()} starting", flush=True)
 emit("start", pid=os.getpid(), run_dir=run_dir, spec={"output_name": "fake", "epochs": opts["epochs"]},
-     resume=resume, versions={})
+     resume=resume, versions={}, stack_signal=stack_signal)
 total, epochs = opts["steps"], opts["epochs"]
 per_epoch = total // epochs
 emit("dataset", images=5, skipped=0, subsets=[], buckets=[], num_train_images=10, batches_per_epoch=per_epoch,
@@ -65,6 +76,8 @@ t0 = time.time()
 out_dir = os.path.join(run_dir, "output")
 while step < total:
     time.sleep(opts["delay"])
+    if opts["stall_at"] and step + 1 == opts["stall_at"]:
+        stuck_in_fake_step()
     step += 1
     epoch = (step - 1) // per_epoch + 1
     if opts["fail_at"] and step == opts["fail_at"]:

@@ -22,7 +22,7 @@ def cli(*args, env=None, timeout=60):
 
 
 def test_runs_table_stop_resume_logs(tmp_path, runs_root, fake):
-    fake(steps=300, delay=0.01, noisy=True)
+    fake(steps=2000, delay=0.01, noisy=True)  # long enough to still run on a loaded machine
     run = launch(write_config(tmp_path), runs_root, worker_cmd=FAKE_CMD)
     wait_for(lambda: run.progress().step >= 3)
     table = cli("runs")
@@ -33,7 +33,7 @@ def test_runs_table_stop_resume_logs(tmp_path, runs_root, fake):
     assert s.returncode == 0 and "stopped cleanly" in s.stdout, s.stderr
     assert "stopped" in cli("runs").stdout
     assert cli("stop", run.name).returncode == 1  # not running any more
-    r = cli("resume", run.name, env=dict(os.environ, FAKE_WORKER=json.dumps({"steps": 300, "delay": 0.001})))
+    r = cli("resume", run.name, env=dict(os.environ, FAKE_WORKER=json.dumps({"steps": 2000, "delay": 0.001})))
     assert r.returncode == 0, r.stderr
     lg = cli("logs", run.name, "-f")
     assert lg.returncode == 0 and "worker ended: exit status 0" in lg.stdout and "noise 3" in lg.stdout
