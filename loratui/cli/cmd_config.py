@@ -33,6 +33,8 @@ def add_arguments(p) -> None:
     n.add_argument("--model-preset", default=None, metavar="NAME",
                    help="sd1, sdxl, illustrious, noobai-eps, noobai-vpred or pony (default: from the base model)")
     n.add_argument("--output-dir", default="", metavar="DIR", help="where LoRAs are written")
+    n.add_argument("--score-tags", action="store_true",
+                   help="Pony: put its score tags (score_9, score_8_up, score_7_up) before every caption")
     _out_args(n)
 
     c = sub.add_parser("check", help="validate a config and show its step math")
@@ -117,7 +119,7 @@ def _new(args) -> int:
     notes: list[str] = []
     try:
         cfg = new_config(args.dir, args.preset, base=args.base, family=args.family, output_dir=args.output_dir,
-                         model_preset=args.model_preset, notes=notes)
+                         model_preset=args.model_preset, notes=notes, score_tags=args.score_tags)
     except KeyError as e:
         return _err(str(e.args[0]))
     print(f"preset `{args.preset}`: {PRESET_DISCLAIMER}", file=sys.stderr)

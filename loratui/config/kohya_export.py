@@ -110,6 +110,10 @@ def to_kohya(cfg: TrainConfig, dataset_config_path: str = "dataset.toml",
     general = {"caption_extension": d.caption_extension, "keep_tokens": d.keep_tokens,
                "shuffle_caption": d.shuffle_caption, "caption_dropout_rate": d.caption_dropout_rate,
                "caption_tag_dropout_rate": d.caption_tag_dropout_rate, "flip_aug": d.flip_aug}
+    prefix = getattr(d, "caption_prefix", "").strip().rstrip(",").strip()
+    if prefix:
+        # sd-scripts joins prefix and caption with a space: the trailing comma keeps the last tag apart
+        general["caption_prefix"] = prefix + ","
     subsets = []
     for s in d.subsets:
         sub = {"image_dir": s.image_dir, "num_repeats": s.repeats}

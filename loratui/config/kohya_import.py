@@ -38,6 +38,7 @@ SIMPLE = {
     "cache_latents": ("dataset.cache_latents", _to_bool),
     "cache_latents_to_disk": ("dataset.cache_latents_to_disk", _to_bool),
     "cache_text_encoder_outputs": ("dataset.cache_text_encoder_outputs", _to_bool),
+    "caption_prefix": ("dataset.caption_prefix", _to_str),
     "zero_terminal_snr": ("model.zero_terminal_snr", _to_bool),
     "network_dim": ("network.dim", _to_int),
     "network_alpha": ("network.alpha", _to_float),
@@ -492,12 +493,21 @@ def _apply_dataset_config(data: dict, path: str, res: ImportResult) -> None:
         for k, v in ds.items():
             if k == "subsets" or k in DATASET_OPTIONS or k in _SHARED:
                 continue
+            if k == "caption_prefix" and v == general.get("caption_prefix"):
+                continue
             if k in _SUBSET_KEYS:
-                bad(f"datasets[{di}]", k, v, "no equivalent in loratui")
+                bad(f"datasets[{di}]", k, v, "no equivalent in loratui" if k != "caption_prefix" else
+                    "a caption_prefix for some subsets only: loratui has one, for every subset ([general])")
             else:
                 bad(f"datasets[{di}]", k, v, "unknown dataset key (sd-scripts would reject it)")
     for k, v in general.items():
-        if k in _SUBSET_KEYS and k not in _SHARED:
+        if k == "caption_prefix" and not _empty(v):
+            try:
+                # loratui's is dataset-wide, as [general]'s; sd-scripts' trailing comma is only a separator
+                cfg.dataset.caption_prefix = _to_str(v).strip().rstrip(",").strip()
+            except _Bad as e:
+                bad("general", k, v, f"{e}; not applied")
+        elif k in _SUBSET_KEYS and k not in _SHARED:
             bad("general", k, v, "no equivalent in loratui")
     # subsets: every option from the lowest level that sets it
     subsets: list[SubsetConfig] = []
@@ -537,8 +547,11 @@ def _apply_dataset_config(data: dict, path: str, res: ImportResult) -> None:
                 elif k == "metadata_file":
                     bad(where, k, v, "fine-tuning subsets (captions from a metadata file) are not supported; "
                                      "not carried over: loratui reads this folder's caption files instead")
+                elif k == "caption_prefix" and v == general.get("caption_prefix"):
+                    continue
                 elif k in _SUBSET_KEYS:
-                    bad(where, k, v, "no equivalent in loratui")
+                    bad(where, k, v, "no equivalent in loratui" if k != "caption_prefix" else
+                        "a caption_prefix for some subsets only: loratui has one, for every subset ([general])")
                 else:
                     bad(where, k, v, "unknown subset key (sd-scripts would reject it)")
     if subsets:

@@ -96,6 +96,8 @@ class DatasetConfig:
     bucket_no_upscale: bool = _f(False, "never upscale small images into a larger bucket")
     cache_latents: bool = _f(True, "encode images once before training (faster; less VRAM)")
     cache_latents_to_disk: bool = _f(False, "keep the cached latents on disk between runs")
+    caption_prefix: str = _f("", "text put before every caption, as kohya's caption_prefix (its tags count in "
+                             "keep_tokens), e.g. Pony's \"score_9, score_8_up, score_7_up\"")
     cache_text_encoder_outputs: bool = _f(False, "encode every caption once and move the text encoders off the "
                                           "GPU (UNet-only training, fixed captions: no shuffle or dropout)")
 

@@ -225,14 +225,16 @@ def find_subsets(root: str, default_repeats: int = 10):
 
 
 def new_config(dataset_dir: str = "", preset: str = "character", base: str = "", family: str | None = None,
-               output_dir: str = "", model_preset: str | None = None, notes: list[str] | None = None) -> TrainConfig:
+               output_dir: str = "", model_preset: str | None = None, notes: list[str] | None = None,
+               score_tags: bool = False) -> TrainConfig:
     """A fresh config for a dataset folder from a preset. Subset repeats come from the folder names;
     for a character or concept the first word of the first subset's name becomes the trigger word.
 
     The model family: ``family`` if given, else ``model_preset``'s, else what ``base``'s files say
     (``loratui.config.base_model``), else a name with "xl" in it is taken for SDXL. A detected SDXL
     base gets the ``sdxl`` model preset (v-prediction + zero-terminal SNR when the checkpoint carries
-    NoobAI's ``v_pred`` / ``ztsnr`` keys). What was decided and why is appended to ``notes``."""
+    NoobAI's ``v_pred`` / ``ztsnr`` keys). What was decided and why is appended to ``notes``.
+    ``score_tags``: Pony's score tags as the caption prefix, kept in front (keep_tokens + 3)."""
     from .base_model import config_family, detect_base_model
 
     notes = notes if notes is not None else []
@@ -270,6 +272,12 @@ def new_config(dataset_dir: str = "", preset: str = "character", base: str = "",
         cfg.model.family = family
     if cfg.model.family == "sd2-v":
         cfg.dataset.resolution = [768, 768]
+    if score_tags:
+        cfg.dataset.caption_prefix = PONY_SCORE_TAGS
+        n = len(PONY_SCORE_TAGS.split(","))
+        cfg.dataset.keep_tokens += n  # the prefix's tags count in keep_tokens (sd-scripts): keep them first
+        notes.append(f"caption prefix {PONY_SCORE_TAGS!r}; keep_tokens {cfg.dataset.keep_tokens} keeps it "
+                     "(and the trigger word) in front")
     if dataset_dir:
         root = os.path.abspath(os.path.expanduser(dataset_dir))
         cfg.dataset.root = root

@@ -144,6 +144,8 @@ def process_caption(tags: list[str], subset: SubsetSpec, rng: random.Random) -> 
     """kohya caption handling: whole-caption dropout, then shuffle and tag dropout past keep_tokens."""
     if subset.caption_dropout_rate > 0 and rng.random() < subset.caption_dropout_rate:
         return ""
+    if subset.caption_prefix:  # sd-scripts prepends it before splitting: its tags count in keep_tokens
+        tags = [t.strip() for t in subset.caption_prefix.split(",") if t.strip()] + list(tags)
     keep = tags[:subset.keep_tokens]
     rest = list(tags[subset.keep_tokens:])
     if subset.shuffle_caption:

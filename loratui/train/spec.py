@@ -29,6 +29,8 @@ class SubsetSpec:
     caption_tag_dropout_rate: float = 0.0
     flip_aug: bool = False
     is_reg: bool = False
+    caption_prefix: str = ""
+    """Tags put before every caption (kohya ``caption_prefix``), counted in ``keep_tokens``."""
 
 
 @dataclass
@@ -213,13 +215,14 @@ def spec_from_config(cfg, run_dir: str = "") -> TrainSpec:
                           shuffle_caption=own(s, "shuffle_caption"),
                           caption_dropout_rate=own(s, "caption_dropout_rate"),
                           caption_tag_dropout_rate=own(s, "caption_tag_dropout_rate"), flip_aug=own(s, "flip_aug"),
-                          is_reg=s.is_reg)
+                          is_reg=s.is_reg, caption_prefix=getattr(ds, "caption_prefix", ""))
                for s in ds.subsets]
     if not subsets and ds.root:
         subsets = subsets_from_root(ds.root, ds.caption_extension, SubsetSpec(
             path="", caption_ext=ds.caption_extension, keep_tokens=ds.keep_tokens,
             shuffle_caption=ds.shuffle_caption, caption_dropout_rate=ds.caption_dropout_rate,
-            caption_tag_dropout_rate=ds.caption_tag_dropout_rate, flip_aug=ds.flip_aug))
+            caption_tag_dropout_rate=ds.caption_tag_dropout_rate, flip_aug=ds.flip_aug,
+            caption_prefix=getattr(ds, "caption_prefix", "")))
     o, s, n, h = c.optim, c.schedule, c.network, c.hardware
     res = ds.resolution if len(ds.resolution) == 2 else [ds.resolution[0]] * 2
     family = c.model.family

@@ -97,3 +97,36 @@ def test_sdxl_concept_presets():
     assert c.optim.unet_lr == 1e-4 and not c.network.train_text_encoder and c.dataset.keep_tokens == 1
     s = apply_preset("sdxl-style")
     assert (s.concept, s.network.type, s.optim.unet_lr, s.dataset.resolution) == ("style", "locon", 8e-5, [1024, 1024])
+
+
+def test_pony_score_tags_are_an_option_kept_in_front_and_exported(tmp_path, capsys):
+    from loratui.config import export_kohya, import_kohya
+
+    data = make_images(tmp_path / "data", {"10_mychar": 24})
+    out = str(tmp_path / "pony.toml")
+    assert main(["config", "new", str(data), "--model-preset", "pony", "--score-tags", "-o", out]) == 0
+    assert "caption prefix 'score_9, score_8_up, score_7_up'" in capsys.readouterr().err
+    cfg = TrainConfig.load(out)
+    assert cfg.dataset.caption_prefix == PONY_SCORE_TAGS and cfg.dataset.keep_tokens == 4
+    assert new_config(str(data), "character", model_preset="pony").dataset.caption_prefix == ""  # not forced
+    written, _ = export_kohya(cfg, str(tmp_path / "k"))
+    import tomllib
+
+    ds = tomllib.loads(open(written[1]).read())
+    assert ds["general"]["caption_prefix"] == "score_9, score_8_up, score_7_up,"  # sd-scripts joins with a space
+    back = import_kohya(written[0])
+    assert back.config.dataset.caption_prefix == PONY_SCORE_TAGS
+    assert not any(u.key.endswith("caption_prefix") for u in back.unmapped)
+
+
+def test_the_worker_puts_the_prefix_before_keep_tokens():
+    import random
+
+    from loratui.train.data import process_caption
+    from loratui.train.spec import SubsetSpec
+
+    sub = SubsetSpec(path="x", keep_tokens=4, shuffle_caption=True, caption_prefix=PONY_SCORE_TAGS)
+    for seed in range(5):
+        out = process_caption(["mychar", "1girl", "smile", "hat"], sub, random.Random(seed)).split(", ")
+        assert out[:4] == ["score_9", "score_8_up", "score_7_up", "mychar"]
+        assert sorted(out[4:]) == ["1girl", "hat", "smile"]
