@@ -160,7 +160,8 @@ class _Printer:
             self.say(f"dataset: {ev['images']} images ({ev['num_train_images']} with repeats), "
                      f"{len(ev['buckets'])} buckets, {ev['steps_per_epoch']} steps/epoch, {ev['total_steps']} steps")
         elif t == "model_loaded":
-            self.say(f"model: {ev['base_model']} on {ev['device']} ({ev['seconds']:.1f}s)")
+            threads = f", {ev['cpu_threads']} CPU threads" if "cpu_threads" in ev else ""
+            self.say(f"model: {ev['base_model']} on {ev['device']}{threads} ({ev['seconds']:.1f}s)")
         elif t == "resumed":
             self.say(f"resuming at step {ev['step']} (epoch {ev['epoch']})")
         elif t == "caching" and "seconds" in ev:

@@ -186,6 +186,7 @@ class HardwareConfig:
                              "reported stalled (0 = no watchdog)", min=0.0)
     stall_minutes: float = _f(5.0, "watchdog: never report a stall before this many minutes without progress "
                               "(3x that before the first step)", min=0.0)
+    cpu_threads: int = _f(0, "CPU threads of the training worker (0: the cores this process may use)", min=0)
 
 
 @dataclass

@@ -14,7 +14,8 @@ Types and their extra fields:
   ``batches_per_epoch``, ``steps_per_epoch`` (optimizer updates), ``total_steps``, ``epochs``
 - ``warning``: ``message``, optional ``path``
 - ``model_loaded``: ``base_model``, ``kind`` ("diffusers" | "single_file"), ``v_parameterization``,
-  ``device``, ``dtype``, ``seconds``
+  ``device``, ``dtype``, ``seconds``, ``cpu_threads`` (torch CPU threads), ``cpu_threads_from``
+  (why that many: the setting, ``OMP_NUM_THREADS`` or the cores available)
 - ``network``: ``network`` ("lora" | "locon"), ``unet_modules``, ``te_modules``, ``trainable_params``
 - ``caching``: ``done``, ``total``, ``from_disk`` (latents read from the disk cache)
 - ``resumed``: ``step``, ``epoch``, ``batch`` (next batch index inside ``epoch``), ``path``

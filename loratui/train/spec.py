@@ -106,6 +106,8 @@ class TrainSpec:
     gradient_checkpointing: bool = False
     seed: int = 42
     device: str = "auto"
+    cpu_threads: int = 0
+    """torch CPU threads (0: the cores this process may use, see ``loratui.train.threads``)."""
     # ---- schedule
     epochs: int = 1
     max_train_steps: int = 0
@@ -152,7 +154,8 @@ class TrainSpec:
         d = self.to_dict()
         for k in ("output_dir", "output_name", "title", "author", "description", "trigger_words", "comment",
                   "save_every_n_epochs", "keep_last", "checkpoint_every_n_steps", "sample_prompts", "sample_every_n_epochs", "sample_every_n_steps",
-                  "sample_strengths", "sample_sampler", "save_precision", "cache_latents_to_disk", "latent_cache_dir", "device"):
+                  "sample_strengths", "sample_sampler", "save_precision", "cache_latents_to_disk", "latent_cache_dir", "device",
+                  "cpu_threads"):
             d.pop(k, None)
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -251,7 +254,7 @@ def spec_from_config(cfg, run_dir: str = "") -> TrainSpec:
         lr_scheduler_power=o.power, batch_size=o.batch_size, grad_accumulation=o.grad_accumulation,
         max_grad_norm=o.max_grad_norm, noise_offset=o.noise_offset, min_snr_gamma=o.min_snr_gamma,
         mixed_precision=o.mixed_precision, gradient_checkpointing=o.gradient_checkpointing, seed=o.seed,
-        device=h.device, epochs=s.epochs, max_train_steps=s.max_steps,
+        device=h.device, cpu_threads=h.cpu_threads, epochs=s.epochs, max_train_steps=s.max_steps,
         save_every_n_epochs=s.save_every_n_epochs, keep_last=s.keep_last, sample_prompts=list(s.sample_prompts),
         sample_every_n_epochs=s.sample_every_n_epochs, sample_every_n_steps=s.sample_every_n_steps,
         sample_strengths=list(s.sample_strengths),

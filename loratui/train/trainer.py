@@ -142,7 +142,9 @@ def train(spec: TrainSpec, run_dir: str | None, events: EventLog, stopper: Stopp
     from .models import load_models
     from .network import adapter_state, build_network, kohya_tensors, load_adapter_state
     from .optim import make_optimizer, make_scheduler
+    from .threads import apply_cpu_threads
 
+    threads, threads_why = apply_cpu_threads(spec.cpu_threads)
     cpu = spec.device == "cpu" or (spec.device == "auto" and not torch.cuda.is_available())
     acc = Accelerator(mixed_precision=spec.mixed_precision if not cpu or spec.mixed_precision == "bf16" else "no",
                       cpu=cpu)
@@ -153,7 +155,7 @@ def train(spec: TrainSpec, run_dir: str | None, events: EventLog, stopper: Stopp
     unet, te, vae, tok, sched = models.unet, models.text_encoder, models.vae, models.tokenizer, models.noise_scheduler
     events.emit("model_loaded", base_model=spec.base_model, kind=models.kind,
                 v_parameterization=models.v_parameterization, device=str(device), dtype=str(weight_dtype),
-                seconds=round(models.seconds, 2))
+                seconds=round(models.seconds, 2), cpu_threads=threads, cpu_threads_from=threads_why)
     vae.requires_grad_(False)
     vae.eval()
     vae.to(device)  # fp32: the SD VAE overflows in fp16

@@ -196,11 +196,16 @@ def test_single_file_model_trains_and_records_its_hashes(tiny_model, dataset_dir
     from loratui.train.ldm_export import export_single_file
 
     single = export_single_file(tiny_model, str(tmp_path / "tiny-sd.safetensors"))
-    spec = tiny_spec(single, dataset_dir, str(tmp_path / "o"), model_config=tiny_model, epochs=2)
+    import torch
+
+    spec = tiny_spec(single, dataset_dir, str(tmp_path / "o"), model_config=tiny_model, epochs=2, cpu_threads=1)
     result, ev = _run(spec, str(tmp_path / "run"))
     assert result.status == "finished"
     loaded = next(e for e in ev if e["type"] == "model_loaded")
     assert loaded["kind"] == "single_file"
+    # the hardware.cpu_threads setting reached torch
+    assert loaded["cpu_threads"] == 1 and loaded["cpu_threads_from"] == "hardware.cpu_threads"
+    assert torch.get_num_threads() == 1
     md = read_metadata(result.path)
     data = open(single, "rb").read()
     assert md["ss_new_sd_model_hash"] == hashlib.sha256(data).hexdigest()
