@@ -76,6 +76,11 @@ def config_from_lora(path: str, dataset_dir: str | None = None, base: str | None
         h = read_header(path)
     except LoraFileError as e:
         raise ConfigError([str(e).split(": ", 1)[-1]], path) from None
+    from loratui.lora.inspect import inspect_lora
+
+    if not inspect_lora(path, compute_hashes=False).is_network:
+        raise ConfigError(["not a LoRA network (no LoRA, LoCon, LoHa, LoKr or diffusers LoRA tensors): it holds "
+                           "no training settings to reuse"], path)
     meta = h.metadata
     res = ImportResult(kohya_defaults(), sources=[path])
     cfg = res.config

@@ -5,16 +5,22 @@ Reads only the header, the scalar ``alpha`` tensors by offset, and (for hashes) 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
 
+from .hashes import is_lycoris_hash, sd_scripts_hashes
 from .header import Header, LoraFileError, read_header, read_scalar
 
 KOHYA_PREFIXES = ("lora_unet_", "lora_te1_", "lora_te2_", "lora_te_")
-PEFT_MARKERS = (".lora_A.", ".lora_B.", ".lora.down.", ".lora.up.", ".lora_A_", ".lora_B_")
+PEFT_MARKERS = (".lora_A.", ".lora_B.", ".lora.down.", ".lora.up.", ".lora_A_", ".lora_B_",
+                ".lora_linear_layer.down.", ".lora_linear_layer.up.", "_lora.down.", "_lora.up.")
+# diffusers before peft (``save_lora_weights`` / attention processors): ``...q_proj.lora_linear_layer.down``
+# and ``...processor.to_q_lora.down``; read as the ``.lora.down``/``.lora.up`` spelling
+_OLD_DIFFUSERS = ((".lora_linear_layer.down.", ".lora.down."), (".lora_linear_layer.up.", ".lora.up."),
+                  ("_lora.down.", ".lora.down."), ("_lora.up.", ".lora.up."))
+DATE_KEYS = ("ss_training_started_at", "ss_training_finished_at")
 
 # ss_* keys shown as "training settings", in this order, with a label
 SETTINGS = [
@@ -72,10 +78,31 @@ class LoraInfo:
     writes for SDXL), "diffusers" (``down_blocks``/``mid_block``/``up_blocks``, SD 1.x/2.x), or "" """
 
     @property
+    def is_network(self) -> bool:
+        """An adapter network (LoRA, LoCon, LoHa, LoKr, diffusers): the only files whose settings make
+        sense as a new training config (not a checkpoint, an embedding or an unknown file)."""
+        return self.format != "unknown" and (self.unet_modules + self.te_modules) > 0
+
+    @property
+    def hash_kind(self) -> str:
+        """sd-scripts | lycoris (``0x`` + sha256 over tensors in training order) | none"""
+        if not self.stored_hash:
+            return "none"
+        return "lycoris" if is_lycoris_hash(self.stored_hash) else "sd-scripts"
+
+    @property
     def hash_ok(self) -> bool | None:
-        if not self.stored_hash or not self.computed_hash:
+        """Stored ``sshs_model_hash`` = recomputed (sd-scripts' definition); None: nothing to compare,
+        or LyCORIS' variant, which cannot be recomputed from the file (its tensor order is lost)."""
+        if not self.stored_hash or not self.computed_hash or self.hash_kind != "sd-scripts":
             return None
-        return self.stored_hash.lower().removeprefix("0x") == self.computed_hash
+        return self.stored_hash.strip().lower() == self.computed_hash
+
+    @property
+    def legacy_hash_ok(self) -> bool | None:
+        if not self.stored_legacy_hash or not self.computed_legacy_hash:
+            return None
+        return self.stored_legacy_hash.strip().lower() == self.computed_legacy_hash
 
     def to_dict(self) -> dict:
         return {
@@ -89,10 +116,11 @@ class LoraInfo:
             "conv_alphas": {_fmt(k): v for k, v in sorted(self.conv_alphas.items())},
             "dtypes": self.dtypes, "settings": {k: v for k, _, v in self.settings},
             "top_tags": [{"tag": t, "count": c} for t, c in self.top_tags], "dataset_dirs": self.dataset_dirs,
-            "hashes": {"sshs_model_hash": {"stored": self.stored_hash, "computed": self.computed_hash,
+            "hashes": {"kind": self.hash_kind,
+                       "sshs_model_hash": {"stored": self.stored_hash, "computed": self.computed_hash,
                                            "match": self.hash_ok},
                        "sshs_legacy_hash": {"stored": self.stored_legacy_hash,
-                                            "computed": self.computed_legacy_hash}},
+                                            "computed": self.computed_legacy_hash, "match": self.legacy_hash_ok}},
             "metadata": self.metadata, "problems": self.problems,
         }
 
@@ -125,10 +153,15 @@ class LoraInfo:
         if self.top_tags:
             out.append("top tags    " + ", ".join(f"{t} ({c})" for t, c in self.top_tags[:tags]))
         h = "hash        "
-        if self.stored_hash:
+        if self.hash_kind == "lycoris":
+            h += (f"stored {self.stored_hash[:14]} (LyCORIS' hash: sha256 over the tensors in training order, "
+                  "which the file does not record; not checked)")
+        elif self.stored_hash:
             h += f"stored {self.stored_hash[:12]}"
             if self.computed_hash:
                 h += " = computed" if self.hash_ok else f" != computed {self.computed_hash[:12]} (file changed after saving)"
+            if self.legacy_hash_ok is False and self.hash_ok:
+                h += f"; legacy {self.stored_legacy_hash} != {self.computed_legacy_hash} (ss_* metadata edited)"
         elif self.computed_hash:
             h += f"computed {self.computed_hash[:12]} (none stored)"
         else:
@@ -137,6 +170,17 @@ class LoraInfo:
         for p in self.problems:
             out.append(f"problem     {p}")
         return out
+
+
+def _date(v: str) -> str:
+    """A Unix time (sd-scripts writes ``ss_training_*_at`` as seconds) as a UTC date; other text as is."""
+    import datetime
+
+    try:
+        t = float(v)
+        return datetime.datetime.fromtimestamp(t, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except (ValueError, OverflowError, OSError):
+        return v
 
 
 def _fmt(x: float) -> str:
@@ -201,8 +245,15 @@ def inspect_lora(path: str, compute_hashes: bool = True, top_tags: int = 30) -> 
             modules.setdefault(mod, {})[param] = h.tensors[n]
     elif peft:
         style = "peft"
+        old = 0
         for n in names:
-            mp = _module_of_peft(n)
+            spelled = n
+            for a, b in _OLD_DIFFUSERS:
+                if a in spelled:
+                    spelled = spelled.replace(a, b)
+                    old += 1
+                    break
+            mp = _module_of_peft(spelled)
             if mp is None:
                 problems.append(f"unexpected tensor {n!r}")
                 continue
@@ -238,7 +289,7 @@ def inspect_lora(path: str, compute_hashes: bool = True, top_tags: int = 30) -> 
         if alpha is not None:
             (conv_alphas if conv else alphas)[round(alpha, 6)] += 1
     if style == "peft":
-        fmt = "diffusers-peft"
+        fmt = "diffusers (pre-peft)" if old and old * 2 >= len(peft) else "diffusers-peft"
     elif kinds.get("loha"):
         fmt = "LoHa"
     elif kinds.get("lokr"):
@@ -262,7 +313,8 @@ def inspect_lora(path: str, compute_hashes: bool = True, top_tags: int = 30) -> 
         conv_alphas=dict(conv_alphas), dtypes=dict(Counter(t.dtype for t in h.tensors.values() if not
                                                           t.name.endswith(".alpha"))),
         tensors=len(names), metadata=h.metadata,
-        settings=[(k, lbl, h.metadata[k]) for k, lbl in SETTINGS if h.metadata.get(k) not in (None, "", "None")],
+        settings=[(k, lbl, _date(h.metadata[k]) if k in DATE_KEYS else h.metadata[k]) for k, lbl in SETTINGS
+                  if h.metadata.get(k) not in (None, "", "None")],
         top_tags=_top_tags(h.metadata, top_tags, problems), dataset_dirs=_dataset_dirs(h.metadata, problems),
         stored_hash=h.metadata.get("sshs_model_hash"), computed_hash=None,
         stored_legacy_hash=h.metadata.get("sshs_legacy_hash"), computed_legacy_hash=None, problems=problems,
@@ -384,19 +436,10 @@ def _dataset_dirs(meta: dict, problems: list[str]) -> dict[str, dict]:
 
 
 def file_hashes(h: Header) -> tuple[str | None, str | None]:
-    """(sshs_model_hash, sshs_legacy_hash) computed on the file: sha256 of the bytes after the header,
-    and the first 8 hex of sha256 of 0x10000 bytes at 0x100000 (A1111's legacy hash)."""
-    try:
-        with open(h.path, "rb") as fh:
-            fh.seek(h.data_start)
-            sha = hashlib.sha256()
-            while chunk := fh.read(1 << 20):
-                sha.update(chunk)
-            fh.seek(0x100000)
-            legacy = hashlib.sha256(fh.read(0x10000)).hexdigest()[:8]
-        return sha.hexdigest(), legacy
-    except OSError:
-        return None, None
+    """The "computed" hashes the inspector shows: (sshs_model_hash, sshs_legacy_hash) recomputed from
+    the file the way sd-scripts defines them (``loratui.lora.hashes``: the model hash is the sha256
+    of the data area; the legacy hash is taken on the ss_*-only serialisation sd-scripts hashed)."""
+    return sd_scripts_hashes(h)
 
 
 __all__ = ["LoraFileError", "LoraInfo", "file_hashes", "inspect_lora"]

@@ -1,12 +1,12 @@
-"""Writing a LoRA in kohya format: ``.safetensors`` with string metadata, ``sshs_model_hash`` and
-``sshs_legacy_hash`` computed on the final file's bytes, written atomically.
+"""Writing a LoRA in kohya format: ``.safetensors`` with string metadata and the two hashes
+sd-scripts stores, written atomically.
 
-- ``sshs_model_hash``: sha256 (hex) of everything after the header (8-byte length + JSON header).
-- ``sshs_legacy_hash``: first 8 hex of the sha256 of the 64 KiB at offset 1 MiB of the file.
+The hashes follow sd-scripts exactly (``train_util.precalculate_safetensors_hashes``; see
+``loratui.lora.hashes``): they are computed on a serialisation of the tensors with only the
+``ss_*`` metadata, so editing ``modelspec.*`` later does not change them.
 
-The legacy hash depends on the header length, which includes the hashes themselves: both are
-fixed-width hex, so the file is serialised once with same-length placeholders, hashed, and the
-placeholders replaced; the header length, and so every byte the hashes cover, is unchanged.
+- ``sshs_model_hash``: sha256 (hex) of everything after the header.
+- ``sshs_legacy_hash``: first 8 hex of the sha256 of the 64 KiB at offset 1 MiB.
 """
 
 from __future__ import annotations
@@ -16,9 +16,6 @@ import json
 import struct
 
 from loratui.fileio import write_atomic
-
-_PLACEHOLDER_MODEL = "0" * 64
-_PLACEHOLDER_LEGACY = "0" * 8
 
 
 def data_hash(buf: bytes) -> str:
@@ -37,23 +34,20 @@ def serialize_kohya(tensors: dict, metadata: dict[str, str]) -> bytes:
     bad = [k for k, v in metadata.items() if not isinstance(v, str)]
     if bad:
         raise TypeError(f"metadata values must be strings: {', '.join(bad)}")
+    hashed = save(tensors, metadata={k: v for k, v in metadata.items() if k.startswith("ss_")})
     meta = dict(metadata)
-    meta["sshs_model_hash"] = _PLACEHOLDER_MODEL
-    meta["sshs_legacy_hash"] = _PLACEHOLDER_LEGACY
-    draft = save(tensors, metadata=meta)
-    meta["sshs_model_hash"] = data_hash(draft)
-    meta["sshs_legacy_hash"] = legacy_hash(draft)
-    final = save(tensors, metadata=meta)
-    if len(final) != len(draft):  # cannot happen with fixed-width hashes; guard the invariant anyway
-        raise AssertionError("safetensors header length changed while writing hashes")
-    return final
+    meta["sshs_model_hash"] = data_hash(hashed)
+    meta["sshs_legacy_hash"] = legacy_hash(hashed)
+    return save(tensors, metadata=meta)
 
 
 def save_kohya(path: str, tensors: dict, metadata: dict[str, str]) -> dict[str, str]:
     """Write ``path`` atomically (temp file + rename); returns the two hashes written."""
     buf = serialize_kohya(tensors, metadata)
     write_atomic(path, buf, fsync=True)
-    return {"sshs_model_hash": data_hash(buf), "sshs_legacy_hash": legacy_hash(buf)}
+    (n,) = struct.unpack("<Q", buf[:8])
+    meta = json.loads(buf[8:8 + n]).get("__metadata__", {})
+    return {k: meta[k] for k in ("sshs_model_hash", "sshs_legacy_hash")}
 
 
 def read_metadata(path: str) -> dict[str, str]:

@@ -8,6 +8,7 @@ import time
 
 from .spec import TrainSpec
 
+MODELSPEC_VERSION = "1.0.0"
 _BASE_VERSION = {"sd1": "sd_v1", "sd2": "sd_v2", "sd2-v": "sd_v2_v", "sdxl": "sdxl_base_v1-0"}
 _ARCH = {"sd1": "stable-diffusion-v1/lora", "sd2": "stable-diffusion-v2-512/lora",
          "sd2-v": "stable-diffusion-v2-768-v/lora", "sdxl": "stable-diffusion-xl-v1-base/lora"}
@@ -99,8 +100,11 @@ def training_metadata(spec: TrainSpec, data, *, session_id: str, started_at: flo
         "ss_dataset_dirs": data.dataset_dirs(),
         "ss_tag_frequency": data.tag_frequency(),
         "ss_datasets": None,
-        # modelspec (Stability's model metadata spec), read by CivitAI and several UIs
-        "modelspec.sai_model_spec": "1.0.1",
+        # modelspec (Stability's model metadata spec), read by CivitAI and several UIs. 1.0.0: the
+        # only version the spec (Stability-AI/ModelSpec README, "sai_model_spec ... `1.0.0`") defines,
+        # and what sd-scripts' releases (v0.10.1, library/sai_model_spec.py) write; "1.0.1" exists
+        # only in later sd-scripts development code, for keys of its own that loratui does not write
+        "modelspec.sai_model_spec": MODELSPEC_VERSION,
         "modelspec.architecture": _ARCH.get(family, "stable-diffusion-v1/lora"),
         "modelspec.implementation": "diffusers",
         "modelspec.title": spec.title or spec.output_name,

@@ -124,7 +124,9 @@ class InspectorScreen(Screen):
         if self.info.computed_hash is None:
             lines = [ln if not ln.startswith("hash") else ln + " (computing...)" for ln in lines]
         lines.append("")
-        lines.append("u: new training config from these settings   m: all metadata")
+        # only a network's settings make a training config (not a checkpoint's or an embedding's)
+        lines.append("u: new training config from these settings   m: all metadata" if self.info.is_network
+                     else "m: all metadata (not a LoRA network: no training config from it)")
         summary.update("\n".join(lines))
         md = self.info.metadata
         meta.update("metadata\n" + "\n".join(
@@ -140,6 +142,9 @@ class InspectorScreen(Screen):
     def action_use_settings(self) -> None:
         if self.info is None or not self.path:
             self.notify("open a LoRA file first", severity="warning")
+            return
+        if not self.info.is_network:
+            self.notify("not a LoRA network: it holds no training settings to reuse", severity="warning")
             return
         from loratui.config import ConfigError, config_from_lora
 

@@ -67,21 +67,39 @@ def _hashes_from_bytes(buf: bytes) -> tuple[str, str]:
     return hashlib.sha256(buf[8 + n:]).hexdigest(), hashlib.sha256(buf[0x100000:0x110000]).hexdigest()[:8]
 
 
-def test_save_kohya_hashes_cover_the_final_bytes(tmp_path):
+def _sd_scripts_hashes(tensors, metadata) -> tuple[str, str]:
+    """sd-scripts' train_util.precalculate_safetensors_hashes, restated: the tensors serialised with
+    only the ss_* metadata; model hash over the data area, legacy hash over 64 KiB at 1 MiB."""
+    from safetensors.torch import save
+
+    buf = save(tensors, {k: v for k, v in metadata.items() if k.startswith("ss_")})
+    return _hashes_from_bytes(buf)
+
+
+def test_save_kohya_hashes_follow_sd_scripts(tmp_path):
     import torch
+
+    from loratui.lora import inspect_lora
 
     torch.manual_seed(0)
     tensors = {"lora_unet_x.lora_down.weight": torch.randn(4, 320), "lora_unet_x.lora_up.weight": torch.randn(320, 4),
                "lora_unet_x.alpha": torch.tensor(2.0), "lora_unet_big.lora_down.weight": torch.randn(8, 80_000)}
-    md = {"ss_network_dim": "4", "ss_tag_frequency": json.dumps({"1_x": {"a": 1}}), "modelspec.title": "t"}
+    md = {"ss_network_dim": "4", "ss_tag_frequency": json.dumps({"1_x": {"a": 1}}), "modelspec.title": "t",
+          "modelspec.description": "a long user description " * 40}
     path = str(tmp_path / "x.safetensors")
     written = save_kohya(path, tensors, md)
     buf = open(path, "rb").read()
     assert len(buf) > 0x110000  # the legacy hash window is inside the file
-    model_hash, legacy = _hashes_from_bytes(buf)
+    want_model, want_legacy = _sd_scripts_hashes(tensors, md)
+    file_model, file_legacy = _hashes_from_bytes(buf)
     meta = read_metadata(path)
-    assert meta["sshs_model_hash"] == model_hash == written["sshs_model_hash"]
-    assert meta["sshs_legacy_hash"] == legacy == written["sshs_legacy_hash"]
+    assert meta["sshs_model_hash"] == want_model == written["sshs_model_hash"] == file_model
+    assert meta["sshs_legacy_hash"] == want_legacy == written["sshs_legacy_hash"]
+    assert want_legacy != file_legacy  # sd-scripts hashes the ss_-only bytes, not the final file's
+    # the inspector recomputes both the way sd-scripts defines them, from the file alone
+    info = inspect_lora(path)
+    assert (info.computed_hash, info.computed_legacy_hash) == (want_model, want_legacy)
+    assert info.hash_ok and info.legacy_hash_ok
     assert meta["ss_network_dim"] == "4" and json.loads(meta["ss_tag_frequency"]) == {"1_x": {"a": 1}}
     from safetensors.torch import load_file
 

@@ -98,7 +98,7 @@ def test_end_to_end_files_keys_metadata_and_events(full_run, data_root):
                                                  "1_bg": {"n_repeats": 1, "img_count": 2}}
     assert json.loads(md["ss_tag_frequency"])["1_bg"] == {"scenery": 2, "sky": 1, "tree": 1}
     assert md["modelspec.trigger_phrase"] == "mychar" and md["modelspec.description"] == "tiny test LoRA"
-    assert md["modelspec.architecture"] == "stable-diffusion-v1/lora" and md["modelspec.sai_model_spec"] == "1.0.1"
+    assert md["modelspec.architecture"] == "stable-diffusion-v1/lora" and md["modelspec.sai_model_spec"] == "1.0.0"
     import hashlib
     import struct
 
