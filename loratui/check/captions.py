@@ -152,6 +152,39 @@ def length_findings(ds, counter) -> tuple[list[Finding], dict]:
                  "longest_caption_tokens": longest}
 
 
+def duplicate_tag_findings(ds) -> list[Finding]:
+    """The same tag twice in one caption (``long hair, long hair``; ``red_hair`` and ``red hair`` count
+    as one): it weighs double for that image and wastes tokens."""
+    from loratui.dataset import normalize_tag
+
+    hits: list[tuple[int, list[str]]] = []
+    for e in ds.images:
+        tags = e.tags
+        if len(tags) < 2:
+            continue
+        seen: set[str] = set()
+        dup: list[str] = []
+        for t in tags:
+            k = normalize_tag(t)
+            if k in seen and t not in dup:
+                dup.append(t)
+            seen.add(k)
+        if dup:
+            hits.append((e.id, dup))
+    if not hits:
+        return []
+    ids = [i for i, _ in hits]
+    paths = [ds.images[i].caption_path for i in ids]
+    if len(hits) == 1:
+        msg = f"`{paths[0]}` repeats " + ", ".join(f"`{t}`" for t in hits[0][1])
+    else:
+        msg = f"{plural(len(hits), 'caption')} repeat a tag: {files_phrase(paths)}"
+    return [Finding(WARNING, "duplicate-tags", "captions", msg,
+                    "a repeated tag weighs double for that image and wastes tokens; keep one",
+                    paths, ids, [f"{p}: {', '.join(d)}" for p, (_, d) in zip(paths, hits)],
+                    fix=Fix("dedupe-tags", f"remove repeated tags from {plural(len(ids), 'caption')}", ids))]
+
+
 def _deletes(k: str) -> set[str]:
     return {k[:i] + k[i + 1:] for i in range(len(k))}
 

@@ -68,6 +68,60 @@ def scan_findings(ds) -> list[Finding]:
     return out
 
 
+CAPTION_EXTS = (".txt", ".caption")
+"""The two caption extensions kohya tools use (kohya's own default is .caption)."""
+
+
+def caption_pair_findings(ds) -> list[Finding]:
+    """Images with a caption file in both ``.txt`` and ``.caption``: only one is read for training
+    (the dataset's caption extension), and another tool set up differently would read the other."""
+    import os
+
+    used = ds.caption_ext.lower()
+    others = [e for e in CAPTION_EXTS if e != used]
+    by_dir: dict[str, list] = {}
+    for e in ds.images:
+        by_dir.setdefault(os.path.dirname(e.path), []).append(e)
+    pairs: list[tuple[object, str]] = []
+    wrong_ext: list[tuple[object, str]] = []
+    for d, entries in by_dir.items():
+        try:
+            with os.scandir(ds.abspath(d) if d else ds.root) as it:
+                names = {x.name for x in it}
+        except OSError:
+            continue
+        for e in entries:
+            stem = os.path.splitext(os.path.basename(e.path))[0]
+            for ext in others:
+                if stem + ext in names:
+                    other = (f"{d}/" if d else "") + stem + ext
+                    (wrong_ext if e.state == "missing" else pairs).append((e, other))
+    out: list[Finding] = []
+    if wrong_ext:
+        paths = [p for _, p in wrong_ext]
+        out.append(Finding(WARNING, "caption-other-extension", "files",
+                           f"{plural(len(paths), 'caption file')} with the other extension, not read (captions are "
+                           f"read from {used} files): {files_phrase(paths)}",
+                           f"rename them to {used}, or set the caption extension to match; until then those images "
+                           "train on their folder's class tokens", paths, sorted({e.id for e, _ in wrong_ext})))
+    if not pairs:
+        return out
+    paths = [p for _, p in pairs]
+    ids = sorted({e.id for e, _ in pairs})
+    first_e, first_other = pairs[0]
+    if len(pairs) == 1:
+        msg = (f"`{first_e.path}` has two caption files: `{first_e.caption_path}` is used for training "
+               f"(caption extension {used}); `{first_other}` is ignored")
+    else:
+        msg = (f"{plural(len(pairs), 'image')} with two caption files: the {used} ones are used for training "
+               f"(caption extension {used}), the others ignored: {files_phrase(paths)}")
+    out.append(Finding(WARNING, "two-caption-files", "files", msg,
+                       "merge them into the one that is used and delete the other; a tool set to the other "
+                       "extension (kohya's default is .caption) would train on different captions",
+                       paths, ids, [f"{e.caption_path} (used) / {o} (ignored)" for e, o in pairs]))
+    return out
+
+
 def image_file_findings(ds, facts: dict[int, ImageFacts]) -> list[Finding]:
     zero = [i for i, f in facts.items() if f.error.startswith("zero-byte")]
     bad = [i for i, f in facts.items() if f.error and not f.error.startswith("zero-byte")]

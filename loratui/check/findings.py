@@ -32,6 +32,7 @@ class Fix:
     - ``move-to-front``: move ``tags`` to the front of those captions;
     - ``add-to-front``: add ``tags`` at the front of those captions;
     - ``rename-tags``: apply each ``(old, new)`` of ``renames`` (merging near-identical tags);
+    - ``dedupe-tags``: drop repeated tags from the captions of ``image_ids``;
     - ``exclude``: move the images ``image_ids`` (with their captions) to ``.loratui/excluded/``.
 
     Caption edits are journaled (``loratui undo``); exclusions are recorded and reversible
@@ -58,7 +59,7 @@ class Fix:
     def apply(self, ds):
         """Run the fix on ``ds``. Caption fixes return the last ``ApplyResult``; ``exclude``
         returns the ``Dataset.refresh()`` counts (image ids change: re-run the check)."""
-        from loratui.dataset import AddTags, MoveToFront, RemoveTags, RenameTag
+        from loratui.dataset import AddTags, Dedupe, MoveToFront, RemoveTags, RenameTag
 
         ids = self.current_ids(ds)
         if self.kind == "remove-tags":
@@ -67,6 +68,8 @@ class Fix:
             return ds.run(MoveToFront(list(self.tags)), ids)
         if self.kind == "add-to-front":
             return ds.run(AddTags(list(self.tags), "front"), ids)
+        if self.kind == "dedupe-tags":
+            return ds.run(Dedupe(), ids)
         if self.kind == "rename-tags":
             result = None
             for old, new in self.renames:

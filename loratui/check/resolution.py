@@ -6,8 +6,6 @@ step math use, so what the check predicts is what training does.
 
 from __future__ import annotations
 
-from loratui.dataset.buckets import BucketManager, BucketSettings
-
 from .findings import NOTE, WARNING, Finding, files_phrase, plural
 from .options import CheckOptions
 
@@ -19,7 +17,10 @@ CROP_WARN = 0.2
 """Share of the image cut off by the bucket's centre crop from which it is worth saying."""
 
 
-def bucket_manager(opts: CheckOptions) -> BucketManager:
+def bucket_manager(opts: CheckOptions):
+    # imported here: importing loratui.check must not pull in the dataset package (and numpy)
+    from loratui.dataset.buckets import BucketManager, BucketSettings
+
     return BucketManager(BucketSettings.of(opts))
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 import time
 
-from .captions import _keys, length_findings, load_vocabulary, tag_findings, trigger_findings
+from .captions import _keys, duplicate_tag_findings, length_findings, load_vocabulary, tag_findings, \
+    trigger_findings
 from .duplicates import duplicate_findings
-from .files import count_findings, image_file_findings, scan_findings
+from .files import caption_pair_findings, count_findings, image_file_findings, scan_findings
 from .findings import ERROR, NOTE, Finding, Report
 from .image_facts import Progress, collect_facts
 from .options import CheckOptions
@@ -43,6 +44,7 @@ def check_dataset(ds, opts: CheckOptions | None = None, progress: Progress | Non
         counts, cstats = count_findings(ds, opts, facts)
         f += counts
         f += scan_findings(ds)
+        f += caption_pair_findings(ds)
         f += image_file_findings(ds, facts)
         if fstats.get("cache_problem"):
             f.append(Finding(NOTE, "cache", "files", fstats["cache_problem"]))
@@ -63,6 +65,7 @@ def check_dataset(ds, opts: CheckOptions | None = None, progress: Progress | Non
         f += lens
         vocab = opts.vocabulary if opts.vocabulary is not None else load_vocabulary()
         f += tag_findings(ds, opts, keys, vocab)
+        f += duplicate_tag_findings(ds)
         lap("captions")
         triggers = {ds.subsets.index(s): (v["word"], v["source"]) for s in ds.subsets
                     for p, v in tstats["triggers"].items() if s.path == p}
