@@ -162,11 +162,7 @@ def _apply_flat(flat: dict, res: ImportResult, where: str, base_dir: str) -> Non
     if te:
         cfg.optim.text_encoder_lr = te
     if te2 is not None:
-        if hasattr(cfg.optim, "text_encoder2_lr"):
-            cfg.optim.text_encoder2_lr = te2
-        else:
-            bad("text_encoder_lr", flat["text_encoder_lr"], f"second value {te2:g} (SDXL's second encoder) "
-                                                            "not carried over")
+        cfg.optim.text_encoder2_lr = te2  # SDXL's second encoder
     if "optimizer_type" in flat and not _empty(flat["optimizer_type"]):
         want = str(flat["optimizer_type"]).strip()
         match = next((o for o in OPTIMIZERS if o.lower() == want.lower()), None)

@@ -207,3 +207,22 @@ async def test_keyboard_sections_and_next_problem(tmp_path):
         screen.query_one("#cfg-preset", Select).value = "my preset"  # raises if the picker lacks it
         await pilot.pause()
         assert "preset `my preset` applied" in text(screen, "#cfg-report")
+
+
+async def test_form_step_math_is_the_workers_bucketed_count(tmp_path):
+    """The demo config: the form used to say 45 steps per epoch where the worker trains 46."""
+    from loratui.config import step_math
+    from loratui.demo import create_demo, write_demo_config
+
+    root = create_demo(str(tmp_path / "demo"))
+    write_demo_config(root, str(tmp_path / "model"), str(tmp_path / "demo.toml"), str(tmp_path / "out"))
+    cfg = TrainConfig.load(str(tmp_path / "demo.toml"))
+    exact = step_math(cfg, seconds_per_step=0.0)  # = the worker's `dataset` event (tests/train)
+    rough = step_math(cfg, image_counts=[s.images for s in exact.subsets], seconds_per_step=0.0)
+    assert exact.steps_per_epoch != rough.steps_per_epoch  # bucketing matters on this dataset
+    screen = ConfigScreen(cfg, str(tmp_path / "demo.toml"))
+    async with Host(screen).run_test(size=(160, 50)) as pilot:
+        await pilot.pause()
+        shown = text(screen, "#cfg-math")
+        assert f"-> {exact.steps_per_epoch:,} steps / epoch" in shown
+        assert f"-> {exact.total_steps:,} steps" in shown
