@@ -81,14 +81,23 @@ def decode_facts(path: str) -> tuple[int, int, int | None, str]:
     decode (a training image the worker would choke on: an error finding)."""
     from PIL import Image
 
-    from loratui.dataset.training_images import probe_image
+    from loratui.dataset.training_images import open_probed, remember
 
-    probe = probe_image(path)
-    if probe.size is None:
+    # one open per file: the header probe (the one definition of a training image) hands its
+    # opened image on to the decode, instead of the decode opening and parsing the file again
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        return 0, 0, None, f"cannot be read ({e.strerror or e})"
+    if st.st_size == 0:
+        return 0, 0, None, "zero-byte file (empty)"
+    probe, opened = open_probed(path)
+    remember(path, st, probe)
+    if opened is None:
         return 0, 0, None, probe.error
     w, h = probe.size
     try:
-        with Image.open(path) as im:
+        with opened as im:
             # JPEGs decode at 1/8 scale: the hash needs 9x8 pixels, and a truncated stream still fails
             im.draft("L", (64, 64))
             return w, h, dhash_of(im), ""

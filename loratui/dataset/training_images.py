@@ -61,6 +61,16 @@ def probe_image(path: str) -> Probe:
 
 
 def _probe_uncached(path: str) -> Probe:
+    probe, im = open_probed(path)
+    if im is not None:
+        im.close()
+    return probe
+
+
+def open_probed(path: str):
+    """``(probe, image)``: the probe of ``path`` and, when it is a training image, the opened (not
+    yet decoded) Pillow image, for a caller that decodes it next: the health check decodes each
+    file once through this instead of opening it twice. The caller closes the image. Never raises."""
     import warnings
 
     from PIL import Image  # lazy: scanning and the CLI's help never need Pillow
@@ -68,17 +78,26 @@ def _probe_uncached(path: str) -> Probe:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # odd but readable files (palette transparency) are fine
-            with Image.open(path) as im:
-                w, h = im.size
+            im = Image.open(path)
+            w, h = im.size
     except Image.DecompressionBombError as e:
-        return Probe(None, f"too large to open safely ({e})")
+        return Probe(None, f"too large to open safely ({e})"), None
     except (PermissionError, FileNotFoundError, IsADirectoryError) as e:
-        return Probe(None, f"cannot be read ({e.strerror or e})")
+        return Probe(None, f"cannot be read ({e.strerror or e})"), None
     except Exception as e:  # Pillow raises many kinds for a corrupt header: a finding, never a crash
-        return Probe(None, f"cannot be decoded ({str(e) or type(e).__name__})")
+        return Probe(None, f"cannot be decoded ({str(e) or type(e).__name__})"), None
     if w < 1 or h < 1:
-        return Probe(None, "image has no pixels")
-    return Probe((int(w), int(h)))
+        im.close()
+        return Probe(None, "image has no pixels"), None
+    return Probe((int(w), int(h))), im
+
+
+def remember(path: str, st: os.stat_result, probe: Probe) -> None:
+    """Put a probe made elsewhere (``open_probed``) into the in-memory cache."""
+    with _cache_lock:
+        if len(_cache) >= _CACHE_MAX:
+            _cache.clear()
+        _cache[(path, st.st_size, st.st_mtime_ns)] = probe
 
 
 def probe_many(paths: Iterable[str]) -> list[Probe]:
