@@ -51,7 +51,7 @@ def run_worker(run_dir: str, fresh: bool = False, echo=None, spec=None) -> int:
     pid_file = os.path.join(run_dir, "worker.pid")
     stopper = Stopper(run_dir)
     stopper.install_signals()
-    stack_signal = install_stack_dump(run_dir)
+    stack_signal = install_stack_dump(run_dir if main else None)  # multi-GPU: only the main process writes
     try:
         if main:
             with open(pid_file, "w") as f:

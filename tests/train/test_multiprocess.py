@@ -95,7 +95,7 @@ def test_two_processes_stop_resume_and_equal_one_process_with_accumulation(singl
     assert next(e for e in ev if e["type"] == "model_loaded")["device"].startswith("cpu")
 
     # only the main process writes: one set of files, no second pid file or event log anywhere
-    assert sorted(os.listdir(run_dir)) == ["config.toml", "events.jsonl", "output", "state"]
+    assert sorted(os.listdir(run_dir)) == ["config.toml", "events.jsonl", "output", "stacks.txt", "state"]
     assert sorted(os.listdir(os.path.join(run_dir, "output"))) == ["tiny-000001.safetensors", "tiny.safetensors"]
     assert sorted(os.listdir(os.path.join(run_dir, "state"))) == ["checkpoint.pt", "finished.json"]
     saved = [e for e in ev if e["type"] == "saved"]
