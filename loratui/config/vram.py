@@ -145,13 +145,17 @@ def estimate(i: VramInputs) -> VramEstimate:
         weights += sum(arch.text_encoders) * wbytes
     vae = 0 if i.cache_latents else arch.vae * 4
 
-    locon = i.network_type == "locon"
+    # LoCon, LoHa and LoKr also adapt the resnet convolutions (conv_dim). LoHa holds two low-rank
+    # pairs per module (twice LoRA's parameters); LoKr's Kronecker factors are smaller than LoRA's
+    # at the same rank, counted as LoRA's (an upper bound)
+    conv = i.network_type in ("locon", "loha", "lokr")
+    per_rank = 2 if i.network_type == "loha" else 1
     trained = 0
     if i.train_unet:
-        trained += i.dim * (arch.lora_unet + (arch.locon_unet_extra if locon else 0))
-        trained += i.conv_dim * arch.locon_conv if locon else 0
+        trained += per_rank * i.dim * (arch.lora_unet + (arch.locon_unet_extra if conv else 0))
+        trained += per_rank * i.conv_dim * arch.locon_conv if conv else 0
     if train_te:
-        trained += i.dim * sum(arch.lora_te)
+        trained += per_rank * i.dim * sum(arch.lora_te)
     params_grads = trained * 8  # fp32 weights + fp32 gradients
     optim = trained * OPTIMIZER_BYTES.get(i.optimizer, 8)
 

@@ -63,6 +63,8 @@ def test_exact_parameter_counts_match_kohya_file_sizes():
     assert estimate(replace(SDXL, dim=32)).trained_params == 85_114_880
     locon = estimate(replace(SD15, network_type="locon", dim=32, conv_dim=16)).trained_params
     assert locon == 32 * (423_936 + 82_880 + 165_888) + 16 * 544_000
+    loha = estimate(replace(SD15, network_type="loha", dim=32, conv_dim=16)).trained_params
+    assert loha == 2 * locon  # two Hadamard pairs per module
 
 
 def test_published_figures_bracket_the_estimate():
