@@ -9,13 +9,14 @@ snapshot, any other is read from disk. A caption written within two seconds of t
 stored with no key (its mtime may not yet tell a later change apart), so it is read again next time.
 
 The file comes from a folder strangers may share, so it is a cache and nothing more: it is
-validated as a whole (magic, sizes, ids in range, every path a clean relative path per
+validated as a whole (magic, checksum, sizes, ids in range, every path a clean relative path per
 ``safe_paths.clean_relative``, the root it was taken from) and any doubt discards it; its paths
 are only compared with paths the scan itself found, never opened or written.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import struct
@@ -143,6 +144,8 @@ def _load(root: str, caption_ext: str) -> Snapshot | None:
     sizes = head["sizes"]
     if not all(isinstance(v, int) and v >= 0 for v in (n, n_tags, n_flat)):
         return None
+    if head.get("blake2b") != hashlib.blake2b(memoryview(data)[pos:], digest_size=16).hexdigest():
+        return None  # damaged: a flipped byte could otherwise turn into a wrong tag with a valid id
     if not isinstance(sizes, list) or len(sizes) != len(_SECTIONS) or \
             not all(isinstance(s, int) and s >= 0 for s in sizes) or pos + sum(sizes) != len(data):
         return None
@@ -193,10 +196,10 @@ def _all_clean(paths: list[str], blob: bytes) -> bool:
     framed = b"\x00" + blob + b"\x00"
     if not any(p in framed for p in _SUSPECT):
         return True
-    for p in paths:
-        if clean_relative(p) != p:
-            return False
-    return True
+    try:
+        return all(clean_relative(p) == p for p in paths)
+    except UnsafePath:
+        return False
 
 
 def save(root: str, caption_ext: str, images, keys: dict[str, StatKey],
@@ -258,8 +261,12 @@ def save(root: str, caption_ext: str, images, keys: dict[str, StatKey],
         ]
     except UnicodeError:
         return False
+    digest = hashlib.blake2b(digest_size=16)
+    for p in parts:
+        digest.update(p)
     head = json.dumps({"root": os.path.realpath(root), "caption_ext": caption_ext, "rows": n,
-                       "tags": len(names), "flat": int(len(flat)), "sizes": [len(p) for p in parts]}).encode()
+                       "tags": len(names), "flat": int(len(flat)), "sizes": [len(p) for p in parts],
+                       "blake2b": digest.hexdigest()}).encode()
     try:
         write_atomic(path, b"".join([MAGIC, struct.pack("<I", len(head)), head, *parts]))
     except OSError:

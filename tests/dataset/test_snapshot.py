@@ -135,7 +135,8 @@ def test_changes_on_disk_between_runs_give_the_rows_of_a_fresh_scan(tmp_path, mo
     assert rows(third) == rows(fresh(root))
 
 
-@pytest.mark.parametrize("damage", ["garbage", "truncated", "flipped", "empty", "huge-count", "bad-path"])
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "flipped", "one-byte", "empty", "huge-count",
+                                    "bad-path"])
 def test_corrupt_snapshot_is_ignored_and_rebuilt(tmp_path, monkeypatch, damage):
     root = build(tmp_path / "ds")
     Dataset.open(str(root))
@@ -147,6 +148,10 @@ def test_corrupt_snapshot_is_ignored_and_rebuilt(tmp_path, monkeypatch, damage):
         data = data[: len(data) // 2]
     elif damage == "flipped":
         data = data[:-40] + bytes(b ^ 0xFF for b in data[-40:])
+    elif damage == "one-byte":
+        # one tag id in the flat section moved to another valid id: only the checksum tells
+        at = len(data) - 8
+        data = data[:at] + bytes([data[at] ^ 1]) + data[at + 1:]
     elif damage == "empty":
         data = b""
     elif damage == "huge-count":
@@ -211,3 +216,12 @@ def test_state_folder_symlinked_out_is_not_written(tmp_path):
     ds = Dataset.open(str(root))
     assert rows(ds) == rows(fresh(root))
     assert not (outside / "cache").exists()
+
+
+def test_paths_read_back_must_be_clean_relative_paths():
+    ok = ["10_a/x.txt", "b/c d/e.txt", "x.txt", "ü/ö.txt"]
+    assert snapshot._all_clean(ok, "\x00".join(ok).encode())
+    for bad in ["../x.txt", "/etc/passwd", "a/../../x.txt", "a//x.txt", "./x.txt", "a/./x.txt", "a/", "..",
+                "", "a/.."]:
+        paths = ok + [bad]
+        assert not snapshot._all_clean(paths, "\x00".join(paths).encode()), bad
