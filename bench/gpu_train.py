@@ -238,7 +238,6 @@ def unet_share(model, row: dict, device: str, iters: int = 10):
     tflops = flops / sec / 1e12
     name = torch.cuda.get_device_name() if device == "cuda" else "cpu"
     peak = next((v for k, v in PEAK_TFLOPS.items() if k in name), None)
-    del unet, lat, hid, cond
     return tflops, (tflops / peak if peak else None), peak_mem
 
 

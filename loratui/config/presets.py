@@ -262,8 +262,10 @@ def new_config(dataset_dir: str = "", preset: str = "character", base: str = "",
                 notes.append(f"model family sdxl guessed from the file name ({info.describe()}): check it")
             else:
                 notes.append(f"model family {cfg.model.family} (default: {info.describe()})")
-        elif found and (family or mp.family) != found and not (found == "sd2-v" and (family or mp.family) == "sd2"):
-            notes.append(f"model family {family or mp.family} as asked, but the files say {info.describe()}")
+        else:
+            asked = family or (mp.family if mp is not None else cfg.model.family)
+            if found and asked != found and not (found == "sd2-v" and asked == "sd2"):
+                notes.append(f"model family {asked} as asked, but the files say {info.describe()}")
     if mp is not None:
         cfg = mp.apply(cfg)
     if family:

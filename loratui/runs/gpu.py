@@ -9,11 +9,13 @@ physical index first. No NVIDIA driver, no NVML, a CPU run or an index NVML does
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 
 from loratui.config.vram import GpuMemory
 
 
-def physical_index(device: str = "auto", gpu: str | int | None = None, env: dict | None = None) -> int | None:
+def physical_index(device: str = "auto", gpu: str | int | None = None,
+                   env: Mapping[str, str] | None = None) -> int | None:
     """The NVML index of the GPU a run with ``hardware.device = device`` (and ``--gpu``) trains on;
     None for a CPU run."""
     env = os.environ if env is None else env
@@ -70,7 +72,7 @@ def gpu_free_bytes() -> list[int]:
 
 
 def check_vram(cfg, *, gpu: str | int | None = None, queued: bool = False, override: bool = False,
-               reader=read_gpu_memory, env: dict | None = None) -> tuple[bool, str]:
+               reader=read_gpu_memory, env: Mapping[str, str] | None = None) -> tuple[bool, str]:
     """The VRAM launch gate for ``cfg`` (a TrainConfig): its estimate against the GPU's free memory.
 
     A queued run starts after the runs ahead of it have freed the GPU: it is compared with the GPU's
