@@ -38,6 +38,8 @@ def add_arguments(p) -> None:
     s.add_argument("--fresh", action="store_true", help="ignore an existing checkpoint")
     s.add_argument("--ignore-vram", action="store_true",
                    help="start even when the VRAM estimate exceeds the GPU's free memory")
+    s.add_argument("--ignore-check", action="store_true",
+                   help="start even when the dataset check finds errors (config errors always block)")
     c = sub.add_parser("clone", help="a new run with the config of RUN")
     c.add_argument("run", metavar="RUN")
     c.add_argument("--start", action="store_true", help="start it now")
@@ -77,6 +79,10 @@ def run(args) -> int:
     roots = roots_for(args.root)
     try:
         if args.action == "start":
+            from .cmd_train import _dataset_check_passes
+
+            if not _dataset_check_passes(args):  # the same gate as `train --detach`
+                return 1
             return start_detached(args.config, queue=args.queue, gpu=args.gpu, runs_root=args.runs_root,
                                   name=args.name, fresh=args.fresh, ignore_vram=args.ignore_vram)
         if args.action == "clone":

@@ -48,11 +48,19 @@ def run(args) -> int:
                               ignore_vram=args.ignore_vram)
     from loratui.config.model import TrainConfig
     from loratui.config.toml_io import ConfigError
+    from loratui.config.validate import launch_errors
 
     try:
         cfg = TrainConfig.load(args.config)
     except ConfigError as e:
         print(f"loratui: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    errors = launch_errors(cfg)
+    if errors:  # --ignore-check is about the dataset's health only: config errors always block
+        print(f"loratui: {args.config}: the config has {len(errors)} error{'s' if len(errors) != 1 else ''}; "
+              "not training (`loratui config check` explains each):", file=sys.stderr)
+        for f in errors[:20]:
+            print(f"  {f}", file=sys.stderr)
         return EXIT_USAGE
     if not vram_check_passes(cfg, override=args.ignore_vram):
         return EXIT_ERROR

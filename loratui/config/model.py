@@ -34,6 +34,11 @@ SAMPLERS = ("ddim", "pndm", "lms", "euler", "euler_a", "heun", "dpm_2", "dpm_2_a
             "dpmsolver++", "dpmsingle", "k_lms", "k_euler", "k_euler_a", "k_dpm_2", "k_dpm_2_a")
 
 
+MAX_EPOCHS = 100_000
+MAX_STEPS = 100_000_000
+"""Far beyond any real LoRA run; above them a number is a typo (or 1e23) that would never end."""
+
+
 def _f(default, help: str, **meta):
     """A dataclass field with a help line (and optional choices/min/max) in its metadata."""
     meta["help"] = help
@@ -154,8 +159,8 @@ class OptimConfig:
 
 @dataclass
 class ScheduleConfig:
-    epochs: int = _f(10, "epochs (8-12 is the usual range)", min=1)
-    max_steps: int = _f(0, "stop after this many steps instead (0 = use epochs)", min=0)
+    epochs: int = _f(10, "epochs (8-12 is the usual range)", min=1, max=MAX_EPOCHS)
+    max_steps: int = _f(0, "stop after this many steps instead (0 = use epochs)", min=0, max=MAX_STEPS)
     save_every_n_epochs: int = _f(1, "save a LoRA every N epochs (0 = only at the end)", min=0)
     save_every_n_steps: int = _f(0, "save a LoRA every N steps (0 = off)", min=0)
     keep_last: int = _f(0, "keep only the last N saved LoRAs (0 = keep all)", min=0)

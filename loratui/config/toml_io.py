@@ -164,13 +164,20 @@ def config_from_toml(text: str, base_dir: str = "", source: str = "") -> TrainCo
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ConfigError([f"not valid TOML: {e}"], source) from None
+    except RecursionError:  # tomllib recurses per nesting level: a 50,000-deep array
+        raise ConfigError(["nested too deeply to be a loratui config"], source) from None
     return config_from_dict(data, base_dir=base_dir, source=source)
+
+
+MAX_CONFIG_BYTES = 16 << 20
 
 
 def load_config(path: str) -> TrainConfig:
     try:
         with open(path, "rb") as fh:
-            raw = fh.read()
+            raw = fh.read(MAX_CONFIG_BYTES + 1)
+        if len(raw) > MAX_CONFIG_BYTES:
+            raise ConfigError([f"larger than {MAX_CONFIG_BYTES >> 20} MiB: not a loratui config"], path)
     except OSError as e:
         raise ConfigError([f"cannot read ({e.strerror or e})"], path) from None
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import re
 import typing
 from dataclasses import dataclass
 
@@ -170,9 +171,8 @@ def _structure(cfg: TrainConfig) -> list[Finding]:
     for i, s in enumerate(sc.sample_strengths):
         if not (0 < s <= 2):
             out.append(Finding(ERROR, f"schedule.sample_strengths[{i}]", "out of range", s, "> 0 and <= 2"))
-    if not cfg.output.name or any(c in cfg.output.name for c in "/\\\0"):
-        out.append(Finding(ERROR, "output.name", "must be a plain file name", cfg.output.name, "no slashes",
-                           "e.g. mychar_v1"))
+    out += _output_name(cfg.output.name)
+    out += _sample_sizes(cfg)
     h = cfg.hardware
     if h.device not in ("auto", "cuda", "cpu", "mps") and not (h.device.startswith("cuda:") and h.device[5:].isdigit()):
         out.append(Finding(ERROR, "hardware.device", "not a known device", h.device, "auto, cuda, cuda:N, cpu, mps"))
@@ -182,6 +182,61 @@ def _structure(cfg: TrainConfig) -> list[Finding]:
     if any(g < 0 for g in h.gpu_ids):
         out.append(Finding(ERROR, "hardware.gpu_ids", "GPU indices are >= 0", h.gpu_ids))
     return out
+
+
+MAX_OUTPUT_NAME = 100
+"""Characters in output.name: the per-epoch files add ``-000010.safetensors`` and temporaries a
+prefix, and file systems stop at 255 bytes."""
+
+
+def _output_name(name: str) -> list[Finding]:
+    from loratui.dataset.safe_paths import UnsafePath, check_component
+
+    shown = name if len(name) <= 60 else name[:57] + "..."
+    try:
+        check_component(name, what="output name", max_len=MAX_OUTPUT_NAME)
+    except UnsafePath as e:
+        return [Finding(ERROR, "output.name", f"must be a plain file name: {e.reason}", shown,
+                        f"letters, digits, - _ . and spaces, at most {MAX_OUTPUT_NAME} characters, no / or ..",
+                        "e.g. mychar_v1")]
+    if len(name.encode("utf-8", "surrogateescape")) > 2 * MAX_OUTPUT_NAME:
+        return [Finding(ERROR, "output.name", "too long in bytes for a file name", shown,
+                        f"at most {2 * MAX_OUTPUT_NAME} bytes of UTF-8")]
+    return []
+
+
+SAMPLE_OPT = re.compile(r"--([a-z]+)\s+(\S+)")
+
+
+def _sample_sizes(cfg: TrainConfig) -> list[Finding]:
+    """``--w``/``--h``/``--s`` of sample prompts within what the model can generate."""
+    out: list[Finding] = []
+    limit = 4096 if cfg.model.family == "sdxl" else 2048
+    for i, p in enumerate(cfg.schedule.sample_prompts):
+        for opt, raw in SAMPLE_OPT.findall(p):
+            if opt not in ("w", "h", "s", "d"):
+                continue
+            try:
+                v = int(raw)
+            except ValueError:
+                out.append(Finding(ERROR, f"schedule.sample_prompts[{i}]", f"--{opt} is not a whole number", raw))
+                continue
+            if opt in ("w", "h") and not (64 <= v <= limit and v % 8 == 0):
+                out.append(Finding(ERROR, f"schedule.sample_prompts[{i}]", f"--{opt} {v} is not a size the model "
+                                   "can generate", v, f"a multiple of 8 from 64 to {limit}"))
+            elif opt == "s" and not 1 <= v <= 1000:
+                out.append(Finding(ERROR, f"schedule.sample_prompts[{i}]", f"--s {v} sampling steps", v, "1 to 1000"))
+            elif opt == "d" and not 0 <= v < 2**63:
+                out.append(Finding(ERROR, f"schedule.sample_prompts[{i}]", f"--d {v} seed", v, "0 to 2**63-1"))
+    return out
+
+
+def launch_errors(cfg: TrainConfig) -> list[Finding]:
+    """The errors that stop every launch (foreground, detached, queued, resumed, from the TUI).
+
+    Files are not checked here (the worker reports a missing model with its own message); the
+    dataset's health is the health check's business (``--ignore-check`` concerns only that)."""
+    return [f for f in validate(cfg, check_files=False) if f.is_error]
 
 
 def _files(cfg: TrainConfig, image_counts) -> list[Finding]:

@@ -78,24 +78,52 @@ def check_output_free(output_file: str, run_dir: str, roots: list[str]) -> None:
                                  "stop it or change output.name")
 
 
+def config_gate(cfg, source: str = "") -> None:
+    """Raise RunError listing the config's validation errors: they block every launch path."""
+    from loratui.config.validate import launch_errors
+
+    errors = launch_errors(cfg)
+    if errors:
+        where = f"{source}: " if source else ""
+        lines = "\n".join(f"  {f}" for f in errors[:20])
+        raise L.RunError(f"{where}the config has {len(errors)} error{'s' if len(errors) != 1 else ''}; "
+                         f"nothing was started (`loratui config check` explains each):\n{lines}")
+
+
+def check_run_name(name: str) -> str:
+    """Run names are plain single path components (they become a folder in the runs root)."""
+    from loratui.dataset.safe_paths import UnsafePath, check_component
+
+    try:
+        return check_component(name, what="run name", max_len=100)
+    except UnsafePath as e:
+        raise L.RunError(f"run name {e.value!r}: {e.reason}") from None
+
+
 def create_run(config, runs_root: str | None = None, *, name: str | None = None, gpu=None,
                worker_cmd: list[str] | None = None) -> str:
     """A new run folder with the frozen config and the run record; nothing is started."""
     cfg, source = _load_config(config)
+    config_gate(cfg, source)
+    if name is not None:
+        check_run_name(name)
+    if gpu not in (None, "") and not L.GPU_RE.match(str(gpu)):
+        raise L.RunError(f"--gpu {gpu!r}: expected a GPU index such as 0 (or 0,1)")
     resolved = cfg.resolved()
     root = os.path.abspath(runs_root or L.default_runs_root(resolved))
-    os.makedirs(root, exist_ok=True)
+    os.makedirs(root, mode=0o755, exist_ok=True)
     name = name or L.new_run_name(root, resolved.output.name)
     run_dir = os.path.join(root, name)
-    if os.path.exists(run_dir):
+    if os.path.lexists(run_dir):
         raise L.RunError(f"{run_dir} already exists")
-    os.makedirs(run_dir)
+    os.mkdir(run_dir, 0o755)
     resolved.save(os.path.join(run_dir, L.CONFIG))
+    worker = list(worker_cmd or WORKER_CMD)
     L.write_json(os.path.join(run_dir, L.RECORD), {
         "name": name, "created": time.time(), "config_source": source,
         "output_file": resolved.output_file(), "output_dir": resolved.output.dir,
         "output_name": resolved.output.name, "gpu": None if gpu in (None, "") else str(gpu),
-        "worker": list(worker_cmd or WORKER_CMD), "launches": []})
+        "worker": worker, "worker_sig": L.sign_worker(worker), "launches": []})
     try:
         os.symlink(resolved.output.dir, os.path.join(run_dir, L.OUTPUT_LINK))
     except OSError:
@@ -125,7 +153,10 @@ def start(run_dir: str, *, queue: bool = False, fresh: bool = False) -> None:
     run_dir = os.path.abspath(run_dir)
     rec = L.read_json(os.path.join(run_dir, L.RECORD))
     if rec is None:
-        raise L.RunError(f"{run_dir}: not a run folder started by loratui (no {L.RECORD})")
+        raise L.RunError(f"{run_dir}: not a run folder started by loratui (no readable {L.RECORD})")
+    frozen = os.path.join(run_dir, L.CONFIG)
+    if os.path.isfile(frozen):  # a resume: the frozen config is checked again (it may have been edited)
+        config_gate(_load_config(frozen)[0], frozen)
     root = os.path.dirname(run_dir)
     with global_lock():
         check_output_free(rec.get("output_file", ""), run_dir, [root, *L.known_roots()])
@@ -180,4 +211,4 @@ def clone(run_dir: str, runs_root: str | None = None, *, name: str | None = None
     if not os.path.isfile(cfg_path):
         raise L.RunError(f"{run_dir}: no {L.CONFIG} to clone")
     return create_run(cfg_path, runs_root or os.path.dirname(os.path.abspath(run_dir)), name=name,
-                      gpu=rec.get("gpu"), worker_cmd=rec.get("worker"))
+                      gpu=L.trusted_gpu(rec), worker_cmd=L.trusted_worker(rec)[0])

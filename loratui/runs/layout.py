@@ -53,11 +53,70 @@ def data_dir() -> str:
 
 
 def read_json(path: str, default=None):
+    """A run's JSON record (a dict), or ``default`` when missing, unreadable or not a record:
+    run folders can come from strangers (inside a shared dataset), so nothing here is trusted."""
+    from loratui.fileio import read_json_untrusted
+
     try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
+        data = read_json_untrusted(path, 64 << 20)
     except (OSError, ValueError):
         return default
+    return data if isinstance(data, dict) else default
+
+
+WORKER_CMD = ["-u", "-m", "loratui.train"]
+"""The standard worker (after the Python executable)."""
+GPU_RE = re.compile(r"^[0-9]{1,3}(,[0-9]{1,3}){0,15}$")
+
+
+def _run_key() -> bytes:
+    """A per-user secret (in the user data folder, mode 0600) that signs worker commands."""
+    import secrets
+
+    d = data_dir()
+    os.makedirs(d, mode=0o700, exist_ok=True)
+    path = os.path.join(d, "run-key")
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        with open(path, "rb") as f:
+            return f.read(64)
+    with os.fdopen(fd, "wb") as f:
+        key = secrets.token_hex(32).encode()
+        f.write(key)
+    return key
+
+
+def sign_worker(cmd: list[str]) -> str:
+    import hashlib
+    import hmac
+
+    return hmac.new(_run_key(), json.dumps(cmd).encode("utf-8", "surrogateescape"), hashlib.sha256).hexdigest()
+
+
+def trusted_worker(rec: dict) -> tuple[list[str], str]:
+    """(the worker command to run for a run record, a note when the record's own was refused).
+
+    A run record names its worker command (tests use a fake worker). A record in a folder from
+    someone else could name any program, so only a command signed with this user's key is run."""
+    import hmac
+    import sys
+
+    default = [sys.executable, *WORKER_CMD]
+    cmd = rec.get("worker")
+    if cmd is None or cmd == default:
+        return default, ""
+    sig = rec.get("worker_sig")
+    if isinstance(cmd, list) and cmd and all(isinstance(c, str) and "\x00" not in c for c in cmd) \
+            and isinstance(sig, str) and hmac.compare_digest(sig, sign_worker(cmd)):
+        return cmd, ""
+    return default, ("the run record names a worker command this user's loratui did not write; "
+                     "the standard worker is used instead")
+
+
+def trusted_gpu(rec: dict) -> str | None:
+    g = rec.get("gpu")
+    return g if isinstance(g, str) and GPU_RE.match(g) else None
 
 
 def write_json(path: str, data) -> None:

@@ -26,12 +26,16 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # stop requests go to the worker, not to us
     rec = L.read_json(os.path.join(run_dir, L.RECORD), {}) or {}
     launch = (rec.get("launches") or [{}])[-1]
-    cmd = list(rec.get("worker") or [sys.executable, "-u", "-m", "loratui.train"]) + [run_dir]
-    if launch.get("fresh"):
+    worker_cmd, note = L.trusted_worker(rec)
+    if note:
+        print(f"[loratui] {note}", flush=True)
+    cmd = [*worker_cmd, run_dir]
+    if isinstance(launch, dict) and launch.get("fresh"):
         cmd.append("--fresh")
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    if rec.get("gpu") not in (None, ""):
-        env["CUDA_VISIBLE_DEVICES"] = str(rec["gpu"])
+    gpu = L.trusted_gpu(rec)
+    if gpu is not None:
+        env["CUDA_VISIBLE_DEVICES"] = gpu
     record = {"token": token, "started": time.time(), "command": cmd, "supervisor": identity(os.getpid())}
     L.write_json(os.path.join(run_dir, L.PROCESS), record)
     try:

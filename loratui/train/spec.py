@@ -280,6 +280,12 @@ def load_run_spec(run_dir: str) -> TrainSpec:
     """The spec of a run folder: ``RUN_DIR/config.toml`` in the loratui config format."""
     from loratui.config.model import TrainConfig
 
+    from loratui.config.toml_io import ConfigError
+    from loratui.config.validate import launch_errors
+
     path = os.path.join(run_dir, "config.toml")
     cfg = TrainConfig.load(path)
+    errors = launch_errors(cfg)
+    if errors:  # whichever way the run was launched (CLI, detached, resumed, the TUI), it stops here
+        raise ConfigError([str(f) for f in errors], path)
     return spec_from_config(cfg, run_dir)

@@ -92,8 +92,12 @@ def _seed_of(*parts) -> int:
 
 
 def lora_filename(spec: TrainSpec, epoch: int | None) -> str:
+    """The LoRA file for ``epoch`` (None: the final one), always inside ``output_dir``."""
+    from loratui.dataset.safe_paths import check_component, check_inside
+
+    check_component(spec.output_name, what="output name", max_len=200)
     name = spec.output_name if epoch is None else f"{spec.output_name}-{epoch:06d}"
-    return os.path.join(spec.output_dir, name + ".safetensors")
+    return str(check_inside(spec.output_dir, os.path.join(spec.output_dir, name + ".safetensors")))
 
 
 def prune_epoch_files(spec: TrainSpec, epoch: int, events: EventLog) -> None:

@@ -17,6 +17,7 @@ def write_config(folder, name="mylora") -> str:
 
     os.makedirs(folder, exist_ok=True)
     cfg = TrainConfig()
+    cfg.model.base = "base.safetensors"  # never loaded by the fake worker; a config needs one to launch
     cfg.dataset.root = str(folder)
     cfg.dataset.subsets = [SubsetConfig("1_x", 1, "")]
     cfg.output.dir = "out"

@@ -30,7 +30,7 @@ def test_runs_table_stop_resume_logs(tmp_path, runs_root, fake):
     rows = [json.loads(x) for x in cli("runs", "--json", "--root", runs_root).stdout.splitlines()]
     assert rows[0]["name"] == run.name and rows[0]["state"] == "running"
     s = cli("stop", run.name, "--grace", "10")
-    assert s.returncode == 0 and "stopped cleanly" in s.stdout, s.stderr
+    assert s.returncode == 0 and "stopped cleanly" in s.stdout, (s.stdout, s.stderr)
     assert "stopped" in cli("runs").stdout
     assert cli("stop", run.name).returncode == 1  # not running any more
     r = cli("resume", run.name, env=dict(os.environ, FAKE_WORKER=json.dumps({"steps": 2000, "delay": 0.001})))
@@ -48,7 +48,10 @@ def test_runs_start_and_refusal(tmp_path, runs_root, fake, monkeypatch):
     or crashes, and the CLI says where to look."""
     monkeypatch.setenv("LORATUI_RUNS_ROOT", runs_root)
     cfg = write_config(tmp_path)
-    out = cli("runs", "start", cfg)
+    refused = cli("runs", "start", cfg)  # the dataset check runs first, as for `train --detach`
+    assert refused.returncode == 1 and "--ignore-check" in refused.stderr, refused.stderr
+    assert not os.path.isdir(runs_root) or not os.listdir(runs_root)
+    out = cli("runs", "start", cfg, "--ignore-check")
     assert out.returncode == 0, out.stderr
     assert "loratui attach" in out.stdout
     name = out.stdout.split(":")[0]
