@@ -102,6 +102,18 @@ class VramInputs:
                    network_type=net.type, dim=int(net.dim), conv_dim=int(net.conv_dim), optimizer=opt.optimizer)
 
 
+def inputs_from_spec(spec) -> VramInputs:
+    """From the worker's ``TrainSpec`` (duck-typed: this module imports nothing of ``loratui.train``)."""
+    cache_te = bool(getattr(spec, "cache_text_encoder_outputs", False))
+    w, h = spec.resolution
+    return VramInputs(family=spec.family, width=int(w), height=int(h), batch=int(spec.batch_size),
+                      precision=spec.mixed_precision, gradient_checkpointing=bool(spec.gradient_checkpointing),
+                      cache_latents=bool(spec.cache_latents), cache_text_encoder_outputs=cache_te,
+                      train_unet=bool(spec.train_unet), train_text_encoder=bool(spec.train_text_encoder) and not cache_te,
+                      network_type=spec.network_type, dim=int(spec.network_dim), conv_dim=int(spec.conv_dim),
+                      optimizer=spec.optimizer)
+
+
 @dataclass
 class VramEstimate:
     inputs: VramInputs

@@ -71,6 +71,26 @@ def gpu_free_bytes() -> list[int]:
     return out
 
 
+def worker_vram_warning(spec, reader=read_gpu_memory, env: Mapping[str, str] | None = None) -> str | None:
+    """What the worker says before loading the models when the estimate exceeds the GPU's free
+    memory (a queued run, or one launched from the TUI, gets the CLI gate's advice too); None when it
+    fits, on the CPU, or without an NVML reading."""
+    from loratui.config.vram import estimate, inputs_from_spec, suggestions
+
+    if (spec.device or "").strip().lower() == "cpu":
+        return None
+    index = physical_index(spec.device, None, env)
+    mem = reader(index) if index is not None else None
+    if mem is None:
+        return None
+    est = estimate(inputs_from_spec(spec))
+    if est.needs <= mem.free:
+        return None
+    tips = suggestions(est.inputs, mem.free)[:3]
+    return (f"{est.summary()}, but GPU {mem.index} ({mem.name}) has {mem.free / 1e9:.1f} GB free: this run may "
+            "run out of memory" + ("; to fit: " + "; ".join(tips) if tips else ""))
+
+
 def check_vram(cfg, *, gpu: str | int | None = None, queued: bool = False, override: bool = False,
                reader=read_gpu_memory, env: Mapping[str, str] | None = None) -> tuple[bool, str]:
     """The VRAM launch gate for ``cfg`` (a TrainConfig): its estimate against the GPU's free memory.

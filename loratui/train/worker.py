@@ -68,6 +68,12 @@ def run_worker(run_dir: str, fresh: bool = False, echo=None, spec=None) -> int:
                     os.unlink(p)
         events.emit("start", pid=os.getpid(), run_dir=run_dir, spec=spec.to_dict(),
                     resume=os.path.exists(ckpt), versions=_versions(), stack_signal=stack_signal)
+        if main:
+            from loratui.runs.gpu import worker_vram_warning
+
+            vram = worker_vram_warning(spec)
+            if vram:
+                events.warning(vram)
         if os.path.exists(finished):
             import json
 

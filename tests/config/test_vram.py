@@ -183,3 +183,19 @@ def test_config_check_shows_the_estimate(tmp_path, capsys):
     import json
 
     assert json.loads(capsys.readouterr().out)["vram"]["needs_bytes"] == est.needs
+
+
+def test_the_worker_warns_before_loading_when_the_estimate_exceeds_free_memory():
+    from loratui.runs.gpu import worker_vram_warning
+    from loratui.train.spec import TrainSpec
+
+    spec = TrainSpec(base_model="m", output_dir="o", family="sdxl", resolution=(1024, 1024), batch_size=4,
+                     mixed_precision="bf16", network_dim=32, device="auto")
+    card = lambda i: GpuMemory(i, "RTX 4090", 20 * 10**9, 24 * 10**9)  # noqa: E731
+    msg = worker_vram_warning(spec, reader=card, env={"CUDA_VISIBLE_DEVICES": "1"})
+    assert msg and "GPU 1 (RTX 4090) has 20.0 GB free" in msg and "enable gradient checkpointing" in msg
+    big = lambda i: GpuMemory(i, "H200", 140 * 10**9, 141 * 10**9)  # noqa: E731
+    assert worker_vram_warning(spec, reader=big, env={}) is None
+    assert worker_vram_warning(spec, reader=lambda i: None, env={}) is None  # no NVML: nothing to say
+    spec.device = "cpu"
+    assert worker_vram_warning(spec, reader=card, env={}) is None
