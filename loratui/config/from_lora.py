@@ -230,8 +230,22 @@ def _from_tensors(path: str, meta: dict, res: ImportResult) -> None:
         a = common(info.alphas)
         net.alpha = float(a) if a is not None else float(net.dim)
         res.notes.append(f"network dim/alpha {net.dim}/{net.alpha:g} read from the tensors")
-    if info.format in ("LoHa", "LoKr"):
-        res.unmapped.append(Unmapped("format", info.format, "only LoRA and LoCon can be trained; LoRA settings used"))
+    fmt = info.format.split(" + ")[0]
+    if fmt in ("LoHa", "LoKr") and net.type != fmt.lower():
+        net.type = fmt.lower()  # no (or another) network module in the metadata: the tensors tell
+        res.notes.append(f"{fmt} read from the tensors")
+        if info.conv_ranks or info.conv_full_rank:
+            net.conv_dim = int(common(info.conv_ranks) or net.dim)
+            ca = common(info.conv_alphas)
+            net.conv_alpha = float(ca) if ca is not None else float(net.conv_dim)
+        elif net.preset == "full":
+            net.preset = "attn-mlp"
+    if fmt == "LoKr" and (info.full_rank or info.conv_full_rank) and not info.ranks and not net.full_matrix:
+        net.full_matrix = True
+        res.notes.append("full-rank LoKr (whole Kronecker factors) read from the tensors")
+    if info.dora_modules and not net.dora:
+        net.dora = True
+        res.notes.append("DoRA (dora_scale) read from the tensors")
     if info.conv_ranks and net.type == "lora":
         net.type = "locon"
         net.conv_dim = int(common(info.conv_ranks))

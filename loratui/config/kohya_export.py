@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 
-from .kohya_values import NOT_EXPRESSIBLE, _get, _num_str
+from .kohya_values import NOT_EXPRESSIBLE, _get
 from .model import SUBSET_OVERRIDES, TrainConfig
 
 
@@ -37,11 +37,13 @@ def to_kohya(cfg: TrainConfig, dataset_config_path: str = "dataset.toml",
         # attributes, unused): kohya_ss's flag, read back by our import and by kohya_ss-style tools
         model["sdxl"] = True
         notes.append("model.family sdxl: run sdxl_train_network.py (the args file is the same)")
-    net = {"network_module": "networks.lora", "network_dim": n.dim, "network_alpha": n.alpha}
+    from .network_types import network_args, network_module
+
+    net = {"network_module": network_module(n), "network_dim": n.dim, "network_alpha": n.alpha}
     if n.dropout:
         net["network_dropout"] = n.dropout
-    if n.type == "locon":
-        net["network_args"] = [f"conv_dim={n.conv_dim}", f"conv_alpha={_num_str(n.conv_alpha)}"]
+    if network_args(n):  # kohya LoCon's conv_dim/conv_alpha, or LyCORIS' algo and every setting
+        net["network_args"] = [f"{k}={v}" for k, v in network_args(n).items()]
     if n.train_unet and not n.train_text_encoder:
         net["network_train_unet_only"] = True
     elif n.train_text_encoder and not n.train_unet:

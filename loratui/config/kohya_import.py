@@ -217,28 +217,10 @@ def _apply_flat(flat: dict, res: ImportResult, where: str, base_dir: str) -> Non
     for k in ("conv_dim", "conv_alpha"):  # GUI spellings
         if k in flat and not _empty(flat[k]):
             net_args.setdefault(k, flat[k])
-    if not _empty(mod) and str(mod) not in ("networks.lora", "lycoris.kohya"):
-        unsupported_network(res, "network_module", mod, str(mod).rpartition(".")[2])
-        bad("network_module", mod, "not supported; a plain LoRA is trained instead")
-    algo = str(net_args.pop("algo", "locon" if mod == "lycoris.kohya" else "lora")).lower()
-    if algo not in NETWORK_TYPES:
-        unsupported_network(res, "network_args", f"algo={algo}", algo)
-        bad("network_args", f"algo={algo}", "not supported; a plain LoRA is trained instead")
-    elif algo not in ("lora", "locon"):
-        cfg.network.type = algo  # a LyCORIS type loratui trains (its own arguments are read below)
-    if "conv_dim" in net_args:
-        try:
-            cfg.network.conv_dim = _to_int(net_args.pop("conv_dim"))
-            if cfg.network.type == "lora":  # LoRA + 3x3 convolutions is LoCon; LoHa/LoKr keep their type
-                cfg.network.type = "locon"
-            cfg.network.conv_alpha = _to_float(net_args.pop("conv_alpha", 1))
-        except _Bad as e:
-            bad("network_args", "conv_dim/conv_alpha", str(e))
-    elif algo == "locon" and mod == "lycoris.kohya":
-        cfg.network.type = "locon"
-    net_args.pop("conv_alpha", None)
-    for k, v in net_args.items():
-        bad("network_args", f"{k}={v}", "no equivalent in loratui")
+    from .kohya_network import apply_network
+
+    apply_network(cfg, None if _empty(mod) else mod, net_args, bad, res.notes,
+                  lambda key, value, name: unsupported_network(res, key, value, name))
     try:
         if _to_bool(flat.get("network_train_unet_only", False)):
             cfg.network.train_text_encoder = False

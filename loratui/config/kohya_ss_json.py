@@ -20,6 +20,41 @@ GUI_LORA_TYPES = {"Standard": "lora", "Kohya LoCon": "locon", "LoCon": "locon", 
                   "LyCORIS/Diag-OFT": "diag-oft", "LyCORIS/Native Fine-Tuning": "full", "LoRA-FA": "lora-fa",
                   "LyCORIS/LoRA-FA": "lora-fa"}
 """The GUI's LoRA_type names and the network each trains; loratui trains those in NETWORK_TYPES."""
+GUI_LYCORIS_ALGOS = {"LyCORIS/LoCon": "locon", "LyCORIS/LoHa": "loha", "LyCORIS/LoKr": "lokr"}
+"""GUI types the GUI trains with ``network_module = lycoris.kohya`` and ``algo=...``."""
+GUI_LYCORIS_ARGS = {"LyCORIS_preset": "preset", "factor": "factor", "decompose_both": "decompose_both",
+                    "full_matrix": "full_matrix", "dora_wd": "dora_wd", "rank_dropout": "rank_dropout",
+                    "module_dropout": "module_dropout", "use_tucker": "use_tucker", "use_cp": "use_cp",
+                    "use_scalar": "use_scalar", "rank_dropout_scale": "rank_dropout_scale", "train_norm": "train_norm",
+                    "bypass_mode": "bypass_mode", "constrain": "constraint", "rescaled": "rescaled",
+                    "network_dropout": "dropout"}
+"""GUI fields the GUI turns into LyCORIS ``network_args`` (GUI name -> argument name)."""
+
+
+def _lycoris_gui_args(algo: str, data: dict, flat: dict) -> None:
+    """Move the GUI's LyCORIS fields into ``network_module`` / ``network_args`` (unset ones dropped,
+    as the GUI does), so the sd-scripts path imports them."""
+    args = [f"algo={algo}"]
+    for gui, arg in GUI_LYCORIS_ARGS.items():
+        if gui not in data:
+            continue
+        v = flat.pop(gui, data[gui])
+        if _empty(v) or v is False or str(v).strip().lower() in ("false", "0", "0.0"):
+            continue
+        if gui == "factor" and str(v).strip() in ("-1", "-1.0"):
+            continue
+        args.append(f"{arg}={_gui_str(v)}")
+    for k in ("conv_dim", "conv_alpha"):
+        if k in flat and not _empty(flat[k]):
+            args.append(f"{k}={_gui_str(flat.pop(k))}")
+    flat["network_module"] = "lycoris.kohya"
+    flat["network_args"] = args
+
+
+def _gui_str(v) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
 
 
 def import_kohya_ss_json(path: str) -> ImportResult:
@@ -70,6 +105,8 @@ def import_kohya_ss_json(path: str) -> ImportResult:
             if k in flat:
                 res.unmapped.append(Unmapped(k, flat.pop(k), "applies to LoCon only; ignored for LoRA_type "
                                                              f"{lt}"))
+    if str(lt) in GUI_LYCORIS_ALGOS:
+        _lycoris_gui_args(GUI_LYCORIS_ALGOS[str(lt)], data, flat)
     if "max_train_epochs" in flat and not _empty(flat["max_train_epochs"]) and _empty(flat.get("max_train_steps")):
         flat["max_train_steps"] = ""
     # the GUI sends 0 for "use learning_rate"
@@ -80,7 +117,7 @@ def import_kohya_ss_json(path: str) -> ImportResult:
         except _Bad:
             pass
     _apply_flat(flat, res, path, res.config.base_dir)
-    if kind != "lora":
+    if kind != "lora" and str(lt) not in GUI_LYCORIS_ALGOS:  # LyCORIS types came through network_args
         res.config.network.type = kind
     if not _empty(data.get("train_data_dir")):
         subsets = _subsets_from_dir(os.path.expanduser(str(data["train_data_dir"])), False, res, "train_data_dir")

@@ -89,6 +89,11 @@ class LoraInfo:
         if not self.stored_hash:
             return "none"
         return "lycoris" if is_lycoris_hash(self.stored_hash) else "sd-scripts"
+    full_rank: int = 0
+    """LoKr modules whose Kronecker factors are both stored whole (no rank; ``full_matrix``)."""
+    conv_full_rank: int = 0
+    dora_modules: int = 0
+    """Modules with a ``dora_scale`` (weight-decomposed, DoRA) or peft's ``lora_magnitude_vector``."""
 
     @property
     def hash_ok(self) -> bool | None:
@@ -114,6 +119,7 @@ class LoraInfo:
             "conv_ranks": {str(k): v for k, v in sorted(self.conv_ranks.items())},
             "alphas": {_fmt(k): v for k, v in sorted(self.alphas.items())},
             "conv_alphas": {_fmt(k): v for k, v in sorted(self.conv_alphas.items())},
+            "full_rank": {"linear": self.full_rank, "conv": self.conv_full_rank}, "dora_modules": self.dora_modules,
             "dtypes": self.dtypes, "settings": {k: v for k, _, v in self.settings},
             "top_tags": [{"tag": t, "count": c} for t, c in self.top_tags], "dataset_dirs": self.dataset_dirs,
             "hashes": {"kind": self.hash_kind,
@@ -138,7 +144,9 @@ class LoraInfo:
                f"format      {self.format}",
                f"base model  {self.base_model} ({self.base_model_source})",
                f"modules     {self._modules_line()}",
-               f"rank        {_counts(self.ranks)}" + (f"; conv {_counts(self.conv_ranks)}" if self.conv_ranks else ""),
+               f"rank        {_rank_line(self.ranks, self.full_rank)}"
+               + (f"; conv {_rank_line(self.conv_ranks, self.conv_full_rank)}"
+                  if self.conv_ranks or self.conv_full_rank else ""),
                f"alpha       {_counts(self.alphas, _fmt) or 'none stored (= rank)'}"
                + (f"; conv {_counts(self.conv_alphas, _fmt)}" if self.conv_alphas else "")]
         if self.settings:
@@ -181,6 +189,15 @@ def _date(v: str) -> str:
         return datetime.datetime.fromtimestamp(t, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
     except (ValueError, OverflowError, OSError):
         return v
+
+
+def _rank_line(ranks: dict, full: int) -> str:
+    """``8``, ``4 (x10), 8 (x2)``, ``full`` or ``8 (x10), full (x4)``."""
+    if not full:
+        return _counts(ranks)
+    if not ranks:
+        return "full (no rank: whole Kronecker factors)"
+    return _counts(ranks) + ("" if len(ranks) > 1 else f" (x{sum(ranks.values())})") + f", full (x{full})"
 
 
 def _fmt(x: float) -> str:
@@ -270,6 +287,8 @@ def inspect_lora(path: str, compute_hashes: bool = True, top_tags: int = 30) -> 
     alphas: Counter = Counter()
     conv_alphas: Counter = Counter()
     unet = te = 0
+    full = Counter()
+    dora = 0
     for mod, params in modules.items():
         if _is_te(mod):
             te += 1
@@ -278,6 +297,12 @@ def inspect_lora(path: str, compute_hashes: bool = True, top_tags: int = 30) -> 
         rank, conv = _rank(params, style)
         kind = _kind(params)
         kinds[kind] += 1
+        if kind in ("loha", "lokr") and not conv and _conv_by_name(mod):
+            conv = True  # LyCORIS stores a conv's factors flattened to 2-D: the layer name tells
+        if "dora_scale" in params or "lora_magnitude_vector" in params:
+            dora += 1
+        if kind == "lokr" and rank is None:
+            full[conv] += 1
         if kind == "lora" and rank is None:
             problems.append(f"module {mod}: incomplete (has {', '.join(sorted(params))})")
             continue
@@ -306,6 +331,8 @@ def inspect_lora(path: str, compute_hashes: bool = True, top_tags: int = 30) -> 
     if naming == "mixed":
         problems.append("UNet keys mix SGM (input_blocks) and diffusers (down_blocks) names: "
                         "most loaders will miss some modules")
+    if dora and fmt != "unknown":
+        fmt += " + DoRA"
     base, source = _base_model(h)
     info = LoraInfo(
         path=h.path, file_size=h.file_size, format=fmt, base_model=base, base_model_source=source,
@@ -318,10 +345,19 @@ def inspect_lora(path: str, compute_hashes: bool = True, top_tags: int = 30) -> 
         top_tags=_top_tags(h.metadata, top_tags, problems), dataset_dirs=_dataset_dirs(h.metadata, problems),
         stored_hash=h.metadata.get("sshs_model_hash"), computed_hash=None,
         stored_legacy_hash=h.metadata.get("sshs_legacy_hash"), computed_legacy_hash=None, problems=problems,
-        te1_modules=te1, te2_modules=te2, unet_naming=naming)
+        te1_modules=te1, te2_modules=te2, unet_naming=naming,
+        full_rank=full[False], conv_full_rank=full[True], dora_modules=dora)
     if compute_hashes:
         info.computed_hash, info.computed_legacy_hash = file_hashes(h)
     return info
+
+
+_CONV3_NAMES = re.compile(r"_(conv1|conv2|conv|conv_in|conv_out|in_layers_2|out_layers_3|op)$")
+"""kohya key endings of SD's 3x3 convolutions (diffusers names, and SGM names for SDXL)."""
+
+
+def _conv_by_name(mod: str) -> bool:
+    return mod.startswith("lora_unet_") and bool(_CONV3_NAMES.search(mod))
 
 
 def _kind(params: dict) -> str:

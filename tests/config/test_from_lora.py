@@ -48,7 +48,7 @@ def test_no_metadata_and_bad_files(tmp_path):
     assert any("no ss_*" in n for n in res.notes)
     assert (res.config.network.dim, res.config.network.alpha) == (8, 4.0)  # read from the tensors
     loha = config_from_lora(str(write_lora(tmp_path / "h.safetensors", "loha")))
-    assert any(u.key == "format" and u.value == "LoHa" for u in loha.unmapped)
+    assert loha.config.network.type == "loha" and not any(u.key == "format" for u in loha.unmapped)
     bad = tmp_path / "bad.safetensors"
     bad.write_bytes(b"\x01")
     with pytest.raises(ConfigError, match="bad.safetensors: too short"):
@@ -59,3 +59,21 @@ def test_parse_optimizer():
     assert parse_optimizer("torch.optim.adamw.AdamW") == ("AdamW", [])
     assert parse_optimizer("transformers.optimization.Adafactor(relative_step=False,x=[1, 2])") == (
         "Adafactor", ["relative_step=False", "x=[1, 2]"])
+
+
+def test_lycoris_files_give_their_type(tmp_path):
+    # no metadata: the tensors tell
+    loha = config_from_lora(str(write_lora(tmp_path / "h.safetensors", "loha-conv"))).config.network
+    assert (loha.type, loha.dim, loha.conv_dim, loha.conv_alpha) == ("loha", 8, 4, 2.0)
+    full = config_from_lora(str(write_lora(tmp_path / "k.safetensors", "lokr-full"))).config.network
+    assert (full.type, full.full_matrix) == ("lokr", True)
+    dora = config_from_lora(str(write_lora(tmp_path / "d.safetensors", "dora"))).config.network
+    assert (dora.type, dora.dora) == ("locon", True)
+    # LyCORIS metadata, as loratui and sd-scripts + lycoris write it
+    meta = {"ss_network_module": "lycoris.kohya", "ss_network_dim": "8", "ss_network_alpha": "4",
+            "ss_network_args": '{"algo": "lokr", "preset": "attn-mlp", "factor": "8", "full_matrix": "False", '
+                               '"decompose_both": "False", "rank_dropout": "0", "module_dropout": "0.1"}'}
+    res = config_from_lora(str(write_lora(tmp_path / "m.safetensors", "lokr", metadata=meta)))
+    n = res.config.network
+    assert (n.type, n.factor, n.preset, n.module_dropout, n.dim) == ("lokr", 8, "attn-mlp", 0.1, 8)
+    assert not any(u.key in ("format", "ss_network_args", "network_args") for u in res.unmapped)

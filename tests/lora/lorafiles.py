@@ -74,6 +74,28 @@ def lora_tensors(fmt: str, rank: int = 8, alpha: float = 4.0, conv_rank: int = 4
             t[f"{name}.lokr_w2_a"] = arr(o // 4, rank)
             t[f"{name}.lokr_w2_b"] = arr(rank, i // 4)
             t[f"{name}.alpha"] = np.array(alpha, dtype=dtype)
+    elif fmt == "loha-conv":  # as lycoris-lora writes a conv: factors flattened to 2-D (in * 3 * 3)
+        t = lora_tensors("loha", rank, alpha, conv_rank, conv_alpha, dtype)
+        for name, i, o in UNET_CONV:
+            for w in ("w1", "w2"):
+                t[f"{name}.hada_{w}_a"] = arr(o, conv_rank)
+                t[f"{name}.hada_{w}_b"] = arr(conv_rank, i * 9)
+            t[f"{name}.alpha"] = np.array(conv_alpha, dtype=dtype)
+    elif fmt == "lokr-full":  # full_matrix: both Kronecker factors whole, alpha = dim
+        for name, i, o in UNET_LINEAR + TE_LINEAR:
+            t[f"{name}.lokr_w1"] = arr(4, 4)
+            t[f"{name}.lokr_w2"] = arr(o // 4, i // 4)
+            t[f"{name}.alpha"] = np.array(100000, dtype=np.float32)
+        for name, i, o in UNET_CONV:
+            t[f"{name}.lokr_w1"] = arr(4, 4)
+            t[f"{name}.lokr_w2"] = arr(o // 4, i // 4, 3, 3)
+            t[f"{name}.alpha"] = np.array(100000, dtype=np.float32)
+    elif fmt == "dora":
+        t = lora_tensors("locon", rank, alpha, conv_rank, conv_alpha, dtype)
+        for name, i, o in UNET_LINEAR + TE_LINEAR:
+            t[f"{name}.dora_scale"] = arr(o, 1)
+        for name, i, o in UNET_CONV:
+            t[f"{name}.dora_scale"] = arr(o, 1, 1, 1)
     elif fmt == "peft":
         for name, i, o in UNET_LINEAR:
             mod = "unet." + name.removeprefix("lora_unet_").replace("down_blocks_0", "down_blocks.0") \

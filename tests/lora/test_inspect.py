@@ -74,3 +74,17 @@ def test_to_dict_is_json(tmp_path):
     assert d["format"] == "LoCon" and d["ranks"] == {"8": 5} and d["conv_ranks"] == {"4": 1}
     assert d["hashes"]["sshs_model_hash"]["match"] is True
     assert d["settings"]["ss_network_dim"] == "8"
+
+
+def test_lycoris_ranks_split_by_linear_and_conv_full_rank_and_dora(tmp_path):
+    loha = inspect_lora(str(write_lora(tmp_path / "h.safetensors", "loha-conv")))
+    assert loha.format == "LoHa" and loha.ranks == {8: 5} and loha.conv_ranks == {4: 1}
+    assert loha.conv_alphas == {2.0: 1}
+    assert any(line.startswith("rank        8; conv 4") for line in loha.lines())
+    full = inspect_lora(str(write_lora(tmp_path / "k.safetensors", "lokr-full")))
+    assert full.format == "LoKr" and (full.full_rank, full.conv_full_rank) == (5, 1) and not full.ranks
+    rank_line = next(line for line in full.lines() if line.startswith("rank"))
+    assert "full" in rank_line and "conv full" in rank_line
+    assert json.loads(json.dumps(full.to_dict()))["full_rank"] == {"linear": 5, "conv": 1}
+    dora = inspect_lora(str(write_lora(tmp_path / "d.safetensors", "dora")))
+    assert dora.format == "LoCon + DoRA" and dora.dora_modules == 6 and dora.problems == []
