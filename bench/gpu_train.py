@@ -1,6 +1,7 @@
 """GPU benchmark of the real training worker on full-size architectures with random weights.
 
-``--family sd15`` (default): batch {1, 4} x {fp16, bf16} x {LoRA, LoCon} at 512 px.
+``--family sd15`` (default): batch {1, 4} x {fp16, bf16} x {LoRA, LoCon, LoKr} at 512 px (LoKr: LyCORIS
+factor 8, dim 32, conv 16, preset full, trained with lycoris-lora's modules).
 ``--family sdxl``: SDXL at 1024 px, bf16, LoRA, batch {1, 4} x gradient checkpointing {off, on} x
 text encoders {cached (UNet only), trained}.
 
@@ -146,6 +147,10 @@ def make_images(root: str, n: int, res: int) -> str:
     return sub
 
 
+LOKR_FACTOR = 8
+"""The usual LoKr for styles: factor 8, dim 32 (low-rank second factor), LyCORIS' full preset."""
+
+
 def vram_inputs(row: dict):
     from loratui.config.vram import VramInputs
 
@@ -172,7 +177,7 @@ def run_worker(model, sub, out, row: dict, steps: int, device: str):
                      resolution=(res, res), min_bucket_reso=min(256, res), max_bucket_reso=max(1024, res),
                      bucket_reso_steps=64 if res >= 256 else 16,
                      network_type=row["network"], network_dim=32, network_alpha=16, conv_dim=16, conv_alpha=8,
-                     train_text_encoder=row["te"] == "trained", gradient_checkpointing=row["gc"],
+                     lokr_factor=LOKR_FACTOR, train_text_encoder=row["te"] == "trained", gradient_checkpointing=row["gc"],
                      batch_size=batch, epochs=1, max_train_steps=steps, device=device,
                      mixed_precision=row["precision"], save_precision="fp16", seed=1, **extra)
     t: list[float] = []
@@ -201,7 +206,16 @@ def unet_share(model, row: dict, device: str, iters: int = 10):
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats()
     unet = UNet2DConditionModel.from_pretrained(model, subfolder="unet").to(device, dtype)
-    inject_lora(unet, unet_targets(unet, conv=row["network"] == "locon"), 32, 16, 16, 8)
+    if row["network"] == "lokr":
+        from loratui.lora.kohya_keys import lycoris_unet_targets
+        from loratui.train.lycoris_net import inject
+        from loratui.train.spec import TrainSpec
+
+        spec = TrainSpec(base_model=model, output_dir="", network_type="lokr", network_dim=32, network_alpha=16,
+                         conv_dim=16, conv_alpha=8, lokr_factor=LOKR_FACTOR)
+        inject(unet, lycoris_unet_targets(unet, "full", conv=True), spec)
+    else:
+        inject_lora(unet, unet_targets(unet, conv=row["network"] == "locon"), 32, 16, 16, 8)
     unet.train()
     lat = torch.randn(batch, 4, res // 8, res // 8, device=device, dtype=dtype)
     t = torch.randint(0, 1000, (batch,), device=device)
@@ -268,7 +282,7 @@ def main() -> int:
     ap.add_argument("--tiny", action="store_true", help="CPU smoke test on the tiny model")
     ap.add_argument("--batches", default="1,4")
     ap.add_argument("--precisions", default="", help="default fp16,bf16 (sd15) / bf16 (sdxl)")
-    ap.add_argument("--networks", default="lora,locon", help="sd15 only")
+    ap.add_argument("--networks", default="lora,locon,lokr", help="sd15 only: lora, locon, lokr")
     ap.add_argument("--gc", default="off,on", help="gradient checkpointing (sdxl): off,on")
     ap.add_argument("--te", default="cached,trained", help="text encoders (sdxl): cached (UNet only), trained")
     args = ap.parse_args()

@@ -5,6 +5,8 @@ Target: worker / hand-written <= 1.10: the baseline does exactly the worker's wo
 models and LoRA layers, cached latents, the same thread count, batch and precision), so the ratio
 is what the engine's bookkeeping costs (events, caption processing, seeding per batch,
 accumulation logic). Prints both medians, the thread settings and the ratio.
+Then the worker's LoHa and LoKr (lycoris-lora modules on the same layers, dim 8; LoKr factor 8)
+against its own LoRA, in the same run (``--no-lycoris`` skips them); reported, no target.
 
     .venv/bin/python bench/train_step.py [--steps 40] [--batch 2] [--res 64]
 """
@@ -34,7 +36,7 @@ def make_data(root: str, n: int, res: int) -> str:
     return sub
 
 
-def _spec(model: str, sub: str, out: str, steps: int, batch: int, res: int):
+def _spec(model: str, sub: str, out: str, steps: int, batch: int, res: int, **network):
     from loratui.train.spec import SubsetSpec, TrainSpec
 
     return TrainSpec(base_model=model, output_dir=out, output_name="bench",
@@ -42,18 +44,18 @@ def _spec(model: str, sub: str, out: str, steps: int, batch: int, res: int):
                      resolution=(res, res), min_bucket_reso=32, max_bucket_reso=res * 2, bucket_reso_steps=16,
                      network_dim=8, network_alpha=4, unet_lr=1e-4, text_encoder_lr=5e-5, batch_size=batch,
                      epochs=1, max_train_steps=steps, device="cpu", mixed_precision="no", save_precision="fp16",
-                     seed=1, cpu_threads=THREADS[0])
+                     seed=1, cpu_threads=THREADS[0], **network)
 
 
 THREADS = [0]
 """The torch thread count both loops run with (set in ``main``)."""
 
 
-def worker_steps(model: str, sub: str, out: str, steps: int, batch: int, res: int) -> list[float]:
+def worker_steps(model: str, sub: str, out: str, steps: int, batch: int, res: int, **network) -> list[float]:
     from loratui.train.events import EventLog
     from loratui.train.trainer import train
 
-    spec = _spec(model, sub, out, steps, batch, res)
+    spec = _spec(model, sub, out, steps, batch, res, **network)
     times: list[float] = []
     ev = EventLog(None, echo=lambda e: times.append(e["t_mono"]) if e["type"] == "step" else None)
     orig = ev.emit
@@ -121,6 +123,9 @@ def manual_steps(model: str, sub: str, steps: int, batch: int, res: int) -> list
     return times
 
 
+LYCORIS = {"LoHa": dict(network_type="loha"), "LoKr": dict(network_type="lokr", lokr_factor=8)}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=40)
@@ -128,6 +133,7 @@ def main() -> int:
     ap.add_argument("--res", type=int, default=64)
     ap.add_argument("--threads", type=int, default=0,
                     help="torch threads for both loops (0: what the worker picks: the cores this process may use)")
+    ap.add_argument("--no-lycoris", action="store_true", help="skip the LoHa / LoKr step times")
     args = ap.parse_args()
     import torch
 
@@ -148,6 +154,14 @@ def main() -> int:
             w = worker_steps(model, sub, os.path.join(tmp, f"out{r}"), args.steps, args.batch, args.res)[skip:]
             m = manual_steps(model, sub, args.steps, args.batch, args.res)[skip:]
             rounds.append((statistics.median(w), statistics.median(m)))
+        lyco: dict[str, list[float]] = {}
+        if not args.no_lycoris:
+            # attn-mlp = kohya's LoRA layers: the ratio is the algorithm's cost, not more layers
+            for r in range(2):
+                for name, kw in LYCORIS.items():
+                    lyco.setdefault(name, []).append(statistics.median(worker_steps(
+                        model, sub, os.path.join(tmp, f"{name}{r}"), args.steps, args.batch, args.res,
+                        lycoris_preset="attn-mlp", **kw)[skip:]))
     w = statistics.median(x for x, _ in rounds)
     m = statistics.median(y for _, y in rounds)
     ratio = w / m
@@ -159,6 +173,9 @@ def main() -> int:
     print(f"worker      {w * 1000:8.1f} ms/step")
     print(f"hand loop   {m * 1000:8.1f} ms/step")
     print(f"ratio       {ratio:8.3f}  (target <= 1.10) {'OK' if ratio <= 1.10 else 'OVER'}")
+    for name, ts in lyco.items():
+        t = statistics.median(ts)
+        print(f"{name:11} {t * 1000:8.1f} ms/step  {t / w:6.2f}x the worker's LoRA (no target)")
     return 0 if ratio <= 1.10 else 1
 
 

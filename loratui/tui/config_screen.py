@@ -26,7 +26,7 @@ from loratui.config.fields import FormField, form_fields, format_value, get_valu
 from loratui.config.presets import find_subsets
 from loratui.config.stepmath import step_math, survey
 
-from .config_widgets import PathPrompt, field_id, field_widget, msg_id
+from .config_widgets import PathPrompt, field_id, field_widget, msg_id, row_id
 
 SECTION_TITLES = {"model": "model", "dataset": "dataset", "network": "network", "optim": "optimisation",
                   "schedule": "schedule", "output": "output", "hardware": "hardware"}
@@ -136,7 +136,7 @@ class ConfigScreen(Screen):
                                 for f in self.fields:
                                     if _tab_of(f) != section:
                                         continue
-                                    with Horizontal(classes="cfg-row"):
+                                    with Horizontal(classes="cfg-row", id=row_id(f.path)):
                                         yield Label(f.label)
                                         yield field_widget(f, get_value(self.config, f.path))
                                     yield Static(Text(f.help, style="dim"), classes="cfg-note", id=msg_id(f.path))
@@ -155,6 +155,7 @@ class ConfigScreen(Screen):
 
     def on_mount(self) -> None:
         self.set_class(0 < self.size.width < self.NARROW, "-narrow")
+        self._show_network_fields()
         self.refresh_checks()
         first = self.query_one(f"#{field_id('model.base')}")
         first.focus()
@@ -175,6 +176,8 @@ class ConfigScreen(Screen):
                 self.dirty = True
                 if f.path in ("dataset.root", "dataset.subsets"):
                     self._counts = None
+                if f.path in ("network.type", "network.dora"):
+                    self._show_network_fields()
         self.refresh_checks(side_now=False)
 
     def on_input_changed(self, event: Input.Changed) -> None:
@@ -308,6 +311,7 @@ class ConfigScreen(Screen):
         self._report = list(report or [])
         self.dirty = dirty
         self._fill()
+        self._show_network_fields()
         self.refresh_checks()
 
     def _fill(self) -> None:
@@ -325,6 +329,16 @@ class ConfigScreen(Screen):
             elif isinstance(w, Input):
                 if w.value != shown:
                     w.value = str(shown)
+
+    def _show_network_fields(self) -> None:
+        """Only the chosen network type's fields (LoKr's factor only for lokr, conv ranks not for lora...)."""
+        from loratui.config.network_types import field_applies
+
+        for f in self.fields:
+            if f.section == "network":
+                shown = field_applies(self.config.network, f.name)
+                self.query_one(f"#{row_id(f.path)}").display = shown
+                self.query_one(f"#{msg_id(f.path)}").display = shown
 
     def apply_preset(self, name: str) -> None:
         try:
@@ -385,6 +399,7 @@ class ConfigScreen(Screen):
         self.dirty = True
         self._counts = None
         self._fill()
+        self._show_network_fields()
         self.refresh_checks()
         self.notify(f"{len(subsets)} subset(s) found")
 

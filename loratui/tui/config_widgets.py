@@ -20,6 +20,10 @@ def msg_id(path: str) -> str:
     return "msg-" + path.replace(".", "-")
 
 
+def row_id(path: str) -> str:
+    return "row-" + path.replace(".", "-")
+
+
 def field_widget(field: FormField, value) -> Widget:
     """The editing widget for one field, holding ``value``."""
     wid = field_id(field.path)

@@ -226,3 +226,35 @@ async def test_form_step_math_is_the_workers_bucketed_count(tmp_path):
         shown = text(screen, "#cfg-math")
         assert f"-> {exact.steps_per_epoch:,} steps / epoch" in shown
         assert f"-> {exact.total_steps:,} steps" in shown
+
+
+async def test_network_form_shows_only_the_chosen_types_fields(tmp_path):
+    from loratui.tui.config_widgets import row_id
+
+    screen = ConfigScreen(ready_config(tmp_path), str(tmp_path / "run.toml"))
+    app = Host(screen)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.pause()
+
+        def shown(name):
+            return screen.query_one(f"#{row_id('network.' + name)}").display
+
+        screen.config.network.type = "lora"
+        screen.query_one(f"#{field_id('network.type')}", Select).value = "lora"
+        await pilot.pause()
+        assert shown("dim") and shown("dropout") and shown("dora")
+        assert not shown("conv_dim") and not shown("factor") and not shown("rank_dropout")
+        screen.query_one(f"#{field_id('network.type')}", Select).value = "lokr"
+        await pilot.pause()
+        assert screen.config.network.type == "lokr"
+        assert shown("factor") and shown("full_matrix") and shown("conv_dim") and shown("preset")
+        assert not shown("dropout")
+        screen.query_one(f"#{field_id('network.type')}", Select).value = "loha"
+        await pilot.pause()
+        assert not shown("factor") and shown("rank_dropout")
+        screen.query_one(f"#{field_id('network.type')}", Select).value = "locon"
+        await pilot.pause()
+        assert shown("conv_dim") and not shown("preset")
+        screen.query_one(f"#{field_id('network.dora')}", Checkbox).value = True
+        await pilot.pause()
+        assert shown("preset") and shown("module_dropout")
