@@ -251,7 +251,7 @@ def test_gui_percent_warmup_and_locon(tmp_path):
     assert c.optim.warmup_ratio == 0.1 and c.schedule.epochs == 3
     assert (c.optim.optimizer, c.optim.unet_lr, c.optim.text_encoder_lr) == ("Prodigy", 1.0, 1.0)
     assert c.schedule.sample_prompts == ["a cat --w 512", "mychar --d 3"]
-    p.write_text('{"LoRA_type": "LyCORIS/GLoRA"}')
+    p.write_text('{"LoRA_type": "LyCORIS/LoHa"}')
     res = import_any(str(p))
     assert res.config.network.type == "loha" and not res.unsupported  # trainable since LyCORIS support
     p.write_text('{"LoRA_type": "LyCORIS/iA3"}')
