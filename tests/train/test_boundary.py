@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-HEAVY = ("torch", "diffusers", "transformers", "peft", "accelerate", "safetensors")
+HEAVY = ("torch", "diffusers", "transformers", "peft", "accelerate", "safetensors", "lycoris")
 
 
 def test_cli_and_pure_train_modules_do_not_import_heavy_packages():
@@ -16,7 +16,8 @@ def test_cli_and_pure_train_modules_do_not_import_heavy_packages():
         "m.build_parser()\n"
         "import loratui.cli.cmd_train, loratui.train.spec, loratui.train.events, loratui.train.data\n"
         "import loratui.train.worker, loratui.train.trainer, loratui.train.metadata, loratui.train.samples\n"
-        "import loratui.lora.kohya_keys, loratui.lora.kohya_save\n"
+        "import loratui.lora.kohya_keys, loratui.lora.kohya_save, loratui.train.network, loratui.train.lycoris_net\n"
+        "import loratui.config.network_types, loratui.config.kohya_network, loratui.config.validate_network\n"
         f"print(json.dumps(sorted({{k.split('.')[0] for k in sys.modules}} & set({HEAVY!r}))))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
