@@ -150,8 +150,13 @@ def train(spec: TrainSpec, run_dir: str | None, events: EventLog, stopper: Stopp
 
     threads, threads_why = apply_cpu_threads(spec.cpu_threads)
     cpu = spec.device == "cpu" or (spec.device == "auto" and not torch.cuda.is_available())
+    handlers = []
+    if spec.module_dropout:  # a skipped LyCORIS module leaves its parameters without gradients this step
+        from accelerate.utils import DistributedDataParallelKwargs
+
+        handlers.append(DistributedDataParallelKwargs(find_unused_parameters=True))
     acc = Accelerator(mixed_precision=spec.mixed_precision if not cpu or spec.mixed_precision == "bf16" else "no",
-                      cpu=cpu)
+                      cpu=cpu, kwargs_handlers=handlers)
     device = acc.device
     weight_dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(acc.mixed_precision, torch.float32)
 
