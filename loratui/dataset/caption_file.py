@@ -36,6 +36,14 @@ class CaptionText:
     fingerprint: Fingerprint
     ident: tuple[int, int] = (0, 0)
     """(inode, ctime_ns) of the file as read: with the fingerprint, the scan snapshot's stat key."""
+    digest: bytes = b""
+    """Hash of the bytes read (only when asked for: ``read_caption(..., digest=True)``)."""
+
+
+def content_digest(data: bytes) -> bytes:
+    import hashlib
+
+    return hashlib.blake2b(data, digest_size=16).digest()
 
 
 def decode_caption(data: bytes, path: str = "") -> tuple[str, str]:
@@ -80,8 +88,9 @@ def encode_caption(text: str, encoding: str) -> bytes:
     return text.encode("utf-8")
 
 
-def read_caption(path: str) -> CaptionText:
-    """Read and decode one caption file. Raises CaptionError (unreadable, encoding, missing)."""
+def read_caption(path: str, digest: bool = False) -> CaptionText:
+    """Read and decode one caption file. Raises CaptionError (unreadable, encoding, missing).
+    ``digest=True`` also hashes the bytes, so a later write can check the file still holds them."""
     try:
         fd = os.open(path, os.O_RDONLY)
     except FileNotFoundError:
@@ -106,7 +115,8 @@ def read_caption(path: str) -> CaptionText:
     finally:
         os.close(fd)
     text, enc = decode_caption(data, path)
-    return CaptionText(text, enc, (st.st_mtime_ns, st.st_size), (st.st_ino, st.st_ctime_ns))
+    return CaptionText(text, enc, (st.st_mtime_ns, st.st_size), (st.st_ino, st.st_ctime_ns),
+                       content_digest(data) if digest else b"")
 
 
 def fingerprint(path: str) -> Fingerprint | None:
@@ -117,11 +127,18 @@ def fingerprint(path: str) -> Fingerprint | None:
     return (st.st_mtime_ns, st.st_size)
 
 
-def atomic_write(path: str, data: bytes, expect: Fingerprint | None, create: bool = False) -> Fingerprint:
+def atomic_write(path: str, data: bytes, expect: Fingerprint | None, create: bool = False,
+                 expect_digest: bytes | None = None) -> Fingerprint:
     """Replace ``path`` with ``data`` atomically; return the new fingerprint.
 
     ``expect`` is the fingerprint loratui last saw: if the file on disk differs, nothing is written
     and CaptionError(kind="changed") is raised. ``create=True`` means the file must not exist yet.
+    ``expect_digest``: the hash of the bytes loratui read (``read_caption(..., digest=True)``); the
+    file is re-read and compared, so a rewrite that kept the size and restored the mtime is caught.
+
+    Outside writers: the file is kept open from the content check to the replace; right before
+    ``os.replace`` its own fstat (in-place writes) and the path's inode (a writer's rename) are
+    checked again. What remains is the few microseconds between that last check and the rename.
     """
     try:
         st = os.lstat(path)
@@ -146,6 +163,41 @@ def atomic_write(path: str, data: bytes, expect: Fingerprint | None, create: boo
         if not st.st_mode & stat_mod.S_IWUSR or (st.st_uid != _EUID and not os.access(real, os.W_OK)):
             raise CaptionError(path, "read-only", "is read-only; make it writable (chmod u+w) to edit it")
         mode = stat_mod.S_IMODE(st.st_mode)
+    held = _hold_unchanged(path, real, expect, expect_digest) if not create and expect_digest is not None else None
+    try:
+        return _write_replace(path, real, data, mode, umask, held)
+    finally:
+        if held is not None:
+            os.close(held[0])
+
+
+def _hold_unchanged(path: str, real: str, expect: Fingerprint | None, digest: bytes):
+    """Open the file about to be replaced and check it still holds the bytes loratui read; the
+    open descriptor lets ``_write_replace`` re-check it right before the rename."""
+    try:
+        fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise CaptionError(path, "changed", "was deleted outside loratui since it was read; not recreated") from None
+    except OSError as e:
+        raise CaptionError(path, "unreadable", f"cannot be read ({e.strerror})") from None
+    try:
+        st = os.fstat(fd)
+        chunks = []
+        while b := os.read(fd, 1 << 16):
+            chunks.append(b)
+        same = (expect is None or (st.st_mtime_ns, st.st_size) == tuple(expect)) and \
+            content_digest(b"".join(chunks)) == digest
+    except OSError as e:
+        os.close(fd)
+        raise CaptionError(path, "unreadable", f"cannot be read ({e.strerror})") from None
+    if not same:
+        os.close(fd)
+        raise CaptionError(path, "changed", "changed outside loratui since it was read (its text differs); "
+                           "reloaded, not overwritten")
+    return fd, st
+
+
+def _write_replace(path: str, real: str, data: bytes, mode: int, umask: int, held) -> Fingerprint:
     folder, name = os.path.split(real)
     tmp = os.path.join(folder, f".{name}{TMP_MARKER}{os.getpid()}")
     try:
@@ -165,6 +217,19 @@ def atomic_write(path: str, data: bytes, expect: Fingerprint | None, create: boo
             st_new = os.fstat(fd)
         finally:
             os.close(fd)
+        if held is not None:
+            # last check, as late as possible: written in place (same inode) or renamed over?
+            now = os.fstat(held[0])
+            try:
+                cur = os.stat(real)
+            except FileNotFoundError:
+                cur = None
+            was = held[1]
+            if (now.st_mtime_ns, now.st_size) != (was.st_mtime_ns, was.st_size) or cur is None or \
+                    (cur.st_dev, cur.st_ino) != (was.st_dev, was.st_ino):
+                os.unlink(tmp)
+                raise CaptionError(path, "changed", "was written outside loratui during this edit; "
+                                   "reloaded, not overwritten")
         os.replace(tmp, real)
     except OSError as e:
         try:
@@ -189,8 +254,9 @@ _UMASK: int | None = None
 _EUID = os.geteuid()
 
 
-def write_many(jobs: list[tuple[str, bytes, Fingerprint | None, bool]]) -> list[Fingerprint | CaptionError]:
-    """``atomic_write`` for many files: (path, data, expect, create) each; results in order.
+def write_many(jobs: list[tuple]) -> list[Fingerprint | CaptionError]:
+    """``atomic_write`` for many files: (path, data, expect, create[, expect_digest]) each; results
+    in order.
 
     Large batches are written from a few threads: the system calls release the GIL and file
     creation dominates a bulk edit, so overlapping them pays even on two cores.
@@ -198,7 +264,8 @@ def write_many(jobs: list[tuple[str, bytes, Fingerprint | None, bool]]) -> list[
 
     def one(job):
         try:
-            return atomic_write(job[0], job[1], job[2], create=job[3])
+            return atomic_write(job[0], job[1], job[2], create=job[3],
+                                expect_digest=job[4] if len(job) > 4 else None)
         except CaptionError as e:
             return e
 

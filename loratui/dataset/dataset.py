@@ -269,13 +269,13 @@ class Dataset:
         """
         path = self.abspath(f.path)
         try:
-            cur = read_caption(path)
+            cur = read_caption(path, digest=True)
             current: str | None = cur.text
-            fp = cur.fingerprint
+            fp, digest = cur.fingerprint, cur.digest
         except CaptionError as e:
             if e.kind != "missing":
                 return f"{e.message}; left as is"
-            current, fp = None, None
+            current, fp, digest = None, None, None
         if current == want:
             return "already"
         if current != expect_now:
@@ -284,7 +284,8 @@ class Dataset:
             if want is None:
                 remove_file(path, fp)
             else:
-                atomic_write(path, encode_caption(want, f.encoding), fp, create=current is None)
+                atomic_write(path, encode_caption(want, f.encoding), fp, create=current is None,
+                             expect_digest=digest)
         except CaptionError as e:
             return e.message
         return "written"
@@ -370,6 +371,7 @@ class Dataset:
         with self.lock, self.journal.locked():
             self._check_no_pending()
             records: list[FileRecord] = []
+            digests: dict[str, bytes] = {}
             for ch in plan.changes:
                 e = self.images[ch.image_ids[0]]
                 if not e.editable:
@@ -384,16 +386,20 @@ class Dataset:
                     # the journal keeps the exact text to restore: read it now, and make sure it is
                     # still the file loratui parsed
                     try:
-                        cur = read_caption(self.abspath(e.caption_path))
+                        cur = read_caption(self.abspath(e.caption_path), digest=True)
                     except CaptionError as err:
                         cur = err
-                    if isinstance(cur, CaptionError) or cur.fingerprint != e.fp:
+                    # same (mtime, size) is not enough: a rewrite can keep the size and restore
+                    # the mtime. The text just read must still parse to what loratui holds.
+                    if isinstance(cur, CaptionError) or cur.fingerprint != e.fp or \
+                            cur.encoding != e.encoding or parse_caption(cur.text) != e.caption:
                         msg = cur.message if isinstance(cur, CaptionError) else \
                             "changed outside loratui since it was read; reloaded, not overwritten"
                         result.refused.append(Problem("changed", e.caption_path, msg, ERROR))
                         self._reload_caption(e.caption_path, changed_outside=True)
                         continue
                     before = cur.text
+                    digests[e.caption_path] = cur.digest
                 caption = e.caption if e.caption is not None else Caption(tags=[])
                 records.append(FileRecord(e.caption_path, before, caption.format(new), e.encoding))
             if not records:
@@ -401,7 +407,8 @@ class Dataset:
                     self.generation += 1
                 return result
             jobs = [(self.abspath(r.path), encode_caption(r.after, r.encoding),
-                     self.images[self._by_caption[r.path]].fp, r.before is None) for r in records]
+                     self.images[self._by_caption[r.path]].fp, r.before is None, digests.get(r.path))
+                    for r in records]
             try:
                 self.journal.begin_apply(plan.op.describe(), records)
             except JournalError as e:

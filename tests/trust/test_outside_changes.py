@@ -1,0 +1,73 @@
+"""Outside changes are never overwritten: content is compared, not only (mtime, size), and the
+file is re-checked right before the replace."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from loratui.dataset import AddTags, Dataset
+from loratui.dataset import caption_file as cf
+from loratui.dataset.caption_file import CaptionError, atomic_write, read_caption
+
+
+def one(tmp_path, text="mychar, tag0"):
+    d = tmp_path / "ds" / "10_x"
+    d.mkdir(parents=True)
+    (d / "a.png").write_bytes(b"")
+    (d / "a.txt").write_text(text)
+    return tmp_path / "ds", d / "a.txt"
+
+
+def test_same_size_rewrite_with_restored_mtime_is_not_overwritten(tmp_path):
+    root, cap = one(tmp_path)
+    ds = Dataset.open(root)
+    st = os.stat(cap)
+    cap.write_text("mychar, tagX")  # same length
+    os.utime(cap, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert os.stat(cap).st_size == st.st_size and os.stat(cap).st_mtime_ns == st.st_mtime_ns
+    r = ds.run(AddTags(["new"]))
+    assert not r.written and r.refused and "changed outside" in r.refused[0].message
+    assert cap.read_text() == "mychar, tagX"
+    assert ds.images[0].tags == ["mychar", "tagX"]  # reloaded
+
+
+@pytest.mark.parametrize("how", ["in-place", "rename"])
+def test_a_write_during_the_edit_is_caught_before_the_replace(tmp_path, monkeypatch, how):
+    root, cap = one(tmp_path)
+    ct = read_caption(str(cap), digest=True)
+    real_write = os.write
+    done = []
+
+    def racing_write(fd, data):
+        if not done:  # another program writes the caption while loratui writes its temporary file
+            done.append(1)
+            if how == "in-place":
+                with open(cap, "r+b") as f:
+                    f.write(b"OUTSIDE!!!!!")
+            else:
+                tmp = str(cap) + ".other"
+                with open(tmp, "wb") as f:
+                    f.write(b"outside via rename")
+                os.replace(tmp, cap)
+        return real_write(fd, data)
+
+    monkeypatch.setattr(cf.os, "write", racing_write)
+    with pytest.raises(CaptionError, match="outside loratui"):
+        atomic_write(str(cap), b"mychar, tag0, new", ct.fingerprint, expect_digest=ct.digest)
+    monkeypatch.setattr(cf.os, "write", real_write)
+    assert cap.read_bytes() in (b"OUTSIDE!!!!!", b"outside via rename")
+    assert not [p for p in os.listdir(cap.parent) if cf.TMP_MARKER in p]  # no temporary left
+
+
+def test_undo_compares_content_too(tmp_path):
+    root, cap = one(tmp_path)
+    ds = Dataset.open(root)
+    ds.run(AddTags(["new"]))
+    st = os.stat(cap)
+    text = cap.read_text()
+    cap.write_text(text.replace("new", "NEW"))
+    os.utime(cap, ns=(st.st_atime_ns, st.st_mtime_ns))
+    r = Dataset.open(root).undo()
+    assert r.refused and cap.read_text() == "mychar, tag0, NEW"
