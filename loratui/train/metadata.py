@@ -30,7 +30,8 @@ def training_metadata(spec: TrainSpec, data, *, session_id: str, started_at: flo
     """Metadata that stays the same for every file of a run (``ss_epoch``/``ss_steps`` added at save)."""
     family = "sd2-v" if spec.family in ("sd2", "sd2-v") and v_parameterization else spec.family
     optimizer_args = " ".join(f"{k}={v}" for k, v in spec.optimizer_args.items())
-    from loratui.config.network_types import network_args as _network_args, network_module
+    from loratui.config.network_types import network_args as _network_args
+    from loratui.config.network_types import network_module
 
     net = spec.network_config()
     network_args = _network_args(net)

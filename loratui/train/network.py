@@ -8,8 +8,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from loratui.lora.kohya_keys import (UNET_PREFIX, kohya_key, lycoris_te_targets, lycoris_unet_targets, te_key,
-                                    te_targets, unet_targets)
+from loratui.lora.kohya_keys import (
+    UNET_PREFIX,
+    kohya_key,
+    lycoris_te_targets,
+    lycoris_unet_targets,
+    te_key,
+    te_targets,
+    unet_targets,
+)
 
 from . import lycoris_net
 
