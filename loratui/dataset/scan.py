@@ -244,6 +244,9 @@ def scan(root: str, caption_ext: str = ".txt", snapshot: Snapshot | None = None)
         top_subset = subset_for_folder(0, ".", root_name)
         subsets.append(top_subset)
     walk(root, ".", top_subset)
+    # `walk` refers to itself through its closure cell: break that cycle, or it keeps every list
+    # of this scan (and so all its entries) alive until a full garbage collection
+    walk = None  # type: ignore[assignment]
     keys: dict[str, tuple[int, int, int, int]] = {}
     misses = _load_captions(to_read, problems, snapshot, keys)
     for entry, first in followers:
