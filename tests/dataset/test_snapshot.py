@@ -194,8 +194,8 @@ def test_recent_captions_are_stored_without_a_key(tmp_path):
     Dataset.open(str(root))
     snap = snapshot.load(str(root), ".txt")
     row = snap.row_of["10_mychar/img00.txt"]
-    assert snap.keys[row][0] == -1
-    assert snap.keys[snap.row_of["10_mychar/img01.txt"]][0] == OLD * 10**9
+    assert snap.key(row)[0] == -1
+    assert snap.key(snap.row_of["10_mychar/img01.txt"])[0] == OLD * 10**9
 
 
 def test_edits_then_reopen(tmp_path):
