@@ -101,6 +101,8 @@ def read_caption(path: str, digest: bool = False) -> CaptionText:
         raise CaptionError(path, "unreadable", f"cannot be read ({e.strerror})") from None
     try:
         st = os.fstat(fd)
+        if stat_mod.S_ISDIR(st.st_mode):
+            raise CaptionError(path, "unreadable", "is a folder, not a caption file; rename or remove it")
         if not stat_mod.S_ISREG(st.st_mode):
             raise CaptionError(path, "unreadable", "is not a regular file")
         want = st.st_size + 1
@@ -152,6 +154,8 @@ def atomic_write(path: str, data: bytes, expect: Fingerprint | None, create: boo
     umask = _umask()
     if create:
         if st is not None:
+            if stat_mod.S_ISDIR(st.st_mode):
+                raise CaptionError(path, "unreadable", "is a folder, not a caption file; rename or remove it")
             raise CaptionError(path, "changed", "was created outside loratui since it was read; reloaded, not overwritten")
         mode = 0o666 & ~umask
     else:

@@ -198,7 +198,25 @@ class Dataset:
                         pass
 
     def _writable_state(self) -> bool:
-        return os.access(self.root, os.W_OK)
+        return self.read_only() is None
+
+    def read_only(self) -> str | None:
+        """Why this dataset cannot be edited here (read-only mount, a folder the user cannot
+        write), or None when it can. Browsing, ``stats`` and ``check`` work either way."""
+        try:
+            if os.statvfs(self.root).f_flag & os.ST_RDONLY:
+                return "it is on a read-only file system"
+        except (OSError, AttributeError):
+            pass
+        if not os.access(self.root, os.W_OK):
+            return "you cannot write to its folder"
+        return None
+
+    def _refuse_if_read_only(self) -> None:
+        why = self.read_only()
+        if why is not None:
+            raise JournalError(f"{self.root}: this dataset is read-only here ({why}); nothing was changed. "
+                               "Browsing, stats and check still work; copy the dataset to edit it")
 
     def recover(self) -> list[Problem]:
         """Roll back an edit that was interrupted (crash, kill, power loss of the process)."""
@@ -371,6 +389,7 @@ class Dataset:
     def apply(self, plan: Plan) -> ApplyResult:
         """Write a plan. Each file is re-checked against disk; changed files are refused and reloaded."""
         result = ApplyResult(plan.op.describe())
+        self._refuse_if_read_only()
         with self.lock, self.journal.locked():
             self._check_no_pending()
             records: list[FileRecord] = []
@@ -456,6 +475,7 @@ class Dataset:
         return self._replay("redo")
 
     def _replay(self, direction: str) -> ApplyResult | None:
+        self._refuse_if_read_only()
         with self.lock, self.journal.locked():
             self._check_no_pending()
             try:

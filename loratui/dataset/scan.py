@@ -6,6 +6,7 @@ lazily, from file headers (see ``ImageEntry.pixel_size``).
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 from dataclasses import dataclass, field
@@ -171,6 +172,11 @@ def scan(root: str, caption_ext: str = ".txt", snapshot: Snapshot | None = None)
                         else:
                             img_files[stem] = [name]
                         continue
+                    if ext_l == cap_ext_l and e.is_dir():
+                        # a folder where a caption should be: read as a caption, it says so (and is
+                        # never edited); not scanned as a subset
+                        cap_files[stem] = name
+                        continue
                 if e.is_dir():
                     subdirs.append(e)
                     continue
@@ -178,7 +184,13 @@ def scan(root: str, caption_ext: str = ".txt", snapshot: Snapshot | None = None)
                     problems.append(Problem("broken-symlink", _join(rel_dir, name),
                                             "broken symlink (its target does not exist); fix or remove it", WARNING))
                     continue
-            except OSError:
+            except OSError as err:
+                if err.errno == errno.ELOOP:
+                    problems.append(Problem("broken-symlink", _join(rel_dir, name),
+                                            "symlink loop (the link leads back to itself); fix or remove it", WARNING))
+                else:
+                    problems.append(Problem("unreadable", _join(rel_dir, name),
+                                            f"cannot be read ({err.strerror or err})", WARNING))
                 continue
             if ext_l in UNSUPPORTED_IMAGE_EXTS:
                 problems.append(Problem("unsupported", _join(rel_dir, name),

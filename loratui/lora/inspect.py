@@ -6,6 +6,7 @@ Reads only the header, the scalar ``alpha`` tensors by offset, and (for hashes) 
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -453,12 +454,18 @@ def _json_meta(meta: dict, key: str, problems: list[str]):
 def _top_tags(meta: dict, n: int, problems: list[str]) -> list[tuple[str, int]]:
     freq = _json_meta(meta, "ss_tag_frequency", problems)
     total: Counter = Counter()
+    invalid = 0
     if isinstance(freq, dict):
         for tags in freq.values():
             if isinstance(tags, dict):
                 for t, c in tags.items():
-                    if isinstance(c, (int, float)) and not isinstance(c, bool):
+                    if isinstance(c, float) and not math.isfinite(c):  # 1e999 parses as inf, NaN as nan
+                        invalid += 1
+                    elif isinstance(c, (int, float)) and not isinstance(c, bool):
                         total[str(t).strip()] += int(c)
+        if invalid:
+            problems.append(f"ss_tag_frequency holds {invalid:,} invalid count{'s' if invalid != 1 else ''} "
+                            "(infinite or NaN); left out")
     elif freq is not None:
         problems.append("ss_tag_frequency is not an object")
     return total.most_common(n)
