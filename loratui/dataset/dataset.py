@@ -138,8 +138,10 @@ class Dataset:
 
     # --- opening ---------------------------------------------------------------------------------
     @classmethod
-    def open(cls, root: str, caption_ext: str = ".txt") -> "Dataset":
-        """Recover any interrupted edit, then scan ``root``. Raises DatasetError if unusable."""
+    def open(cls, root: str, caption_ext: str = ".txt", progress=None) -> "Dataset":
+        """Recover any interrupted edit, then scan ``root``. Raises DatasetError if unusable.
+
+        ``progress(done, total)`` is called from the scanning thread as captions are loaded."""
         if not os.path.exists(root):
             raise DatasetError(f"{root}: no such folder")
         if not os.path.isdir(root):
@@ -148,14 +150,14 @@ class Dataset:
             raise DatasetError(f"{root}: folder cannot be read (permission denied)")
         ds = cls(root, caption_ext)
         ds.recover()
-        ds._scan_and_load()
+        ds._scan_and_load(progress)
         return ds
 
-    def _scan_and_load(self) -> None:
+    def _scan_and_load(self, progress=None) -> None:
         """Scan (captions unchanged since the last snapshot come from it), load, refresh the snapshot."""
         snap = snapshot.load(self.root, self.caption_ext)
         with _no_cyclic_gc():
-            result = scan(self.root, self.caption_ext, snap)
+            result = scan(self.root, self.caption_ext, snap, progress)
             built = self._load(result, snap if result.unchanged else None)
         if snap is None or result.misses or not result.unchanged:
             names, flat, lengths = built

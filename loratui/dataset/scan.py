@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .caption import Caption, parse_caption
@@ -116,7 +117,13 @@ def subset_for_folder(index: int, rel: str, name: str) -> Subset:
                        "(rename it like `10_{0}` to set repeats)".format(name if rel != "." else "mychar"))
 
 
-def scan(root: str, caption_ext: str = ".txt", snapshot: Snapshot | None = None) -> ScanResult:
+Progress = Callable[[int, int], object]
+"""progress(captions done, captions in all), called every few thousand captions and at the end."""
+PROGRESS_EVERY = 4096
+
+
+def scan(root: str, caption_ext: str = ".txt", snapshot: Snapshot | None = None,
+         progress: Progress | None = None) -> ScanResult:
     """Scan ``root`` recursively. Caption files are ``<image stem><caption_ext>``.
 
     With a ``snapshot`` (see ``loratui.dataset.snapshot``), captions whose stat key is unchanged
@@ -260,7 +267,7 @@ def scan(root: str, caption_ext: str = ".txt", snapshot: Snapshot | None = None)
     # of this scan (and so all its entries) alive until a full garbage collection
     walk = None  # type: ignore[assignment]
     keys: dict[str, tuple[int, int, int, int]] = {}
-    misses = _load_captions(to_read, problems, snapshot, keys)
+    misses = _load_captions(to_read, problems, snapshot, keys, progress)
     for entry, first in followers:
         entry.caption, entry.encoding, entry.fp, entry.state = first.caption, first.encoding, first.fp, first.state
     subsets = [s for s in subsets if s.image_ids]
@@ -277,7 +284,8 @@ def scan(root: str, caption_ext: str = ".txt", snapshot: Snapshot | None = None)
 
 
 def _load_captions(to_read: list[tuple[ImageEntry, str]], problems: list[Problem],
-                   snapshot: Snapshot | None, keys: dict[str, tuple[int, int, int, int]]) -> int:
+                   snapshot: Snapshot | None, keys: dict[str, tuple[int, int, int, int]],
+                   progress: Progress | None = None) -> int:
     """Read caption files (or take them from the snapshot) and parse them into their entries.
 
     One thread on purpose: reader threads were tried, and handing the GIL back and forth between
@@ -286,7 +294,12 @@ def _load_captions(to_read: list[tuple[ImageEntry, str]], problems: list[Problem
     """
     misses = 0
     lookup = snapshot.lookup if snapshot is not None else None
-    for entry, path in to_read:
+    total = len(to_read)
+    if progress is not None:
+        progress(0, total)
+    for n, (entry, path) in enumerate(to_read):
+        if progress is not None and n and not n % PROGRESS_EVERY:
+            progress(n, total)
         if lookup is not None and lookup(entry, path):
             keys[entry.caption_path] = snapshot.key(snapshot.row_of[entry.caption_path])  # type: ignore[union-attr]
             if entry.state == "empty":
@@ -307,6 +320,8 @@ def _load_captions(to_read: list[tuple[ImageEntry, str]], problems: list[Problem
             problems.append(Problem("empty-caption", entry.caption_path,
                                     "caption file is empty" if ct.fingerprint[1] == 0
                                     else "caption has no tags", WARNING))
+    if progress is not None:
+        progress(total, total)
     return misses
 
 

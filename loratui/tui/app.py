@@ -10,7 +10,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from .edit_queue import EditQueue, journal_position
-from .messages import DatasetFailed, DatasetLoaded, EditDone, EditOutcome
+from .messages import DatasetFailed, DatasetLoaded, EditDone, EditOutcome, ScanProgress
 from .settings import Settings, load_settings, save_settings
 from .themes import DEFAULT_THEME, load_themes
 
@@ -72,12 +72,24 @@ class LoraTuiApp(App):
         from loratui.dataset import Dataset, DatasetError
 
         t0 = time.perf_counter()
+        last = [0.0]
+
+        def progress(done: int, total: int) -> None:
+            now = time.perf_counter()
+            if now - last[0] >= 0.1 or done == total:  # a few updates a second at most
+                last[0] = now
+                self.post_message(ScanProgress(done, total))
+
         try:
-            ds = Dataset.open(self.root, self.caption_ext)
+            ds = Dataset.open(self.root, self.caption_ext, progress=progress)
         except DatasetError as e:
             self.post_message(DatasetFailed(str(e)))
             return
         self.post_message(DatasetLoaded(ds, journal_position(ds), time.perf_counter() - t0))
+
+    def on_scan_progress(self, event: ScanProgress) -> None:
+        if self.dataset is None and event.total:
+            self.dataset_screen.status(message=f"scanning {event.done:,} / {event.total:,} captions …")
 
     def on_dataset_loaded(self, event: DatasetLoaded) -> None:
         self.dataset = event.dataset

@@ -38,6 +38,15 @@ class DatasetLoaded(Message):
         self.seconds = seconds
 
 
+class ScanProgress(Message):
+    """Posted from the opening thread: ``done`` of ``total`` captions loaded."""
+
+    def __init__(self, done: int, total: int) -> None:
+        super().__init__()
+        self.done = done
+        self.total = total
+
+
 class DatasetFailed(Message):
     def __init__(self, error: str) -> None:
         super().__init__()
