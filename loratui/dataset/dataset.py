@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from . import snapshot
 from .caption import Caption, parse_caption
 from .caption_file import CaptionError, atomic_write, encode_caption, read_caption, remove_file, write_many
 from .journal import FileRecord, Journal, JournalError, OpRecord
@@ -21,7 +22,6 @@ from .ops import Operation, SetTags
 from .query import select as query_select
 from .report import ERROR, NOTE, WARNING, Problem
 from .scan import STATE_DIR, ImageEntry, Subset, scan
-from . import snapshot
 from .tag_index import TagIndex
 
 

@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -189,7 +189,7 @@ def evaluate_mask(node: _Node | None, ds: "Dataset", n: int | None = None) -> np
             return scatter([index.ids_array(t) for norm, actual in index.groups().items()
                             if match(norm) for t in actual])
         if nd.kind == "count":
-            op, num = nd.value
+            op, num = cast("tuple[str, int]", nd.value)
             return np.asarray(_OPS[op](index.lengths(n), num), bool)
         if nd.kind == "state":
             attr, wanted = _STATES[str(nd.value)]

@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from loratui.dataset import Dataset, scan as scan_mod, snapshot
+from loratui.dataset import Dataset, snapshot
+from loratui.dataset import scan as scan_mod
 from loratui.dataset.scan import scan
 
 from .helpers import make_dataset

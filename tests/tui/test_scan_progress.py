@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from loratui.dataset import Dataset, scan as scan_mod
+from loratui.dataset import Dataset
+from loratui.dataset import scan as scan_mod
 from loratui.tui.messages import ScanProgress
 from loratui.tui.widgets.status_bar import StatusBar
 
