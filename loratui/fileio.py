@@ -14,6 +14,41 @@ import stat as stat_mod
 import tempfile
 
 
+FILE_MODE = 0o644
+DIR_MODE = 0o755
+"""The one rule for what loratui creates (LoRA files, samples, configs, journal, run records,
+captions it creates): files 0644 and folders 0755, minus what the umask takes away. A umask of 000
+never makes anything group- or world-writable; a stricter umask (077) is honoured. A file replaced
+(a config saved again, a caption edited) keeps its own mode."""
+
+_UMASK: int | None = None
+
+
+def current_umask() -> int:
+    global _UMASK
+    if _UMASK is None:
+        # os.umask can only be read by setting it; do it once.
+        _UMASK = os.umask(0o022)
+        os.umask(_UMASK)
+    return _UMASK
+
+
+def make_dirs(path: str) -> None:
+    """``os.makedirs`` with the rule's mode for every folder it creates (``os.makedirs`` gives the
+    mode to the last one only; the parents would get 0777 minus the umask)."""
+    path = os.path.abspath(path)
+    if os.path.isdir(path):
+        return
+    parent = os.path.dirname(path)
+    if parent != path:
+        make_dirs(parent)
+    try:
+        os.mkdir(path, DIR_MODE)
+    except FileExistsError:
+        if not os.path.isdir(path):
+            raise
+
+
 class UntrustedFileError(ValueError):
     """A file loratui wrote earlier that no longer holds what it wrote (corrupt, crafted, huge)."""
 
@@ -65,9 +100,14 @@ def write_atomic(path: str, data: bytes | str, *, fsync: bool = False) -> None:
     error the temporary file is removed and the exception propagates.
     """
     folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
+    make_dirs(folder)
+    try:
+        mode = stat_mod.S_IMODE(os.stat(path).st_mode)  # a file replaced keeps its mode
+    except OSError:
+        mode = FILE_MODE & ~current_umask()
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
     try:
+        os.fchmod(fd, mode)  # mkstemp makes 0600: the rule below decides, not the temp file
         with os.fdopen(fd, "wb") as f:
             f.write(data.encode("utf-8") if isinstance(data, str) else data)
             if fsync:

@@ -12,7 +12,6 @@ import os
 import shutil
 import time
 
-from loratui.dataset.safe_paths import UnsafePath, owned_path, resolve_inside
 from loratui.fileio import read_bytes_untrusted, write_atomic
 
 EXCLUDED_DIR = os.path.join(".loratui", "excluded")
@@ -26,6 +25,8 @@ class ExcludeError(Exception):
 
 def _excluded_base(root: str) -> str:
     """``root/.loratui/excluded``, refused when a planted symlink would send the moves elsewhere."""
+    from loratui.dataset.safe_paths import UnsafePath, owned_path  # lazy: importing loratui.check stays light
+
     try:
         owned_path(root, f".loratui/excluded/{LOG_FILE}")
         return str(owned_path(root, ".loratui/excluded"))
@@ -37,6 +38,8 @@ def _check_move(root: str, move: object, where: str) -> list[str]:
     """One recorded move, validated: [kind, image path in the dataset, path under excluded/]."""
     if not (isinstance(move, list) and len(move) == 3 and move[0] in ("move", "copy")):
         raise ExcludeError(f"{where}: not a recorded move; not replayed (fix or remove the file)")
+    from loratui.dataset.safe_paths import UnsafePath, owned_path, resolve_inside
+
     kind, src, dst = move
     try:
         src = str(resolve_inside(root, src, source=where))

@@ -7,7 +7,7 @@ import sys
 from loratui.dataset import (AddTags, Dedupe, MoveToFront, Operation, QueryError, RemoveTags, RenameTag,
                              ReplaceRegex, SortTags, normalize_tag)
 
-from .common import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, add_dataset_args, open_dataset, print_recovery
+from .common import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, add_dataset_args, open_dataset, print_recovery
 
 HELP = "list tag counts, or bulk-edit tags: rename/merge, remove, add, move to front, sort, dedupe"
 DESCRIPTION = """\
@@ -116,12 +116,14 @@ def run(args) -> int:
         print(f"loratui: {h}", file=sys.stderr)
     scope = f" (of {len(ids):,} images matching {args.where!r})" if args.where else ""
     status = EXIT_OK
+    changes = 0
     for op in ops:
         try:
             plan = ds.plan(op, ids)
         except ValueError as e:
             print(f"loratui: {e}", file=sys.stderr)
             return EXIT_USAGE
+        changes += len(plan.changes)
         if args.dry_run:
             print(f"would {plan.summary()}{scope}")
             for ch in plan.changes[:20]:
@@ -137,6 +139,9 @@ def run(args) -> int:
             status = EXIT_PARTIAL
     if args.dry_run and len(ops) > 1:
         print("(dry run: each preview is computed on the current captions, not on the previous step's result)")
+    if not changes:
+        print("loratui: nothing to do: no caption would change", file=sys.stderr)
+        return EXIT_ERROR
     return status
 
 

@@ -157,7 +157,7 @@ def atomic_write(path: str, data: bytes, expect: Fingerprint | None, create: boo
             if stat_mod.S_ISDIR(st.st_mode):
                 raise CaptionError(path, "unreadable", "is a folder, not a caption file; rename or remove it")
             raise CaptionError(path, "changed", "was created outside loratui since it was read; reloaded, not overwritten")
-        mode = 0o666 & ~umask
+        mode = 0o644 & ~umask  # loratui.fileio.FILE_MODE: a new caption is never group/world-writable
     else:
         if st is None:
             raise CaptionError(path, "changed", "was deleted outside loratui since it was read; not recreated")

@@ -451,7 +451,10 @@ class Dataset:
                     result.written.append(rec.path)
             finally:
                 try:
-                    self.journal.commit()
+                    if result.written:
+                        self.journal.commit()
+                    else:  # every file refused: no history entry that would "undo 0 files"
+                        self.journal.abandon()
                 except OSError as e:
                     self.generation += 1
                     raise JournalError(

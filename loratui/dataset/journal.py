@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from loratui.fileio import UntrustedFileError as _Unparsable
 from loratui.fileio import read_json_untrusted as _read_json
-from loratui.fileio import write_atomic
+from loratui.fileio import make_dirs, write_atomic
 
 from .safe_paths import UnsafePath, clean_relative, resolve_inside
 
@@ -145,7 +145,7 @@ class Journal:
 
     def _makedirs(self, path: str) -> None:
         self.check_folders()
-        os.makedirs(path, exist_ok=True)
+        make_dirs(path)
         self.check_folders()  # nothing swapped in between that we would now write through
 
     def set_aside(self) -> str | None:

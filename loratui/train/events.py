@@ -57,7 +57,7 @@ class EventLog:
         """Optional callable(event dict) also told of every event (foreground CLI)."""
         self._f = None
         if path is not None:
-            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+            os.makedirs(os.path.dirname(os.path.abspath(path)), mode=0o755, exist_ok=True)
             self._f = open(path, "a", encoding="utf-8")
 
     def emit(self, type_: str, /, **fields) -> dict:

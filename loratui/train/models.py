@@ -102,6 +102,16 @@ def _load_ckpt_safely(path: str) -> None:
     """Refuse a pickled checkpoint that needs more than ``weights_only=True`` to load."""
     import pickle
 
+    try:
+        with open(path, "rb") as f:
+            magic = f.read(4)
+    except OSError as e:
+        raise ModelError(f"{path}: cannot read ({e.strerror or e})", path) from None
+    if magic != b"PK\x03\x04":  # not torch's zip format: a legacy pickle stream, or not a checkpoint
+        raise ModelError(f"{path}: refused: legacy pickle checkpoints are not loaded for safety (loading one can "
+                         "run code); convert it to .safetensors with a tool you trust, or use the model's "
+                         ".safetensors release", path)
+
     import torch
 
     try:

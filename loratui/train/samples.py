@@ -11,6 +11,8 @@ import os
 import re
 from dataclasses import dataclass
 
+from loratui.fileio import FILE_MODE, current_umask
+
 _OPT = re.compile(r"\s--([nwhdsl])\s+")
 
 SAMPLERS = {
@@ -100,7 +102,7 @@ def generate(models, unet, text_encoder, net, prompts: list[SamplePrompt], stren
     was_training = (unet.training, text_encoder.training)
     unet.eval()
     text_encoder.eval()
-    os.makedirs(folder, exist_ok=True)
+    os.makedirs(folder, mode=0o755, exist_ok=True)
     paths = []
     try:
         for k, sp in enumerate(prompts):
@@ -120,6 +122,7 @@ def generate(models, unet, text_encoder, net, prompts: list[SamplePrompt], stren
                 when = f"step{step:07d}" if by_step else f"e{epoch:06d}"
                 path = os.path.join(folder, f"{spec.output_name}_{when}_{k:02d}_s{strength:g}.png")
                 image.save(path, pnginfo=info)
+                os.chmod(path, FILE_MODE & ~current_umask())  # the one rule (loratui.fileio), like the LoRA files
                 paths.append(path)
                 emit("sample", path=path, prompt=sp.prompt, strength=strength, epoch=epoch, step=step,
                      params={"negative": sp.negative, "width": w, "height": h, "seed": seed, "steps": sp.steps,

@@ -300,7 +300,7 @@ def train(spec: TrainSpec, run_dir: str | None, events: EventLog, stopper: Stopp
             return None
         import random
 
-        os.makedirs(os.path.dirname(ckpt_path), exist_ok=True)
+        os.makedirs(os.path.dirname(ckpt_path), mode=0o755, exist_ok=True)
         st = {"adapter": adapter_state(net, acc.unwrap_model(unet_t), acc.unwrap_model(te_t)),
               "optimizer": optimizer.state_dict(), "scheduler": lr_sched.state_dict(),
               "step": step, "epoch": ep, "batch": bpos, "fingerprint": spec.fingerprint(), "world": world,
@@ -431,7 +431,7 @@ def train(spec: TrainSpec, run_dir: str | None, events: EventLog, stopper: Stopp
     if run_dir and acc.is_main_process:
         import json
 
-        os.makedirs(os.path.join(run_dir, CHECKPOINT_DIR), exist_ok=True)
+        os.makedirs(os.path.join(run_dir, CHECKPOINT_DIR), mode=0o755, exist_ok=True)
         with open(os.path.join(run_dir, CHECKPOINT_DIR, FINISHED_FILE), "w") as f:
             json.dump({"path": final, "step": step, "epoch": epoch}, f)
     events.emit("finished", step=step, epoch=epoch, path=final, seconds=round(time.time() - t_start, 2))
