@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, cast
 
-import numpy as np
-
 from .caption import normalize_tag
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from .dataset import Dataset
 
 
@@ -163,6 +163,7 @@ def evaluate_mask(node: _Node | None, ds: "Dataset", n: int | None = None) -> np
     Every term is a set operation on precomputed arrays (tag -> sorted image ids, tags per image),
     never a Python loop over the images, so a query costs milliseconds at 100,000 images.
     """
+    import numpy as np
     if n is None:
         n = len(ds.images)
     index = ds.index
@@ -219,11 +220,13 @@ def evaluate_mask(node: _Node | None, ds: "Dataset", n: int | None = None) -> np
 
 def evaluate(node: _Node | None, ds: "Dataset") -> set[int]:
     """The ids of the images that match ``node`` (all images for ``None``)."""
+    import numpy as np
     return set(np.flatnonzero(evaluate_mask(node, ds)).tolist())
 
 
 def select(ds: "Dataset", query: str, ids: Sequence[int] | None = None) -> list[int]:
     """Image ids matching ``query`` in dataset order (restricted to ``ids`` when given)."""
+    import numpy as np
     node = parse_query(query)
     base = ds.all_ids() if ids is None else ids
     if node is None:

@@ -22,11 +22,13 @@ import os
 import struct
 import time
 from array import array
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from .caption import Caption
 from .safe_paths import UnsafePath, clean_relative, is_inside
+
+if TYPE_CHECKING:
+    import numpy as np
 
 MAGIC = b"loratui-scan-index\x00v1\n"
 SNAPSHOT = os.path.join(".loratui", "cache", "scan-index.bin")
@@ -52,6 +54,7 @@ class Snapshot:
 
     def __init__(self, names: list[str], paths: list[str], keys: np.ndarray, enc: np.ndarray,
                  lengths: np.ndarray, flat: np.ndarray, styles: dict[int, tuple]):
+        import numpy as np
         self.names = names
         self.paths = paths
         # array.array rather than lists of Python ints: 4-8 bytes per value instead of ~36, and
@@ -123,6 +126,7 @@ def load(root: str, caption_ext: str) -> Snapshot | None:
 
 
 def _load(root: str, caption_ext: str) -> Snapshot | None:
+    import numpy as np
     path = path_of(root)
     if not is_inside(root, path):
         return None
@@ -215,6 +219,8 @@ def save(root: str, caption_ext: str, images, keys: dict[str, StatKey],
     Returns False (and writes nothing) when the state folder is not the dataset's own or is not
     writable: it is a cache, its absence only costs time.
     """
+    import numpy as np
+
     from ..fileio import write_atomic
 
     path = path_of(root)

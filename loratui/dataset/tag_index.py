@@ -10,10 +10,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from itertools import chain
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from .caption import normalize_tag
+
+if TYPE_CHECKING:
+    import numpy as np
+
+
+def _numpy():
+    """numpy, imported on first use: ``import loratui.dataset`` (and the CLI's help) stays light."""
+    import numpy
+
+    return numpy
 
 
 class TagIndex:
@@ -24,6 +33,7 @@ class TagIndex:
     """
 
     def __init__(self, subset_of: list[int] | None = None, subset_count: int = 0):
+        np = _numpy()
         self._ids: dict[str, np.ndarray | set[int]] = {}
         """Per tag: a sorted int32 array (as built) or a set (once an edit touched the tag)."""
         self._as_set: dict[str, set[int]] = {}
@@ -45,6 +55,7 @@ class TagIndex:
         into it (image by image, repeats and order kept) and each image's tag count, which the scan
         snapshot stores as they are.
         """
+        np = _numpy()
         n = len(tag_lists)
         lengths = np.fromiter(map(len, tag_lists), np.int64, n)
         flat = list(chain.from_iterable(tag_lists))
@@ -60,6 +71,7 @@ class TagIndex:
         self._fill(names, tid, lengths)
 
     def _fill(self, names: list[str], tid: np.ndarray, lengths: np.ndarray) -> None:
+        np = _numpy()
         n = len(lengths)
         img = np.repeat(np.arange(n, dtype=np.int64), lengths)
         # one sort of (tag << 32 | image) keys groups images by tag, ascending within each tag
@@ -108,6 +120,7 @@ class TagIndex:
         return s
 
     def _subset_table(self) -> dict[str, list[int]]:
+        np = _numpy()
         if self._per_subset is None:
             n = self._subset_count
             sub = np.asarray(self._subset_of, dtype=np.int64)
@@ -162,6 +175,7 @@ class TagIndex:
             self.add(image_id, subset, new_s - old_s)
 
     def set_length(self, image_id: int, n: int) -> None:
+        np = _numpy()
         if image_id >= len(self._lengths):
             grown = np.zeros(max(image_id + 1, 2 * len(self._lengths)), np.int32)
             grown[:len(self._lengths)] = self._lengths
@@ -183,9 +197,10 @@ class TagIndex:
 
     def ids_array(self, tag: str) -> np.ndarray:
         """Ids of the images carrying ``tag`` as an integer array (queries scatter it into masks)."""
+        np = _numpy()
         v = self._ids.get(tag)
         if v is None:
-            return _EMPTY_ARR
+            return np.zeros(0, np.int32)
         if isinstance(v, set):
             return np.fromiter(v, np.int64, len(v))
         return v
@@ -235,4 +250,3 @@ class TagIndex:
 
 
 _EMPTY: frozenset[int] = frozenset()
-_EMPTY_ARR = np.zeros(0, np.int32)
