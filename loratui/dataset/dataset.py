@@ -199,6 +199,20 @@ class Dataset:
                     except OSError:
                         pass
 
+    def _leaves_root(self, rel: str) -> bool:
+        """True when writing caption ``rel`` would land outside the dataset (a symlinked caption or
+        folder pointing elsewhere). Folders are resolved once per edit; files cost one lstat."""
+        from .safe_paths import is_inside
+
+        folder = os.path.dirname(rel)
+        inside = self._inside_cache.get(folder)
+        if inside is None:
+            inside = self._inside_cache[folder] = is_inside(self.root, os.path.join(self.root, folder))
+        if not inside:
+            return True
+        p = self.abspath(rel)
+        return os.path.islink(p) and not is_inside(self.root, p)
+
     def _writable_state(self) -> bool:
         return self.read_only() is None
 
@@ -392,6 +406,7 @@ class Dataset:
         """Write a plan. Each file is re-checked against disk; changed files are refused and reloaded."""
         result = ApplyResult(plan.op.describe())
         self._refuse_if_read_only()
+        self._inside_cache: dict[str, bool] = {}
         with self.lock, self.journal.locked():
             self._check_no_pending()
             records: list[FileRecord] = []
@@ -404,6 +419,10 @@ class Dataset:
                 if new == e.tags and e.state != "missing":
                     continue
                 if e.state == "missing" and not new:
+                    continue
+                if self._leaves_root(e.caption_path):
+                    result.refused.append(Problem("outside", e.caption_path, "is a symlink (or in a symlinked folder) "
+                                                  "leading outside the dataset; loratui does not write there", ERROR))
                     continue
                 before = None
                 if e.state != "missing":

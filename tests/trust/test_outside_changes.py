@@ -71,3 +71,19 @@ def test_undo_compares_content_too(tmp_path):
     os.utime(cap, ns=(st.st_atime_ns, st.st_mtime_ns))
     r = Dataset.open(root).undo()
     assert r.refused and cap.read_text() == "mychar, tag0, NEW"
+
+
+def test_symlinked_captions_leading_outside_are_not_written(tmp_path):
+    root, cap = one(tmp_path)
+    outside = tmp_path / "outside.txt"
+    outside.write_text("mychar, private")
+    cap.unlink()
+    cap.symlink_to(outside)
+    (root / "10_x" / "in.png").write_bytes(b"")
+    (root / "10_x" / "in_target.txt").write_text("x")
+    (root / "10_x" / "in.txt").symlink_to(root / "10_x" / "in_target.txt")
+    ds = Dataset.open(root)
+    r = ds.run(AddTags(["new"]))
+    assert outside.read_text() == "mychar, private"
+    assert any("outside the dataset" in p.message for p in r.refused)
+    assert (root / "10_x" / "in_target.txt").read_text() == "x, new"  # a link inside the dataset is fine
