@@ -300,8 +300,7 @@ def _load_captions(to_read: list[tuple[ImageEntry, str]], problems: list[Problem
     for n, (entry, path) in enumerate(to_read):
         if progress is not None and n and not n % PROGRESS_EVERY:
             progress(n, total)
-        if lookup is not None and lookup(entry, path):
-            keys[entry.caption_path] = snapshot.key(snapshot.row_of[entry.caption_path])  # type: ignore[union-attr]
+        if lookup is not None and lookup(entry, path, keys):
             if entry.state == "empty":
                 problems.append(Problem("empty-caption", entry.caption_path,
                                         "caption file is empty" if entry.fp[1] == 0  # type: ignore[index]

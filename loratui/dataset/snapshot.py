@@ -75,8 +75,9 @@ class Snapshot:
         self.in_place = True
         """Every hit so far was at the row equal to its image id (an unchanged dataset)."""
 
-    def lookup(self, entry, path: str) -> bool:
-        """Fill ``entry``'s caption from the snapshot if ``path``'s stat key matches; else False."""
+    def lookup(self, entry, path: str, found: dict) -> bool:
+        """Fill ``entry``'s caption from the snapshot if ``path``'s stat key matches (and record
+        that key in ``found``, by caption path); else False."""
         r = self.row_of.get(entry.caption_path)
         if r is None:
             return False
@@ -95,7 +96,8 @@ class Snapshot:
         style = self.styles.get(r, _DEFAULT_STYLE)
         entry.caption = Caption(tags, style[0], style[1], style[2], style[3], style[4])
         entry.encoding = ENCODINGS[self.enc[r]]
-        entry.fp = (keys[b], keys[b + 1])
+        entry.fp = (st.st_mtime_ns, st.st_size)
+        found[entry.caption_path] = (st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns)
         entry.state = "ok" if tags else "empty"
         self.hits += 1
         if r != entry.id:
