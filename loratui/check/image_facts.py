@@ -100,7 +100,9 @@ def decode_facts(path: str) -> tuple[int, int, int | None, str]:
         with opened as im:
             # JPEGs decode at 1/8 scale: the hash needs 9x8 pixels, and a truncated stream still fails
             im.draft("L", (64, 64))
-            return w, h, dhash_of(im), ""
+            from PIL import ImageOps
+
+            return w, h, dhash_of(ImageOps.exif_transpose(im)), ""  # as shown (EXIF orientation)
     except Image.DecompressionBombError as e:
         return w, h, None, f"too large to open safely ({e})"
     except (PermissionError, FileNotFoundError, IsADirectoryError) as e:

@@ -356,8 +356,10 @@ class Dataset:
             from PIL import Image, UnidentifiedImageError  # lazy: scanning never needs Pillow
 
             try:
+                from .training_images import oriented_size
+
                 with Image.open(self.abspath(entry.path)) as im:
-                    entry._pixel_size = im.size
+                    entry._pixel_size = oriented_size(im)  # as shown and trained (EXIF orientation)
             except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError):
                 entry._pixel_size = (0, 0)
         return None if entry._pixel_size == (0, 0) else entry._pixel_size

@@ -79,7 +79,7 @@ def open_probed(path: str):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # odd but readable files (palette transparency) are fine
             im = Image.open(path)
-            w, h = im.size
+            w, h = oriented_size(im)
     except Image.DecompressionBombError as e:
         return Probe(None, f"too large to open safely ({e})"), None
     except (PermissionError, FileNotFoundError, IsADirectoryError) as e:
@@ -90,6 +90,24 @@ def open_probed(path: str):
         im.close()
         return Probe(None, "image has no pixels"), None
     return Probe((int(w), int(h))), im
+
+
+ORIENTATION = 0x0112
+SWAPS_SIDES = frozenset({5, 6, 7, 8})
+"""EXIF orientations that rotate by 90 degrees: the image as shown (and as kohya trains it, after
+``ImageOps.exif_transpose``) has width and height swapped."""
+
+
+def oriented_size(im) -> Size:
+    """(width, height) of an opened Pillow image as displayed, honouring the EXIF orientation tag
+    from the header (no pixels decoded): a 600x300 JPEG with orientation 6 is 300x600."""
+    w, h = im.size
+    try:
+        if im.getexif().get(ORIENTATION) in SWAPS_SIDES:
+            return h, w
+    except Exception:  # a damaged EXIF block: the stored size stands
+        pass
+    return w, h
 
 
 def remember(path: str, st: os.stat_result, probe: Probe) -> None:

@@ -89,7 +89,9 @@ def load_image(path: str, size: int, max_pixels: int = MAX_PIXELS, fast: bool = 
                 m = max(w, h)
                 im.draft(im.mode, (-(-size * w // m), -(-size * h // m)))
             im.load()
-            return preprocess(im, size, fast)
+            from PIL import ImageOps
+
+            return preprocess(ImageOps.exif_transpose(im), size, fast)  # as shown: EXIF orientation applied
     except ImageSkipped:
         raise
     except FileNotFoundError:

@@ -197,8 +197,11 @@ def load_pixels(item: ImageItem, flip: bool = False):
     import numpy as np
     from PIL import Image
 
+    from PIL import ImageOps
+
     with Image.open(item.path) as im:
-        im = im.convert("RGB")
+        # as kohya: the EXIF orientation is applied (buckets come from the oriented header size)
+        im = ImageOps.exif_transpose(im).convert("RGB")
         if im.size != item.resized:
             im = im.resize(item.resized, Image.Resampling.LANCZOS)
         bw, bh = item.bucket

@@ -78,9 +78,14 @@ def decode_thumbnail(path: str, file_size: int | None = None, max_side: int = MA
     from PIL import Image, UnidentifiedImageError
 
     try:
+        from PIL import ImageOps
+
+        from loratui.dataset.training_images import oriented_size
+
         with Image.open(path) as im:
-            w, h = im.size
+            w, h = oriented_size(im)  # as shown and trained: EXIF orientation applied
             im.draft("RGB", (max_side, max_side))  # JPEG: decode at reduced scale, much faster
+            im = ImageOps.exif_transpose(im)
             im = im.convert("RGBA") if im.mode in ("P", "LA", "PA") else im
             small = im.convert("RGB") if im.mode not in ("RGB", "RGBA", "L") else im.copy()
             small.thumbnail((max_side, max_side))
