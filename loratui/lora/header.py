@@ -14,6 +14,9 @@ import struct
 from dataclasses import dataclass
 
 MAX_HEADER = 100 * 1024 * 1024
+MAX_TENSORS = 50_000
+"""Far more than any LoRA holds (an SDXL LoKr with conv layers has about 10,000 entries): a header
+listing more is refused before its JSON is parsed, so memory and time stay bounded."""
 
 DTYPE_SIZES = {"BOOL": 1, "U8": 1, "I8": 1, "F8_E4M3": 1, "F8_E5M2": 1, "I16": 2, "U16": 2, "F16": 2,
                "BF16": 2, "I32": 4, "U32": 4, "F32": 4, "I64": 8, "U64": 8, "F64": 8}
@@ -89,6 +92,10 @@ def read_header(path: str, max_header: int = MAX_HEADER) -> Header:
         raise fail(f"cannot read ({e.strerror or e})") from None
     if len(raw) != n:
         raise fail("file changed while reading")
+    listed = raw.count(b'"data_offsets"')  # counted on the bytes: parsing 400,000 entries costs 400 MB
+    if listed > MAX_TENSORS:
+        raise fail(f"header lists about {listed:,} tensors, more than any LoRA holds (limit {MAX_TENSORS:,}): "
+                   "not a LoRA file, or a hostile one")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:

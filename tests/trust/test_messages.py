@@ -118,3 +118,13 @@ def test_read_only_dataset_says_so_up_front_and_still_browses(tmp_path, monkeypa
     assert main(["tags", str(root)]) == 0
     assert [(root / "10_x" / f"{i}.txt").read_text() for i in range(3)] == ["a0", "a1", "a2"]
     assert not (root / ".loratui" / "journal").exists()
+
+
+def test_inspect_refuses_headers_with_hundreds_of_thousands_of_entries(tmp_path, capsys):
+    from tests.lora.lorafiles import raw_safetensors
+
+    header = {f"t{i}": {"dtype": "F32", "shape": [0], "data_offsets": [0, 0]} for i in range(400_000)}
+    p = raw_safetensors(tmp_path / "many.safetensors", header)
+    assert main(["inspect", str(p)]) != 0
+    err = capsys.readouterr().err
+    assert "400,000 tensors" in err and "Traceback" not in err
