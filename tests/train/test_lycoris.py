@@ -10,6 +10,8 @@ import pytest
 
 from .conftest import tiny_spec
 
+pytestmark = pytest.mark.slow
+
 TYPES = {
     "loha": dict(network_type="loha", network_dim=2, network_alpha=1.0, conv_dim=2, conv_alpha=1.0),
     "lokr": dict(network_type="lokr", network_dim=2, network_alpha=1.0, conv_dim=2, conv_alpha=1.0, lokr_factor=4),
