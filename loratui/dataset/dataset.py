@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 
 from . import snapshot
 from .caption import Caption, parse_caption
-from .caption_file import CaptionError, atomic_write, encode_caption, read_caption, remove_file, write_many
+from .caption_file import (CaptionError, CaptionText, atomic_write, encode_caption, read_caption, remove_file,
+                           write_many)
 from .journal import FileRecord, Journal, JournalError, OpRecord
 from .ops import Operation, SetTags
 from .query import select as query_select
@@ -298,7 +299,7 @@ class Dataset:
                 conflicts.append(Problem("recovered", f.path, status, WARNING))
         return restored, conflicts
 
-    def _move_file(self, f: FileRecord, want: str | None, expect_now: str | None) -> str | None:
+    def _move_file(self, f: FileRecord, want: str | None, expect_now: str | None) -> str:
         """Make ``f.path`` hold ``want`` if it now holds ``expect_now`` (None: no file).
 
         Returns "written", "already" (it holds ``want`` already) or a message explaining why the
@@ -430,6 +431,7 @@ class Dataset:
                 if e.state != "missing":
                     # the journal keeps the exact text to restore: read it now, and make sure it is
                     # still the file loratui parsed
+                    cur: CaptionText | CaptionError
                     try:
                         cur = read_caption(self.abspath(e.caption_path), digest=True)
                     except CaptionError as err:
@@ -451,7 +453,7 @@ class Dataset:
                 if result.refused:
                     self.generation += 1
                 return result
-            jobs = [(self.abspath(r.path), encode_caption(r.after, r.encoding),
+            jobs = [(self.abspath(r.path), encode_caption(r.after or "", r.encoding),
                      self.images[self._by_caption[r.path]].fp, r.before is None, digests.get(r.path))
                     for r in records]
             try:
