@@ -108,9 +108,11 @@ def validate(cfg: TrainConfig, image_counts: list[int | None] | None = None,
     if check_files:
         out += _files(cfg, image_counts)
     out += _teaching(cfg)
-    from .validate_family import family_findings
+    from .validate_family import base_model_findings, family_findings
 
     out += family_findings(cfg)
+    if check_files:
+        out += base_model_findings(cfg)
     out += network_teaching(cfg)
     out.sort(key=lambda f: f.level != ERROR)
     return out

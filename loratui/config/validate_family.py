@@ -68,3 +68,33 @@ def describe_model(cfg: TrainConfig) -> str:
     if cfg.dataset.cache_text_encoder_outputs:
         parts.append("text-encoder outputs cached")
     return ", ".join(parts)
+
+
+def base_model_findings(cfg: TrainConfig) -> list[Finding]:
+    """What the base model's files say against what the config says: an SDXL model set up as SD 1.x
+    (the engine refuses it at launch), and the classic silent failure, a v-prediction model trained
+    as epsilon (or the reverse), or NoobAI's zero-terminal-SNR marker with the rescale off."""
+    from .base_model import detect_base_model
+
+    m = cfg.model
+    if not m.base:
+        return []
+    info = detect_base_model(cfg.abspath(m.base))
+    out: list[Finding] = []
+    if info.family is not None and (info.family == "sdxl") != (m.family == "sdxl"):
+        want = "sdxl" if info.family == "sdxl" else info.family
+        out.append(Finding(ERROR, "model.family", f"the base model is {info.family} ({info.why})", m.family,
+                           "", f"set model.family = \"{want}\""))
+    if info.v_prediction and m.prediction_type == "epsilon":
+        out.append(Finding(WARNING, "model.prediction_type", f"the base model is a v-prediction model ({info.why})",
+                           m.prediction_type, "", "set prediction_type = \"v_prediction\" (or auto): a v-pred "
+                           "model trained as epsilon learns noise"))
+    if info.v_prediction is False and m.prediction_type == "v_prediction":
+        out.append(Finding(WARNING, "model.prediction_type", f"the base model says epsilon ({info.why})",
+                           m.prediction_type, "", "set prediction_type = \"epsilon\" (or auto) unless you know "
+                           "this model predicts v"))
+    if info.zero_terminal_snr and not m.zero_terminal_snr:
+        out.append(Finding(WARNING, "model.zero_terminal_snr", f"the base model was trained with zero-terminal SNR "
+                           f"({info.why})", False, "", "set zero_terminal_snr = true, as NoobAI-XL v-pred's "
+                           "authors recommend"))
+    return out

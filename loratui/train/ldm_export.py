@@ -1,6 +1,6 @@
-"""Export an SD1.x diffusers folder as one original-layout (LDM) ``.safetensors`` checkpoint, the
-format of the single files people download. Used to build the tiny single-file test/demo model;
-works for any SD1.x-style UNet (any depth, ``layers_per_block``) and AutoencoderKL.
+"""Export an SD1.x or SDXL diffusers folder as one original-layout (LDM/SGM) ``.safetensors``
+checkpoint, the format of the single files people download. Used to build the tiny single-file
+test/demo models; works for any such UNet (any depth, ``layers_per_block``) and AutoencoderKL.
 """
 
 from __future__ import annotations
@@ -9,44 +9,9 @@ import json
 import os
 import re
 
-_RESNET = (("norm1", "in_layers.0"), ("conv1", "in_layers.2"), ("norm2", "out_layers.0"),
-           ("conv2", "out_layers.3"), ("time_emb_proj", "emb_layers.1"), ("conv_shortcut", "skip_connection"))
-_UNET_TOP = {"time_embedding.linear_1": "time_embed.0", "time_embedding.linear_2": "time_embed.2",
-             "conv_in": "input_blocks.0.0", "conv_norm_out": "out.0", "conv_out": "out.2"}
+from loratui.lora.sgm_keys import unet_key
+
 _VAE_ATTN = (("group_norm", "norm"), ("to_q", "q"), ("to_k", "k"), ("to_v", "v"), ("to_out.0", "proj_out"))
-
-
-def _resnet(rest: str) -> str:
-    for a, b in _RESNET:
-        if rest.startswith(a + "."):
-            return b + rest[len(a):]
-    return rest
-
-
-def unet_key(k: str, layers_per_block: int, up_has_attn: list[bool]) -> str:
-    n = layers_per_block + 1
-    for a, b in _UNET_TOP.items():
-        if k.startswith(a + "."):
-            return b + k[len(a):]
-    m = re.match(r"down_blocks\.(\d+)\.(resnets|attentions)\.(\d+)\.(.*)", k)
-    if m:
-        i, kind, j, rest = int(m[1]), m[2], int(m[3]), m[4]
-        return f"input_blocks.{n * i + j + 1}." + ("0." + _resnet(rest) if kind == "resnets" else "1." + rest)
-    m = re.match(r"down_blocks\.(\d+)\.downsamplers\.0\.conv\.(.*)", k)
-    if m:
-        return f"input_blocks.{n * (int(m[1]) + 1)}.0.op.{m[2]}"
-    m = re.match(r"mid_block\.(resnets|attentions)\.(\d+)\.(.*)", k)
-    if m:
-        return (f"middle_block.{2 * int(m[2])}." + _resnet(m[3])) if m[1] == "resnets" else f"middle_block.1.{m[3]}"
-    m = re.match(r"up_blocks\.(\d+)\.(resnets|attentions)\.(\d+)\.(.*)", k)
-    if m:
-        i, kind, j, rest = int(m[1]), m[2], int(m[3]), m[4]
-        return f"output_blocks.{n * i + j}." + ("0." + _resnet(rest) if kind == "resnets" else "1." + rest)
-    m = re.match(r"up_blocks\.(\d+)\.upsamplers\.0\.conv\.(.*)", k)
-    if m:
-        i = int(m[1])
-        return f"output_blocks.{n * i + layers_per_block}.{2 if up_has_attn[i] else 1}.conv.{m[2]}"
-    raise KeyError(f"unmapped UNet key {k}")
 
 
 def vae_key(k: str, num_blocks: int) -> str:
@@ -94,8 +59,44 @@ def export_single_file(folder: str, out_path: str) -> str:
     for k, v in vae.items():
         out["first_stage_model." + vae_key(k, len(vcfg["down_block_types"]))] = v
     te, _ = load("text_encoder")
+    sdxl = os.path.isdir(os.path.join(folder, "text_encoder_2"))
+    te_prefix = "conditioner.embedders.0.transformer." if sdxl else "cond_stage_model.transformer."
     for k, v in te.items():
         kk = k if k.startswith("text_model.") else "text_model." + k
-        out["cond_stage_model.transformer." + kk] = v
+        out[te_prefix + kk] = v
+    if sdxl:
+        te2, _ = load("text_encoder_2")
+        out.update(open_clip_keys(te2, "conditioner.embedders.1.model."))
     save_file({k: v.contiguous() for k, v in out.items()}, out_path)
     return out_path
+
+
+_OPEN_CLIP_LAYER = (("self_attn.out_proj.", "attn.out_proj."), ("layer_norm1.", "ln_1."), ("layer_norm2.", "ln_2."),
+                    ("mlp.fc1.", "mlp.c_fc."), ("mlp.fc2.", "mlp.c_proj."))
+
+
+def open_clip_keys(te: dict, prefix: str) -> dict:
+    """A transformers CLIPTextModelWithProjection state dict in OpenCLIP naming (SDXL's second text
+    encoder in single-file checkpoints): q/k/v fused into ``in_proj``, ``text_projection`` transposed."""
+    import torch
+
+    te = {(k if k.startswith(("text_model.", "text_projection")) else "text_model." + k): v for k, v in te.items()}
+    out = {prefix + "token_embedding.weight": te["text_model.embeddings.token_embedding.weight"],
+           prefix + "positional_embedding": te["text_model.embeddings.position_embedding.weight"],
+           prefix + "ln_final.weight": te["text_model.final_layer_norm.weight"],
+           prefix + "ln_final.bias": te["text_model.final_layer_norm.bias"],
+           prefix + "text_projection": te["text_projection.weight"].T.contiguous()}
+    layers = sorted({int(k.split(".")[3]) for k in te if k.startswith("text_model.encoder.layers.")})
+    for i in layers:
+        src = f"text_model.encoder.layers.{i}."
+        dst = f"{prefix}transformer.resblocks.{i}."
+        for kind in ("weight", "bias"):
+            out[f"{dst}attn.in_proj_{kind}"] = torch.cat([te[f"{src}self_attn.{p}_proj.{kind}"] for p in "qkv"])
+        for k, v in te.items():
+            if k.startswith(src) and ".self_attn." not in k.replace("self_attn.out_proj.", ""):
+                rest = k[len(src):]
+                for a, b in _OPEN_CLIP_LAYER:
+                    if rest.startswith(a):
+                        out[dst + b + rest[len(a):]] = v
+                        break
+    return out

@@ -24,6 +24,13 @@ def _s(v) -> str:
     return str(v)
 
 
+def _te_lr(spec: TrainSpec):
+    """One value, or SDXL's two when the second encoder has its own (as sd-scripts' list)."""
+    if spec.family == "sdxl" and spec.text_encoder2_lr is not None and spec.text_encoder2_lr != spec.text_encoder_lr:
+        return [spec.text_encoder_lr, spec.text_encoder2_lr]
+    return spec.text_encoder_lr
+
+
 def training_metadata(spec: TrainSpec, data, *, session_id: str, started_at: float, model_hash: str | None,
                       legacy_model_hash: str | None, v_parameterization: bool, total_steps: int,
                       num_processes: int = 1, num_epochs: int | None = None) -> dict[str, str]:
@@ -54,7 +61,7 @@ def training_metadata(spec: TrainSpec, data, *, session_id: str, started_at: flo
         "ss_seed": spec.seed,
         "ss_learning_rate": spec.unet_lr,
         "ss_unet_lr": spec.unet_lr if spec.train_unet else None,
-        "ss_text_encoder_lr": spec.text_encoder_lr if spec.train_text_encoder else None,
+        "ss_text_encoder_lr": _te_lr(spec) if spec.train_text_encoder else None,
         "ss_optimizer": f"{spec.optimizer}({optimizer_args})" if optimizer_args else spec.optimizer,
         "ss_lr_scheduler": spec.lr_scheduler,
         "ss_lr_warmup_steps": warmup,
@@ -72,7 +79,8 @@ def training_metadata(spec: TrainSpec, data, *, session_id: str, started_at: flo
         "ss_network_train_unet_only": spec.train_unet and not spec.train_text_encoder,
         "ss_network_train_text_encoder_only": spec.train_text_encoder and not spec.train_unet,
         "ss_v2": spec.family in ("sd2", "sd2-v"),
-        "ss_base_model_version": _BASE_VERSION.get(family, "sd_v1"),
+        "ss_base_model_version": _BASE_VERSION.get(family, "sd_v1") + ("_v" if family == "sdxl"
+                                                                         and v_parameterization else ""),
         "ss_v_parameterization": v_parameterization,
         "ss_sd_model_name": os.path.basename(spec.base_model.rstrip("/")),
         "ss_sd_model_hash": legacy_model_hash,

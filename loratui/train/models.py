@@ -38,6 +38,19 @@ class Models:
     seconds: float = 0.0
     scheduler_config: dict | None = None
     """The model's own scheduler config (what samplers are built from)."""
+    text_encoder_2: object = None
+    """SDXL's second text encoder (OpenCLIP bigG, with projection); None for SD 1.x / 2.x."""
+    tokenizer_2: object = None
+    checkpoint_ztsnr: bool = False
+    """The checkpoint carries NoobAI's ``ztsnr`` marker (trained with zero-terminal SNR)."""
+
+    @property
+    def sdxl(self) -> bool:
+        return self.text_encoder_2 is not None
+
+    @property
+    def text_encoders(self) -> list:
+        return [m for m in (self.text_encoder, self.text_encoder_2) if m is not None]
 
 
 def legacy_hash(path: str) -> str:
@@ -87,15 +100,53 @@ def check_model_path(spec: TrainSpec) -> str:
         if not os.path.isfile(os.path.join(p, "unet", "config.json")):
             raise ModelError(f"{p}: not a diffusers model folder (no unet/config.json); give a diffusers folder "
                              "or a .safetensors checkpoint", p)
+        _check_family(spec, folder_family(p), p)
         return "diffusers"
     ext = os.path.splitext(p)[1].lower()
     if ext not in SINGLE_FILE_EXTS:
         raise ModelError(f"{p}: unsupported model file type {ext or '(none)'}; use .safetensors", p)
     if ext == ".safetensors":
-        check_safetensors_header(p)
-    if spec.family == "sdxl":
-        raise ModelError("SDXL training is not supported yet (SD 1.x and 2.x only)", p)
+        _check_family(spec, checkpoint_family(check_safetensors_header(p)), p)
     return "single_file"
+
+
+def checkpoint_family(header: dict) -> str | None:
+    """"sdxl" / "sd2" / "sd1" from a single-file checkpoint's tensor names (None: cannot tell)."""
+    for k in header:
+        if k.startswith(("conditioner.embedders.1.", "model.diffusion_model.label_emb.")):
+            return "sdxl"
+    for k in header:
+        if k.startswith("cond_stage_model.model.transformer."):
+            return "sd2"
+        if k.startswith("cond_stage_model.transformer."):
+            return "sd1"
+    return None
+
+
+def folder_family(path: str) -> str | None:
+    """"sdxl" for a diffusers folder with a second text encoder or a text-time UNet, else None."""
+    if os.path.isdir(os.path.join(path, "text_encoder_2")):
+        return "sdxl"
+    try:
+        with open(os.path.join(path, "unet", "config.json"), encoding="utf-8") as f:
+            cfg = json.load(f)
+    except (OSError, ValueError):
+        return None
+    return "sdxl" if isinstance(cfg, dict) and cfg.get("addition_embed_type") == "text_time" else None
+
+
+def _check_family(spec: TrainSpec, found: str | None, path: str) -> None:
+    """SDXL driven as SD 1.x (or the reverse) fails deep inside a step: say so before loading."""
+    want_xl = spec.family == "sdxl"
+    if found == "sdxl" and not want_xl:
+        raise ModelError(f"{path}: this is an SDXL model (two text encoders) but model.family is "
+                         f"{spec.family}; set model.family = \"sdxl\"", path)
+    if want_xl and found in ("sd1", "sd2"):
+        raise ModelError(f"{path}: model.family is sdxl but this is an {found} checkpoint; set model.family "
+                         f"= \"{found}\"", path)
+    if want_xl and found is None and os.path.isdir(path):
+        raise ModelError(f"{path}: model.family is sdxl but this folder has no text_encoder_2 and no text-time "
+                         "UNet; it is not an SDXL model", path)
 
 
 def _load_ckpt_safely(path: str) -> None:
@@ -123,60 +174,89 @@ def _load_ckpt_safely(path: str) -> None:
             ".safetensors with a tool you trust, or use the .safetensors release of the model", path) from None
 
 
-def load_models(spec: TrainSpec) -> Models:
-    """Load tokenizer, text encoder, UNet, VAE and the training noise scheduler (fp32, CPU)."""
+def load_models(spec: TrainSpec, dtype=None) -> Models:
+    """Load tokenizer(s), text encoder(s), UNet, VAE and the training noise scheduler on the CPU.
+    Every component is cast to one dtype whatever the files hold (fp16 and fp32 folders load
+    differently across library versions): ``dtype`` (default fp32) for the UNet and text encoders,
+    fp32 for the VAE (SD's VAE overflows in fp16)."""
+    import torch
+
     t0 = time.time()
     kind = check_model_path(spec)
     from diffusers import AutoencoderKL, DDPMScheduler, UNet2DConditionModel
-    from transformers import CLIPTextModel, CLIPTokenizer
+    from transformers import CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
 
+    dtype = dtype or torch.float32
     p = spec.base_model
+    sdxl = spec.family == "sdxl"
     model_hash = legacy = None
+    text_encoder_2 = tokenizer_2 = None
+    v_pred_key = ztsnr_key = False
     try:
         if kind == "diffusers":
             tokenizer = CLIPTokenizer.from_pretrained(p, subfolder="tokenizer", local_files_only=True)
-            text_encoder = CLIPTextModel.from_pretrained(p, subfolder="text_encoder", local_files_only=True)
-            unet = UNet2DConditionModel.from_pretrained(p, subfolder="unet", local_files_only=True)
-            vae = AutoencoderKL.from_pretrained(p, subfolder="vae", local_files_only=True)
+            text_encoder = CLIPTextModel.from_pretrained(p, subfolder="text_encoder", local_files_only=True,
+                                                         torch_dtype=dtype)
+            if sdxl:
+                tokenizer_2 = CLIPTokenizer.from_pretrained(p, subfolder="tokenizer_2", local_files_only=True)
+                text_encoder_2 = CLIPTextModelWithProjection.from_pretrained(
+                    p, subfolder="text_encoder_2", local_files_only=True, torch_dtype=dtype)
+            unet = UNet2DConditionModel.from_pretrained(p, subfolder="unet", local_files_only=True, torch_dtype=dtype)
+            vae = AutoencoderKL.from_pretrained(p, subfolder="vae", local_files_only=True, torch_dtype=torch.float32)
             sched_cfg = DDPMScheduler.load_config(p, subfolder="scheduler", local_files_only=True)
         else:
             if p.lower().endswith((".ckpt", ".pt", ".pth")):
                 _load_ckpt_safely(p)
-            from diffusers import StableDiffusionPipeline
+            else:
+                header = check_safetensors_header(p)
+                v_pred_key, ztsnr_key = "v_pred" in header, "ztsnr" in header
+            from diffusers import StableDiffusionPipeline, StableDiffusionXLPipeline
 
             config_dir = spec.model_config
-            builtin = not config_dir and spec.family == "sd1"
+            builtin = not config_dir and spec.family in ("sd1", "sdxl")
             if builtin:
-                from .sd1 import ensure_sd1_config
+                # SD 1.x and SDXL need no download: loratui writes their config folders
+                if sdxl:
+                    from .sdxl import ensure_sdxl_config
 
-                config_dir = ensure_sd1_config()  # SD 1.x needs no download: loratui writes its config
+                    config_dir = ensure_sdxl_config()
+                else:
+                    from .sd1 import ensure_sd1_config
+
+                    config_dir = ensure_sd1_config()
             if not config_dir:
                 raise ModelError(f"{p}: loading a single-file {spec.family} model offline needs a local diffusers "
                                  "config folder (model.config_dir: a diffusers folder of the same architecture, "
                                  "weights optional)", p)
+            pipe_cls = StableDiffusionXLPipeline if sdxl else StableDiffusionPipeline
+            kw = {} if sdxl else {"safety_checker": None, "requires_safety_checker": False}
             try:
-                pipe = StableDiffusionPipeline.from_single_file(p, config=config_dir, local_files_only=True,
-                                                                safety_checker=None, requires_safety_checker=False)
+                pipe = pipe_cls.from_single_file(p, config=config_dir, local_files_only=True, torch_dtype=dtype, **kw)
             except (OSError, ValueError, KeyError, RuntimeError) as e:
                 if not builtin:
                     raise
-                raise ModelError(f"{p}: does not load as an SD 1.x checkpoint ({type(e).__name__}: "
-                                 f"{str(e).splitlines()[0][:200]}); if it is another architecture, set the model "
-                                 "family, or model.config_dir to a diffusers folder of it", p) from e
+                raise ModelError(f"{p}: does not load as an {'SDXL' if sdxl else 'SD 1.x'} checkpoint "
+                                 f"({type(e).__name__}: {str(e).splitlines()[0][:200]}); if it is another "
+                                 "architecture, set the model family, or model.config_dir to a diffusers folder "
+                                 "of it", p) from e
             tokenizer, text_encoder, unet, vae = pipe.tokenizer, pipe.text_encoder, pipe.unet, pipe.vae
+            if sdxl:
+                tokenizer_2, text_encoder_2 = pipe.tokenizer_2, pipe.text_encoder_2
             sched_cfg = dict(pipe.scheduler.config)
             legacy = legacy_hash(p)
             model_hash = file_sha256(p)
             del pipe
     except ModelError:
         raise
-    except (OSError, ValueError, KeyError, RuntimeError, EnvironmentError) as e:
+    except (OSError, ValueError, KeyError, RuntimeError) as e:
         raise ModelError(f"{p}: cannot load the base model ({type(e).__name__}: {str(e).splitlines()[0][:300]})",
                          p) from e
     if spec.vae:
-        vae = load_vae(spec.vae, spec.model_config)
+        # a single-file VAE is read with the base's VAE config (a diffusers base folder holds one)
+        vae = load_vae(spec.vae, spec.model_config or (p if kind == "diffusers" else _builtin_config(spec)))
+    cast_components(dtype, text_encoder, text_encoder_2, unet, vae=vae)
     sched_cfg = {k: v for k, v in dict(sched_cfg).items() if not k.startswith("_")}
-    pred = sched_cfg.get("prediction_type", "epsilon")
+    pred = "v_prediction" if v_pred_key else sched_cfg.get("prediction_type", "epsilon")
     v_pred = spec.v_parameterization if spec.v_parameterization is not None else pred == "v_prediction"
     noise_scheduler = DDPMScheduler(num_train_timesteps=sched_cfg.get("num_train_timesteps", 1000),
                                     beta_start=sched_cfg.get("beta_start", 0.00085),
@@ -189,7 +269,36 @@ def load_models(spec: TrainSpec) -> Models:
     if spec.zero_terminal_snr:  # sample on the schedule the LoRA was trained on, ending at pure noise
         sample_cfg.update(rescale_betas_zero_snr=True, timestep_spacing="trailing")
     return Models(tokenizer, text_encoder, unet, vae, noise_scheduler, v_pred, kind, model_hash, legacy,
-                  time.time() - t0, sample_cfg)
+                  time.time() - t0, sample_cfg, text_encoder_2, tokenizer_2, ztsnr_key)
+
+
+def _builtin_config(spec: TrainSpec) -> str:
+    if spec.family == "sdxl":
+        from .sdxl import ensure_sdxl_config
+
+        return ensure_sdxl_config()
+    if spec.family == "sd1":
+        from .sd1 import ensure_sd1_config
+
+        return ensure_sd1_config()
+    return ""
+
+
+def cast_components(dtype, *models, vae=None) -> None:
+    """Every parameter and buffer of ``models`` to ``dtype``, the VAE's to fp32 (a folder may mix
+    fp16 and fp32 files, and a loader may keep a file's own dtype)."""
+    import torch
+
+    def cast(m, dt):
+        # only when needed: diffusers' .to(dtype) logs a warning every time it is called
+        if any(t.dtype != dt for t in list(m.parameters()) + list(m.buffers()) if t.is_floating_point()):
+            m.to(dtype=dt)
+
+    for m in models:
+        if m is not None:
+            cast(m, dtype)
+    if vae is not None:
+        cast(vae, torch.float32)
 
 
 def _zero_terminal_snr(sched) -> None:

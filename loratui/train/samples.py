@@ -83,25 +83,38 @@ def a1111_parameters(sp: SamplePrompt, seed: int, width: int, height: int, sampl
 
 
 def generate(models, unet, text_encoder, net, prompts: list[SamplePrompt], strengths: list[float], *, spec,
-             folder: str, epoch: int, step: int, device, autocast, emit, by_step: bool = False) -> list[str]:
-    """Render every prompt at every strength; returns the PNG paths (announced through ``emit``)."""
+             folder: str, epoch: int, step: int, device, autocast, emit, by_step: bool = False,
+             text_encoder_2=None) -> list[str]:
+    """Render every prompt at every strength; returns the PNG paths (announced through ``emit``).
+    SDXL (``text_encoder_2`` given) renders with the SDXL pipeline."""
     import diffusers
     import torch
-    from diffusers import StableDiffusionPipeline
+    from diffusers import StableDiffusionPipeline, StableDiffusionXLPipeline
     from PIL import PngImagePlugin
 
     sched_cls = getattr(diffusers, SAMPLERS.get(spec.sample_sampler, "EulerAncestralDiscreteScheduler"))
     scheduler = sched_cls.from_config(models.scheduler_config or dict(models.noise_scheduler.config))
     vae = models.vae
-    vae_device = vae.device
-    vae.to(device)
-    pipe = StableDiffusionPipeline(vae=vae, text_encoder=text_encoder, tokenizer=models.tokenizer, unet=unet,
-                                   scheduler=scheduler, safety_checker=None, feature_extractor=None,
-                                   requires_safety_checker=False)
+    # the VAE (and text encoders whose outputs were cached) may wait on the CPU: bring them back
+    visitors = [m for m in (vae, text_encoder, text_encoder_2) if m is not None]
+    homes = [m.device for m in visitors]
+    for m in visitors:
+        m.to(device)
+    sdxl = text_encoder_2 is not None
+    if sdxl:
+        pipe = StableDiffusionXLPipeline(vae=vae, text_encoder=text_encoder, text_encoder_2=text_encoder_2,
+                                         tokenizer=models.tokenizer, tokenizer_2=models.tokenizer_2, unet=unet,
+                                         scheduler=scheduler, force_zeros_for_empty_prompt=True)
+    else:
+        pipe = StableDiffusionPipeline(vae=vae, text_encoder=text_encoder, tokenizer=models.tokenizer, unet=unet,
+                                       scheduler=scheduler, safety_checker=None, feature_extractor=None,
+                                       requires_safety_checker=False)
     pipe.set_progress_bar_config(disable=True)
-    was_training = (unet.training, text_encoder.training)
+    encoders = [m for m in (text_encoder, text_encoder_2) if m is not None]
+    was_training = (unet.training, [m.training for m in encoders])
     unet.eval()
-    text_encoder.eval()
+    for m in encoders:
+        m.eval()
     os.makedirs(folder, mode=0o755, exist_ok=True)
     paths = []
     try:
@@ -110,11 +123,11 @@ def generate(models, unet, text_encoder, net, prompts: list[SamplePrompt], stren
             w = sp.width or spec.resolution[0]
             h = sp.height or spec.resolution[1]
             for strength in strengths:
-                net.set_strength(unet, text_encoder, strength)
+                net.set_strength(unet, text_encoder, strength, text_encoder_2)
                 with torch.no_grad(), autocast():
                     image = pipe(sp.prompt, negative_prompt=sp.negative or None, width=w, height=h,
                                  num_inference_steps=sp.steps, guidance_scale=sp.cfg,
-                                 clip_skip=(spec.clip_skip - 1) or None,
+                                 clip_skip=None if sdxl else (spec.clip_skip - 1) or None,
                                  generator=torch.Generator(device="cpu").manual_seed(seed)).images[0]
                 info = PngImagePlugin.PngInfo()
                 params = a1111_parameters(sp, seed, w, h, spec.sample_sampler, strength)
@@ -128,8 +141,10 @@ def generate(models, unet, text_encoder, net, prompts: list[SamplePrompt], stren
                      params={"negative": sp.negative, "width": w, "height": h, "seed": seed, "steps": sp.steps,
                              "cfg": sp.cfg, "sampler": spec.sample_sampler})
     finally:
-        net.set_strength(unet, text_encoder, 1.0)
+        net.set_strength(unet, text_encoder, 1.0, text_encoder_2)
         unet.train(was_training[0])
-        text_encoder.train(was_training[1])
-        vae.to(vae_device)
+        for m, t in zip(encoders, was_training[1]):
+            m.train(t)
+        for m, home in zip(visitors, homes):
+            m.to(home)
     return paths

@@ -40,10 +40,10 @@ def write_tiny_tokenizer(folder: str) -> int:
 
 
 def tiny_unet_config(sample_size: int = 8) -> dict:
-    return dict(sample_size=sample_size, block_out_channels=(32, 64), layers_per_block=1,
-                down_block_types=("CrossAttnDownBlock2D", "DownBlock2D"),
-                up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"), cross_attention_dim=32,
-                attention_head_dim=8, norm_num_groups=32)
+    return {"sample_size": sample_size, "block_out_channels": (32, 64), "layers_per_block": 1,
+                "down_block_types": ("CrossAttnDownBlock2D", "DownBlock2D"),
+                "up_block_types": ("UpBlock2D", "CrossAttnUpBlock2D"), "cross_attention_dim": 32,
+                "attention_head_dim": 8, "norm_num_groups": 32}
 
 
 def build_tiny_model(folder: str, seed: int = 0, prediction_type: str = "epsilon") -> str:
@@ -77,4 +77,67 @@ def build_tiny_model(folder: str, seed: int = 0, prediction_type: str = "epsilon
                    "scheduler": ["diffusers", "DDPMScheduler"], "text_encoder": ["transformers", "CLIPTextModel"],
                    "tokenizer": ["transformers", "CLIPTokenizer"], "unet": ["diffusers", "UNet2DConditionModel"],
                    "vae": ["diffusers", "AutoencoderKL"]}, f, indent=1)
+    return folder
+
+
+def tiny_sdxl_unet_config(sample_size: int = 8) -> dict:
+    """SDXL's UNet layout (3 levels, 2 layers per block, text-time added embedding, linear
+    projections) at toy widths, so its SGM names follow the same rules as the real model's."""
+    return {"sample_size": sample_size, "block_out_channels": (32, 64, 64), "layers_per_block": 2,
+                "down_block_types": ("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
+                "up_block_types": ("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"),
+                "transformer_layers_per_block": (1, 1, 2), "cross_attention_dim": 32 + 48, "attention_head_dim": (2, 4, 4),
+                "use_linear_projection": True, "addition_embed_type": "text_time", "addition_time_embed_dim": 8,
+                "projection_class_embeddings_input_dim": 48 + 6 * 8, "norm_num_groups": 32}
+
+
+def build_tiny_sdxl_model(folder: str, seed: int = 0, prediction_type: str = "epsilon") -> str:
+    """A tiny random-weight SDXL-architecture diffusers folder: two CLIP text encoders (32 and 48
+    wide, the second with a projection; different widths as in SDXL, which is how single-file
+    loaders tell them apart), a text-time UNet, a VAE, both tokenizers (the second pads with ``!``
+    as SDXL's does)."""
+    import torch
+    from diffusers import AutoencoderKL, EulerDiscreteScheduler, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
+
+    os.makedirs(folder, exist_ok=True)
+    vocab_size = write_tiny_tokenizer(os.path.join(folder, "tokenizer"))
+    write_tiny_tokenizer(os.path.join(folder, "tokenizer_2"))
+    tk2 = os.path.join(folder, "tokenizer_2")
+    for name in ("tokenizer_config.json", "special_tokens_map.json"):
+        with open(os.path.join(tk2, name), encoding="utf-8") as f:
+            d = json.load(f)
+        d["pad_token"] = "!"
+        with open(os.path.join(tk2, name), "w", encoding="utf-8") as f:
+            json.dump(d, f)
+    torch.manual_seed(seed)
+
+    def te_config(act, width):
+        return CLIPTextConfig(vocab_size=vocab_size, hidden_size=width, intermediate_size=2 * width,
+                              num_hidden_layers=2, num_attention_heads=2, max_position_embeddings=77,
+                              projection_dim=width, hidden_act=act, bos_token_id=vocab_size - 2,
+                              eos_token_id=vocab_size - 1, pad_token_id=vocab_size - 1)
+
+    te = CLIPTextModel(te_config("quick_gelu", 32))
+    te2 = CLIPTextModelWithProjection(te_config("gelu", 48))
+    unet = UNet2DConditionModel(**tiny_sdxl_unet_config())
+    vae = AutoencoderKL(block_out_channels=(32, 64), in_channels=3, out_channels=3,
+                        down_block_types=("DownEncoderBlock2D",) * 2, up_block_types=("UpDecoderBlock2D",) * 2,
+                        latent_channels=4, norm_num_groups=32, sample_size=64, scaling_factor=0.13025)
+    sched = EulerDiscreteScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
+                                   num_train_timesteps=1000, prediction_type=prediction_type, steps_offset=1,
+                                   timestep_spacing="leading")
+    te.save_pretrained(os.path.join(folder, "text_encoder"))
+    te2.save_pretrained(os.path.join(folder, "text_encoder_2"))
+    unet.save_pretrained(os.path.join(folder, "unet"))
+    vae.save_pretrained(os.path.join(folder, "vae"))
+    sched.save_pretrained(os.path.join(folder, "scheduler"))
+    with open(os.path.join(folder, "model_index.json"), "w") as f:
+        json.dump({"_class_name": "StableDiffusionXLPipeline", "_diffusers_version": "0.42.1",
+                   "force_zeros_for_empty_prompt": True, "feature_extractor": [None, None],
+                   "image_encoder": [None, None], "scheduler": ["diffusers", "EulerDiscreteScheduler"],
+                   "text_encoder": ["transformers", "CLIPTextModel"],
+                   "text_encoder_2": ["transformers", "CLIPTextModelWithProjection"],
+                   "tokenizer": ["transformers", "CLIPTokenizer"], "tokenizer_2": ["transformers", "CLIPTokenizer"],
+                   "unet": ["diffusers", "UNet2DConditionModel"], "vae": ["diffusers", "AutoencoderKL"]}, f, indent=1)
     return folder

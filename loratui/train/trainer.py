@@ -142,6 +142,7 @@ def train(spec: TrainSpec, run_dir: str | None, events: EventLog, stopper: Stopp
     from .distributed import agree_stop, mean_over_ranks
     from .latents import build_cache, default_cache_dir, encode_pixels
     from .metadata import file_metadata, training_metadata
+    from .conditioning import TextEncoder, size_ids
     from .loss import LossSettings, batch_loss, offset_noise
     from .models import load_models
     from .network import adapter_state, build_network, kohya_tensors, load_adapter_state
@@ -160,40 +161,60 @@ def train(spec: TrainSpec, run_dir: str | None, events: EventLog, stopper: Stopp
     device = acc.device
     weight_dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(acc.mixed_precision, torch.float32)
 
-    models = load_models(spec)
-    unet, te, vae, tok, sched = models.unet, models.text_encoder, models.vae, models.tokenizer, models.noise_scheduler
-    events.emit("model_loaded", base_model=spec.base_model, kind=models.kind,
-                v_parameterization=models.v_parameterization, device=str(device), dtype=str(weight_dtype),
-                seconds=round(models.seconds, 2), cpu_threads=threads, cpu_threads_from=threads_why)
+    models = load_models(spec, dtype=weight_dtype)
+    unet, te, vae, sched = models.unet, models.text_encoder, models.vae, models.noise_scheduler
+    te2 = models.text_encoder_2
+    events.emit("model_loaded", base_model=spec.base_model, kind=models.kind, family=spec.family,
+                v_parameterization=models.v_parameterization, zero_terminal_snr=spec.zero_terminal_snr,
+                device=str(device), dtype=str(weight_dtype), seconds=round(models.seconds, 2),
+                cpu_threads=threads, cpu_threads_from=threads_why)
+    if models.checkpoint_ztsnr and not spec.zero_terminal_snr:
+        events.warning("this checkpoint was trained with zero-terminal SNR (it has a `ztsnr` key) but "
+                       "model.zero_terminal_snr is off", spec.base_model)
     vae.requires_grad_(False)
     vae.eval()
-    vae.to(device)  # fp32: the SD VAE overflows in fp16
-    for m in (unet, te):
-        m.to(device) if weight_dtype == torch.float32 else m.to(device, dtype=weight_dtype)
+    vae.to(device)  # fp32 (load_models): the SD VAE overflows in fp16
+    for m in models.text_encoders + [unet]:
+        m.to(device)  # already in weight_dtype
     torch.manual_seed(spec.seed)  # lora_down's kaiming init draws from the global RNG
-    net = build_network(unet, te, spec)
+    net = build_network(unet, te, spec, text_encoder_2=te2)
     unet_params = net.unet_params(unet)
     te_params = net.te_params(te)
-    n_params = sum(p.numel() for p in unet_params + te_params)
+    te2_params = net.te2_params(te2)
+    n_params = sum(p.numel() for p in unet_params + te_params + te2_params)
     events.emit("network", network=spec.network_type, unet_modules=len(net.unet_targets),
-                te_modules=len(net.te_targets), trainable_params=n_params)
-    if not unet_params and not te_params:
+                te_modules=len(net.te_targets) + len(net.te2_targets), te1_modules=len(net.te_targets),
+                te2_modules=len(net.te2_targets), trainable_params=n_params)
+    if not unet_params and not te_params and not te2_params:
         raise ValueError("nothing to train: enable the UNet and/or the text encoder")
+    train_te = bool(te_params or te2_params)
+    if spec.cache_text_encoder_outputs and train_te:
+        raise ValueError("cached text-encoder outputs cannot train the text encoders: set "
+                         "network.train_text_encoder = false, or turn dataset.cache_text_encoder_outputs off")
+    if spec.cache_text_encoder_outputs and any(s.shuffle_caption or s.caption_dropout_rate or
+                                               s.caption_tag_dropout_rate for s in spec.subsets):
+        raise ValueError("cached text-encoder outputs need fixed captions: turn caption shuffling and "
+                         "dropout off, or dataset.cache_text_encoder_outputs off")
     if spec.gradient_checkpointing:
         unet.enable_gradient_checkpointing()
-        if te_params:
-            if hasattr(te, "activation_checkpointing_enable"):  # transformers >= 5.2x
-                te.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
-            else:
-                te.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        if train_te:
+            for m in models.text_encoders:
+                if hasattr(m, "activation_checkpointing_enable"):  # transformers >= 5.2x
+                    m.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
+                else:
+                    m.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     unet.train(bool(unet_params))
-    te.train(bool(te_params))
+    for m in models.text_encoders:
+        m.train(train_te)
 
     groups = []
     if unet_params:
         groups.append({"params": unet_params, "lr": spec.unet_lr, "name": "unet"})
     if te_params:
-        groups.append({"params": te_params, "lr": spec.text_encoder_lr, "name": "te"})
+        groups.append({"params": te_params, "lr": spec.text_encoder_lr, "name": "te1" if te2 is not None else "te"})
+    if te2_params:
+        lr2 = spec.text_encoder_lr if spec.text_encoder2_lr is None else spec.text_encoder2_lr
+        groups.append({"params": te2_params, "lr": lr2, "name": "te2"})
     optimizer = make_optimizer(spec.optimizer, groups, dict(spec.optimizer_args))
     world, rank = acc.num_processes, acc.process_index
     total_steps = data.total_steps(world)
@@ -202,12 +223,14 @@ def train(spec: TrainSpec, run_dir: str | None, events: EventLog, stopper: Stopp
     lr_sched = make_scheduler(spec.lr_scheduler, optimizer, warmup, total_steps, spec.lr_scheduler_num_cycles,
                               spec.lr_scheduler_power)
     # the scheduler stays unprepared: accelerate would step it once per process
-    unet_t, te_t = unet, te
+    unet_t, te_t, te2_t = unet, te, te2
     if acc.num_processes > 1:
         if unet_params:
             unet_t = acc.prepare(unet)
         if te_params:
             te_t = acc.prepare(te)
+        if te2_params:
+            te2_t = acc.prepare(te2)
     optimizer = acc.prepare(optimizer)
 
     # ---- latents
@@ -258,7 +281,7 @@ def train(spec: TrainSpec, run_dir: str | None, events: EventLog, stopper: Stopp
         if st.get("fingerprint") != spec.fingerprint():
             events.warning("the config changed since this checkpoint; resuming anyway with the new settings",
                            ckpt_path)
-        load_adapter_state(net, unet, te, st["adapter"])
+        load_adapter_state(net, unet, te, st["adapter"], te2)
         optimizer.load_state_dict(st["optimizer"])
         lr_sched.load_state_dict(st["scheduler"])
         step, epoch, batch_pos = st["step"], st["epoch"], st["batch"]
@@ -278,7 +301,8 @@ def train(spec: TrainSpec, run_dir: str | None, events: EventLog, stopper: Stopp
     def save_lora(ep: int | None, final: bool) -> str:
         path = lora_filename(spec, None if final else ep)
         if acc.is_main_process:
-            tensors = kohya_tensors(net, acc.unwrap_model(unet_t), acc.unwrap_model(te_t), save_dtype)
+            tensors = kohya_tensors(net, acc.unwrap_model(unet_t), acc.unwrap_model(te_t), save_dtype,
+                                    text_encoder_2=te2)
             md = file_metadata(base_md, epoch=ep or epoch, step=step, final=final)
             save_kohya(path, tensors, md)
             events.emit("saved", path=path, epoch=ep, step=step, final=final)
@@ -293,7 +317,8 @@ def train(spec: TrainSpec, run_dir: str | None, events: EventLog, stopper: Stopp
 
         generate(models, acc.unwrap_model(unet_t), acc.unwrap_model(te_t), net, prompts,
                  spec.sample_strengths or [1.0], spec=spec, folder=os.path.join(spec.output_dir, "samples"),
-                 epoch=ep, step=step, device=device, autocast=acc.autocast, emit=events.emit, by_step=by_step)
+                 epoch=ep, step=step, device=device, autocast=acc.autocast, emit=events.emit, by_step=by_step,
+                 text_encoder_2=te2)
 
     def save_checkpoint(ep: int, bpos: int) -> str | None:
         if not ckpt_path or not acc.is_main_process:
@@ -301,7 +326,7 @@ def train(spec: TrainSpec, run_dir: str | None, events: EventLog, stopper: Stopp
         import random
 
         os.makedirs(os.path.dirname(ckpt_path), mode=0o755, exist_ok=True)
-        st = {"adapter": adapter_state(net, acc.unwrap_model(unet_t), acc.unwrap_model(te_t)),
+        st = {"adapter": adapter_state(net, acc.unwrap_model(unet_t), acc.unwrap_model(te_t), te2),
               "optimizer": optimizer.state_dict(), "scheduler": lr_sched.state_dict(),
               "step": step, "epoch": ep, "batch": bpos, "fingerprint": spec.fingerprint(), "world": world,
               "python_rng": random.getstate(), "torch_rng": torch.get_rng_state()}
@@ -312,18 +337,17 @@ def train(spec: TrainSpec, run_dir: str | None, events: EventLog, stopper: Stopp
         return ckpt_path
 
     alphas_cumprod = sched.alphas_cumprod.to(device)
+    text_encoder = TextEncoder([models.tokenizer] + ([models.tokenizer_2] if te2 is not None else []),
+                               [te_t] + ([te2_t] if te2 is not None else []),
+                               [te] + ([te2] if te2 is not None else []), spec.clip_skip, device)
+    text_cache = None
+    if spec.cache_text_encoder_outputs:
+        text_cache = _cache_text(data, text_encoder, acc.autocast, events)
+        if acc.num_processes == 1 and device.type != "cpu":
+            for m in models.text_encoders:  # never called again: free their memory for the UNet
+                m.to("cpu")
+            torch.cuda.empty_cache()
     loss_settings = LossSettings(v_prediction=models.v_parameterization, min_snr_gamma=spec.min_snr_gamma)
-    te_unwrapped = acc.unwrap_model(te_t)
-    final_norm = getattr(getattr(te_unwrapped, "text_model", te_unwrapped), "final_layer_norm")
-
-    def encode_text(captions: list[str]):
-        ids = tok(captions, padding="max_length", max_length=tok.model_max_length, truncation=True,
-                  return_tensors="pt").input_ids.to(device)
-        if spec.clip_skip > 1:
-            out = te_t(ids, output_hidden_states=True)
-            return final_norm(out.hidden_states[-spec.clip_skip])
-        return te_t(ids)[0]
-
     def micro_step(batch, ep: int, bi: int, scale: float) -> float:
         hang_for_test(step + 1)
         seed = _seed_of(spec.seed, "batch", ep, bi)
@@ -346,16 +370,23 @@ def train(spec: TrainSpec, run_dir: str | None, events: EventLog, stopper: Stopp
         noisy = sched.add_noise(latents, noise, timesteps)
         captions = data.captions(batch, ep, bi)
         with acc.autocast():
-            with torch.set_grad_enabled(bool(te_params)):
-                hidden = encode_text(captions)
-            pred = unet_t(noisy, timesteps, hidden).sample
+            if text_cache is not None:
+                cond = text_cache.get(captions, device, weight_dtype)
+            else:
+                with torch.set_grad_enabled(train_te):
+                    cond = text_encoder(captions)
+            added = None
+            if cond.pooled is not None:  # SDXL: pooled text + size/crop ids of each image
+                ids = [size_ids(data.items[i].size, data.items[i].bucket, f) for i, f in batch]
+                added = {"text_embeds": cond.pooled, "time_ids": torch.tensor(ids, dtype=torch.float32, device=device)}
+            pred = unet_t(noisy, timesteps, cond.hidden, added_cond_kwargs=added).sample
         loss = batch_loss(pred, latents, noise, timesteps, alphas_cumprod, loss_settings)
         loss = nan_for_test(loss, step + 1)
         acc.backward(loss * scale)
         return float(loss.detach())
 
     # ---- loop
-    params = unet_params + te_params
+    params = unet_params + te_params + te2_params
     ga = spec.grad_accumulation
     rate = None
     t_last = time.time()
@@ -447,6 +478,22 @@ def _non_finite(loss: float, gnorm) -> tuple[str, float] | None:
         if not math.isfinite(g):
             return "gradient norm", g
     return None
+
+
+def _cache_text(data, text_encoder, autocast, events):
+    """Every training caption encoded once (captions are fixed: no shuffle or dropout, checked by
+    the config). Returns the filled ``TextCache``."""
+    import time
+
+    from .conditioning import TextCache
+
+    t0 = time.time()
+    captions = [data.captions([(i, False)], 0, 0)[0] for i in range(len(data.items))]
+    cache = TextCache()
+    with autocast():
+        cache.fill(captions, text_encoder)
+    events.emit("text_cache", captions=len(cache), seconds=round(time.time() - t0, 2))
+    return cache
 
 
 def _emit_dataset(events: EventLog, data, world: int = 1) -> None:

@@ -136,3 +136,33 @@ def test_describe_model_and_config_check_line(tmp_path, capsys):
     cfg.network.train_text_encoder = True
     cfg.optim.text_encoder2_lr = 1e-5
     assert describe_model(cfg).endswith("UNet + text encoders lr 5e-05 / 1e-05, text-encoder outputs cached")
+
+
+def test_base_model_files_contradicting_the_config(tmp_path):
+    """An SDXL checkpoint set up as sd1 is an error; NoobAI's v_pred / ztsnr markers against an
+    epsilon / no-rescale config are warnings; auto follows the file silently."""
+    import json
+    import struct
+
+    def checkpoint(path, names):
+        header = {n: {"dtype": "F32", "shape": [0], "data_offsets": [0, 0]} for n in names}
+        raw = json.dumps(header).encode()
+        path.write_bytes(struct.pack("<Q", len(raw)) + raw)
+        return str(path)
+
+    xl = checkpoint(tmp_path / "noob.safetensors", ["conditioner.embedders.1.model.positional_embedding",
+                                                    "v_pred", "ztsnr"])
+    cfg = TrainConfig()
+    cfg.model.base = xl
+    fs = cfg.validate()
+    fam = by_path(fs, "model.family")[0]
+    assert fam.level == ERROR and fam.hint == 'set model.family = "sdxl"'
+    cfg.model.family, cfg.model.prediction_type = "sdxl", "epsilon"
+    fs = cfg.validate()
+    assert not by_path(fs, "model.family")
+    assert "v-prediction" in by_path(fs, "model.prediction_type")[0].message
+    assert by_path(fs, "model.zero_terminal_snr")[0].level == WARNING
+    cfg.model.prediction_type, cfg.model.zero_terminal_snr = "auto", True
+    fs = cfg.validate()
+    assert not by_path(fs, "model.prediction_type") and not by_path(fs, "model.zero_terminal_snr")
+    assert not by_path(cfg.validate(check_files=False), "model.family")

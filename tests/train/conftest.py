@@ -114,3 +114,11 @@ def write_run_config(run_dir: str, model: str, data_root: str, **overrides) -> s
     path = os.path.join(run_dir, "config.toml")
     cfg.save(path)
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_sdxl(tmp_path_factory) -> str:
+    """A tiny random-weight SDXL-architecture diffusers folder (two text encoders, text-time UNet)."""
+    from loratui.train.tiny_model import build_tiny_sdxl_model
+
+    return build_tiny_sdxl_model(str(tmp_path_factory.mktemp("models") / "tiny-sdxl"), seed=0)

@@ -6,10 +6,17 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from diffusers import DDPMScheduler  # noqa: E402
+from diffusers import DDPMScheduler
 
-from loratui.train.loss import (  # noqa: E402
-    LossSettings, batch_loss, min_snr_weight, offset_noise, per_image_loss, snr, target, zero_terminal_snr_betas,
+from loratui.train.loss import (
+    LossSettings,
+    batch_loss,
+    min_snr_weight,
+    offset_noise,
+    per_image_loss,
+    snr,
+    target,
+    zero_terminal_snr_betas,
 )
 
 
