@@ -194,9 +194,13 @@ def test_sdxl_folder_trains_epsilon_unet_and_both_encoders(tiny_sdxl, xl_data, t
     from loratui.lora.kohya_save import read_metadata
 
     spec = _xl_spec(tiny_sdxl, xl_data, str(tmp_path / "o"), train_text_encoder=True, text_encoder_lr=5e-4,
-                    text_encoder2_lr=2e-4, gradient_checkpointing=True, max_train_steps=2)
+                    text_encoder2_lr=2e-4, gradient_checkpointing=True, max_train_steps=2,
+                    sample_prompts=["x, red --w 32 --h 32 --s 1 --l 1"], sample_every_n_epochs=1,
+                    sample_strengths=[0.5, 1.0])
     result, ev = _run(spec, str(tmp_path / "run"))
     assert result.status == "finished" and result.step == 2
+    samples = [e for e in ev if e["type"] == "sample"]  # the SDXL pipeline, at each strength
+    assert [e["strength"] for e in samples] == [0.5, 1.0] and all(os.path.isfile(e["path"]) for e in samples)
     loaded = next(e for e in ev if e["type"] == "model_loaded")
     assert loaded["family"] == "sdxl" and loaded["v_parameterization"] is False
     net = next(e for e in ev if e["type"] == "network")
@@ -279,3 +283,23 @@ def test_sdxl_resume_is_exact(tiny_sdxl, xl_data, tmp_path):
     assert any(k.startswith("lora_te2_") for k in a)
     for k in a:
         assert torch.equal(a[k], b[k]), k
+
+
+def test_sdxl_lycoris_uses_the_same_sgm_and_te1_te2_names(tiny_sdxl, tmp_path):
+    """LoHa on SDXL: lycoris-lora's tensors under sd-scripts' SDXL key names."""
+    from loratui.train.models import load_models
+    from loratui.train.network import adapter_state, build_network, kohya_tensors, load_adapter_state
+
+    spec = _xl_spec(tiny_sdxl, "", str(tmp_path), network_type="loha", train_text_encoder=True)
+    m = load_models(spec)
+    net = build_network(m.unet, m.text_encoder, spec, text_encoder_2=m.text_encoder_2)
+    assert net.lycoris and net.te2_targets and net.te2_params(m.text_encoder_2)
+    sd = kohya_tensors(net, m.unet, m.text_encoder, text_encoder_2=m.text_encoder_2)
+    assert {k.split("_")[1] for k in sd} == {"unet", "te1", "te2"}
+    # lycoris' "full" preset also adapts the embeddings and the outer convolutions: SGM names too
+    outer = ("lora_unet_time_embed_", "lora_unet_label_emb_0_", "lora_unet_out_2")
+    assert all(k.startswith(SGM_UNET + outer) for k in sd if k.startswith("lora_unet_"))
+    assert "lora_unet_input_blocks_4_1_transformer_blocks_0_attn1_to_q.hada_w1_a" in sd
+    st = adapter_state(net, m.unet, m.text_encoder, m.text_encoder_2)
+    assert any(k.startswith("te2:") for k in st)
+    load_adapter_state(net, m.unet, m.text_encoder, st, m.text_encoder_2)
