@@ -25,6 +25,7 @@ from loratui.config import (
 from loratui.config.fields import FormField, form_fields, format_value, get_value, parse_value, set_value
 from loratui.config.presets import find_subsets
 from loratui.config.stepmath import step_math, survey
+from loratui.config.vram import estimate_config
 
 from .config_widgets import PathPrompt, field_id, field_widget, msg_id, row_id
 
@@ -269,7 +270,10 @@ class ConfigScreen(Screen):
         cfg = self.config
         math = step_math(cfg, images=self._survey) if self._survey is not None else cfg.step_math(
             image_counts=self._counts)
-        self._set_static("#cfg-math", "step math\n" + "\n".join(f"  {ln}" for ln in math.lines()))
+        vram = estimate_config(cfg)  # the same figure `config check` prints and the launch compares
+        self._set_static("#cfg-math", "step math\n" + "\n".join(f"  {ln}" for ln in math.lines())
+                         + "\nGPU memory (estimate; compared with the GPU's free memory at launch)\n"
+                         + "\n".join(f"  {ln}" for ln in vram.lines()))
         errors = [fd for fd in self.findings if fd.is_error]
         warnings = [fd for fd in self.findings if not fd.is_error]
         out = []
