@@ -60,7 +60,7 @@ def plan(roots: list[str] = ROOTS) -> list[str]:
         try:
             dist = distribution(name)
         except PackageNotFoundError:
-            raise SystemExit(f"{name} is not installed in this venv: install loratui's dependencies first")
+            raise SystemExit(f"{name} is not installed in this venv: install loratui's dependencies first") from None
         seen[name] = dist.version
         for line in dist.requires or []:
             req = Requirement(line)

@@ -131,9 +131,9 @@ def gpu_snapshot() -> list[dict] | str:
         for i in range(count):
             h = pynvml.nvmlDeviceGetHandleByIndex(i)
             row: dict = {"index": i}
-            for key, fn in (("name", lambda: pynvml.nvmlDeviceGetName(h)),
-                            ("util", lambda: pynvml.nvmlDeviceGetUtilizationRates(h).gpu),
-                            ("mem", lambda: pynvml.nvmlDeviceGetMemoryInfo(h))):
+            for key, fn in (("name", lambda h=h: pynvml.nvmlDeviceGetName(h)),
+                            ("util", lambda h=h: pynvml.nvmlDeviceGetUtilizationRates(h).gpu),
+                            ("mem", lambda h=h: pynvml.nvmlDeviceGetMemoryInfo(h))):
                 try:
                     row[key] = fn()
                 except Exception:  # noqa: BLE001 - some boards lack a sensor
