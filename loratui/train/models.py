@@ -231,7 +231,8 @@ def load_models(spec: TrainSpec, dtype=None) -> Models:
             pipe_cls = StableDiffusionXLPipeline if sdxl else StableDiffusionPipeline
             kw = {} if sdxl else {"safety_checker": None, "requires_safety_checker": False}
             try:
-                pipe = pipe_cls.from_single_file(p, config=config_dir, local_files_only=True, torch_dtype=dtype, **kw)
+                # in the file's own dtype: cast_components below, so the VAE never passes through bf16
+                pipe = pipe_cls.from_single_file(p, config=config_dir, local_files_only=True, **kw)
             except (OSError, ValueError, KeyError, RuntimeError) as e:
                 if not builtin:
                     raise

@@ -73,3 +73,19 @@ def test_every_folder_dtype_trains_under_every_precision(folders, tmp_path, stor
     ev = read_events(log)
     assert next(e for e in ev if e["type"] == "model_loaded")["dtype"] == str(want)
     assert all(math.isfinite(e["loss"]) for e in ev if e["type"] == "step")
+
+
+def test_single_file_vae_keeps_fp32_weights_under_bf16(tiny_model, tmp_path):
+    """A single file loads in its own dtype and is then cast: the VAE (kept fp32) never passes
+    through bf16 on the way."""
+    import torch
+
+    from loratui.train.ldm_export import export_single_file
+    from loratui.train.models import load_models
+
+    single = export_single_file(tiny_model, str(tmp_path / "m.safetensors"))
+    m = load_models(tiny_spec(single, "", str(tmp_path), model_config=tiny_model), dtype=torch.bfloat16)
+    ref = load_models(tiny_spec(tiny_model, "", str(tmp_path)))
+    assert {p.dtype for p in m.unet.parameters()} == {torch.bfloat16}
+    for k, v in ref.vae.state_dict().items():
+        assert torch.equal(m.vae.state_dict()[k], v), k
