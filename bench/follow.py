@@ -81,8 +81,8 @@ def main() -> int:
 
     from loratui.runs import layout as L
     from loratui.runs.proc import identity
-    from loratui.tui.monitor import MonitorScreen
-    from loratui.tui.monitor.header import RunHeader
+    from loratui.tui.screens.monitor import MonitorScreen
+    from loratui.tui.screens.monitor.header import RunHeader
 
     writes: list[tuple[float, int]] = []
 

@@ -56,7 +56,7 @@ def ms(seconds: float) -> str:
 
 async def bench_loratui(root: str, moves: int) -> dict[str, float]:
     from loratui.tui.app import LoraTuiApp
-    from loratui.tui.settings import Settings
+    from loratui.tui.services.settings import Settings
     from loratui.tui.widgets.image_list import ImageList
 
     out: dict[str, float] = {}

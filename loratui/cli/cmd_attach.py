@@ -25,7 +25,7 @@ def run(args) -> int:
     if run_dir is None:
         return 1
     if args.tui:
-        from loratui.tui.monitor.app import run_monitor
+        from loratui.tui.screens.monitor.app import run_monitor
 
         return run_monitor(run_dir)
     from loratui.runs.text import follow_text

@@ -56,6 +56,8 @@ def add_arguments(p) -> None:
     f.add_argument("file", metavar="LORA")
     f.add_argument("--dataset", default=None, metavar="DIR", help="your dataset folder")
     f.add_argument("--base", default=None, metavar="MODEL", help="your base model")
+    f.add_argument("--onto", default=None, metavar="CONFIG",
+                   help="keep this config's model, dataset and output; take only the training settings")
     _out_args(f)
 
     sub.add_parser("presets", help="list presets")
@@ -68,6 +70,16 @@ def add_arguments(p) -> None:
 def _out_args(p) -> None:
     p.add_argument("-o", "--output", default=None, metavar="FILE", help="write the config here (default: print it)")
     p.add_argument("--force", action="store_true", help="overwrite an existing output file")
+
+
+def _load(path: str):
+    """Any config kind (loratui TOML, sd-scripts TOML, kohya_ss .json); an import's notes go to stderr."""
+    from loratui.config import load_any
+
+    loaded = load_any(path)
+    for line in loaded.report:
+        print(line, file=sys.stderr)
+    return loaded.config
 
 
 def _err(msg: str) -> int:
@@ -129,9 +141,7 @@ def _new(args) -> int:
 
 
 def _check(args) -> int:
-    from loratui.config import TrainConfig
-
-    cfg = TrainConfig.load(args.config)
+    cfg = _load(args.config)
     findings = cfg.validate(check_files=not args.no_files)
     math = cfg.step_math(seconds_per_step=args.speed)  # unreadable folders count as 0 images
     errors = sum(f.is_error for f in findings)
@@ -162,9 +172,9 @@ def _check(args) -> int:
 
 
 def _export(args) -> int:
-    from loratui.config import TrainConfig, export_kohya
+    from loratui.config import export_kohya
 
-    cfg = TrainConfig.load(args.config)
+    cfg = _load(args.config)
     errors = [f for f in cfg.validate(check_files=False) if f.is_error]
     for f in errors:
         print(f"  {f}", file=sys.stderr)
@@ -198,8 +208,13 @@ def _import(args) -> int:
 
 
 def _from_lora(args) -> int:
-    from loratui.config import config_from_lora
+    from loratui.config import config_from_lora, use_lora_settings
 
+    if args.onto:
+        cfg, report = use_lora_settings(_load(args.onto), args.file)
+        for line in report:
+            print(line, file=sys.stderr)
+        return _emit(cfg, args)
     if args.dataset and not os.path.isdir(args.dataset):
         return _err(f"{args.dataset}: no such folder")
     res = config_from_lora(args.file, dataset_dir=args.dataset, base=args.base)
@@ -223,9 +238,9 @@ def _presets(args) -> int:
 
 
 def _save_preset(args) -> int:
-    from loratui.config import TrainConfig, save_user_preset
+    from loratui.config import save_user_preset
 
-    cfg = TrainConfig.load(args.config)
+    cfg = _load(args.config)
     try:
         path = save_user_preset(args.name, cfg)
     except ValueError as e:

@@ -6,6 +6,8 @@ import os
 import sys
 import time
 
+from loratui.runs.layout import STOP
+
 from .common import EXIT_ERROR, EXIT_OK, EXIT_USAGE
 
 HELP = "train a LoRA from a config file, in the foreground (Ctrl-C saves a checkpoint; run again to resume)"
@@ -68,7 +70,7 @@ def run(args) -> int:
     run_dir = os.path.abspath(args.run_dir or os.path.join(resolved.output.dir, f"{resolved.output.name}.run"))
     os.makedirs(run_dir, exist_ok=True)
     resolved.save(os.path.join(run_dir, "config.toml"))
-    stop = os.path.join(run_dir, "stop")
+    stop = os.path.join(run_dir, STOP)
     if os.path.exists(stop):
         os.unlink(stop)  # a stop request from an earlier run must not end this one at once
     from loratui.train.worker import EXIT_STOPPED, run_worker

@@ -10,6 +10,7 @@ Stable public API (the training worker and the TUI build on these names)::
 """
 
 from .kohya import ImportResult, Unmapped, export_kohya, import_any, import_kohya, import_kohya_ss_json, to_kohya
+from .load_any import Loaded, import_report, load_any, use_lora_settings
 from .model import (
     CONCEPTS, FAMILIES, MIXED_PRECISION, NETWORK_TYPES, OPTIMIZERS, SAMPLERS, SAVE_PRECISION, SCHEDULERS,
     SCHEMA_VERSION, SECTIONS, DatasetConfig, HardwareConfig, ModelConfig, NetworkConfig, OptimConfig,
@@ -33,11 +34,11 @@ def config_from_lora(path: str, dataset_dir: str | None = None, base: str | None
 
 __all__ = [
     "BUILTIN_PRESETS", "CONCEPTS", "ConfigError", "DatasetConfig", "ERROR", "FAMILIES", "Finding",
-    "HardwareConfig", "ImportResult", "MIXED_PRECISION", "ModelConfig", "NETWORK_TYPES", "NetworkConfig",
+    "HardwareConfig", "ImportResult", "Loaded", "MIXED_PRECISION", "ModelConfig", "NETWORK_TYPES", "NetworkConfig",
     "OPTIMIZERS", "OptimConfig", "OutputConfig", "PRESET_DISCLAIMER", "Preset", "SAMPLERS", "SAVE_PRECISION",
     "SCHEDULERS", "SCHEMA_VERSION", "SECTIONS", "ScheduleConfig", "StepMath", "SubsetConfig", "SubsetMath",
     "TrainConfig", "Unmapped", "WARNING", "apply_preset", "config_from_lora", "count_images", "export_kohya",
-    "format_duration", "import_any", "import_kohya", "import_kohya_ss_json", "known_speed", "load_config",
+    "format_duration", "import_any", "import_report", "import_kohya", "import_kohya_ss_json", "known_speed", "load_any", "load_config",
     "new_config", "preset_names", "record_speed", "save_config", "save_user_preset", "step_math", "to_kohya",
-    "user_presets_dir", "validate",
+    "use_lora_settings", "user_presets_dir", "validate",
 ]

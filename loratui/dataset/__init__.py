@@ -4,15 +4,15 @@ from .caption import Caption, normalize_tag, parse_caption, split_tags
 from .caption_file import CaptionError
 from .dataset import ApplyResult, Dataset, DatasetError, FileChange, Plan
 from .journal import JournalError
-from .ops import AddTags, Dedupe, MoveToFront, Operation, RemoveTags, RenameTag, ReplaceRegex, SetTags, SortTags
-from .query import QueryError, parse_query
+from .ops import AddTags, Dedupe, MergeTags, MoveToFront, Operation, RemoveTags, RenameTag, ReplaceRegex, SetTags, SortTags
+from .query import QueryError, parse_query, quote_tag, tags_query
 from .report import ERROR, NOTE, WARNING, Problem
 from .scan import IMAGE_EXTS, ImageEntry, Subset
 from .tag_index import TagIndex
 
 __all__ = [
     "AddTags", "ApplyResult", "Caption", "CaptionError", "Dataset", "DatasetError", "Dedupe", "ERROR",
-    "FileChange", "IMAGE_EXTS", "ImageEntry", "JournalError", "MoveToFront", "NOTE", "Operation", "Plan", "Problem",
+    "FileChange", "IMAGE_EXTS", "ImageEntry", "JournalError", "MergeTags", "MoveToFront", "NOTE", "Operation", "Plan", "Problem",
     "QueryError", "RemoveTags", "RenameTag", "ReplaceRegex", "SetTags", "SortTags", "Subset", "TagIndex",
-    "WARNING", "normalize_tag", "parse_caption", "parse_query", "split_tags",
+    "WARNING", "normalize_tag", "parse_caption", "parse_query", "quote_tag", "split_tags", "tags_query",
 ]

@@ -377,6 +377,18 @@ class Dataset:
         """Journal descriptions (oldest first) and how many of them are applied."""
         return self.journal.entries()
 
+    def journal_position(self) -> tuple[int, int]:
+        """(applied, total) journal entries, without loading every entry; (0, 0) when the journal is
+        unreadable (the status bar must not break on a stranger's broken journal)."""
+        try:
+            st = self.journal.read_state()
+            position, history = st.get("position"), st.get("history")
+        except (JournalError, OSError):
+            return (0, 0)
+        if not isinstance(position, int) or not isinstance(history, list):
+            return (0, 0)
+        return max(0, min(position, len(history))), len(history)
+
     # --- planning and applying -------------------------------------------------------------------
     def plan(self, op: Operation, ids: Iterable[int] | None = None) -> Plan:
         """Preview ``op`` over the images ``ids`` (all images if None). Writes nothing."""

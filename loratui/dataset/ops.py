@@ -237,5 +237,31 @@ class SetTags(Operation):
         return self.label
 
 
+@dataclass
+class MergeTags(Operation):
+    """Rename several tags to one (a merge): one journal entry, one preview."""
+
+    sources: list[str]
+    target: str
+    name = "merge"
+
+    def __post_init__(self):
+        self._renames = [RenameTag(s, self.target) for s in self.sources if s != self.target]
+        self.target = self._renames[0].new if self._renames else self.target.strip()
+
+    def run(self, tags, notes):
+        out = list(tags)
+        had_target = self.target in tags
+        hit = any(s in tags for s in self.sources if s != self.target)
+        for r in self._renames:
+            out = r.run(out, Counter())
+        if hit and had_target:
+            notes[f"already had `{self.target}` (merged)"] += 1
+        return dedupe_tags(out)
+
+    def describe(self):
+        return f"merge {', '.join(f'`{s}`' for s in self.sources)} -> `{self.target}`"
+
+
 def _list(tags: Sequence[str]) -> str:
     return ", ".join(f"`{t}`" for t in tags)

@@ -236,3 +236,18 @@ def select(ds: "Dataset", query: str, ids: Sequence[int] | None = None) -> list[
         return np.flatnonzero(mask).tolist()
     arr = np.fromiter(ids, np.int64)
     return arr[mask[arr]].tolist()
+
+
+_KEYWORDS = ("no-caption", "empty-caption", "unreadable", "changed", "duplicate-name")
+
+
+def quote_tag(tag: str) -> str:
+    """A tag as a query term (quoted when it has spaces or query characters)."""
+    if any(c in tag for c in ' ()|"*?') or tag.startswith(("-", "tags", "subset:")) or tag in _KEYWORDS:
+        return '"' + tag.replace('"', '\\"') + '"'
+    return tag
+
+
+def tags_query(tags: Sequence[str]) -> str:
+    """A query matching images having any of ``tags``."""
+    return " | ".join(quote_tag(t) for t in tags)

@@ -15,7 +15,15 @@ The folder layout is documented in ``loratui.runs.layout``; states in ``loratui.
 from .control import StopResult, save_now, stop
 from .follow import EventFollower, LineFollower, tail_lines
 from .launch import clone, create_run, launch, start
-from .layout import RunError, default_runs_root, find_run, known_roots, list_run_dirs, roots_for
+from .layout import (
+    RunError,
+    default_runs_root,
+    find_run,
+    known_roots,
+    list_run_dirs,
+    roots_for,
+    runs_root,
+)
 from .progress import RunProgress, describe, fmt_duration
 from .queue import dequeue, kick
 from .run import Run
@@ -24,6 +32,6 @@ from .state import ACTIVE, LIVE, RESUMABLE, RunStatus, active_runs, all_statuses
 __all__ = [
     "ACTIVE", "LIVE", "active_runs", "EventFollower", "LineFollower", "RESUMABLE", "Run", "RunError", "RunProgress", "RunStatus",
     "StopResult", "all_statuses", "clone", "create_run", "default_runs_root", "describe", "dequeue",
-    "find_run", "fmt_duration", "kick", "known_roots", "launch", "list_run_dirs", "roots_for", "run_status",
+    "find_run", "fmt_duration", "kick", "known_roots", "launch", "list_run_dirs", "roots_for", "run_status", "runs_root",
     "save_now", "start", "stop", "tail_lines",
 ]

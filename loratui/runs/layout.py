@@ -35,8 +35,14 @@ LOG = "worker.log"
 PROCESS = "process.json"
 EXIT = "exit.json"
 QUEUED = "queued"
-STOP = "stop"  # loratui.train.trainer.STOP_FILE
+STOP = "stop"
 SAVE_NOW = "save_now"
+WORKER_PID = "worker.pid"
+"""The worker's pid while it runs (a foreground ``loratui train`` has no process.json)."""
+CHECKPOINT_DIR = "state"
+CHECKPOINT_FILE = "checkpoint.pt"
+FINISHED_FILE = "finished.json"
+"""In ``CHECKPOINT_DIR``: written when a run completes, so starting it again reports instead of retraining."""
 OUTPUT_LINK = "output"
 ROOTS_FILE = "runs_roots.txt"
 RUNS_ROOT_ENV = "LORATUI_RUNS_ROOT"
@@ -124,13 +130,18 @@ def write_json(path: str, data) -> None:
     write_atomic(path, json.dumps(data, indent=1, default=str))
 
 
-def default_runs_root(cfg) -> str:
-    """``$LORATUI_RUNS_ROOT``, else ``DATASET/.loratui/runs``, else ``OUTPUT_DIR/.loratui/runs``."""
+def runs_root(folder: str) -> str:
+    """The runs root for a dataset (or output) folder: ``$LORATUI_RUNS_ROOT`` when set, else
+    ``FOLDER/.loratui/runs``. The one place that decides; the CLI, the launcher and the TUI call it."""
     env = os.environ.get(RUNS_ROOT_ENV, "").strip()
     if env:
         return os.path.abspath(os.path.expanduser(env))
-    base = cfg.abspath(cfg.dataset.root) if cfg.dataset.root else cfg.abspath(cfg.output.dir)
-    return os.path.join(base, ".loratui", "runs")
+    return os.path.join(os.path.abspath(folder), ".loratui", "runs")
+
+
+def default_runs_root(cfg) -> str:
+    """``$LORATUI_RUNS_ROOT``, else ``DATASET/.loratui/runs``, else ``OUTPUT_DIR/.loratui/runs``."""
+    return runs_root(cfg.abspath(cfg.dataset.root) if cfg.dataset.root else cfg.abspath(cfg.output.dir))
 
 
 def remember_root(root: str) -> None:
@@ -174,7 +185,7 @@ def roots_for(path: str | None) -> list[str]:
     if not path:
         return known_roots()
     path = os.path.abspath(os.path.expanduser(path))
-    inner = os.path.join(path, ".loratui", "runs")
+    inner = os.path.join(path, ".loratui", "runs")  # a dataset's own runs (not runs_root: that one follows the env)
     if os.path.isdir(inner):
         return [inner]
     return [path]

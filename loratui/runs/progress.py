@@ -5,6 +5,7 @@ Pure bookkeeping over the event schema of ``loratui.train.events``; no I/O.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from dataclasses import dataclass, field
@@ -127,6 +128,16 @@ class RunProgress:
         if typ in LOG_TYPES:
             level = "error" if typ in ("error", "garbled") else "warning" if typ == "warning" else "info"
             self.log.append(LogEntry(t or 0.0, level, describe(ev)))
+
+    def snapshot(self) -> "RunProgress":
+        """A copy the follower thread never touches again: its lists become tuples (so nothing can
+        append to it), the UI reads it while the follower goes on folding events into the original."""
+        snap = dataclasses.replace(self)
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, list):
+                setattr(snap, f.name, tuple(v))
+        return snap
 
     def apply_all(self, events) -> "RunProgress":
         for ev in events:

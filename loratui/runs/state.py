@@ -156,7 +156,7 @@ def run_status(run_dir: str, now: float | None = None) -> RunStatus:
     if not launches and not proc:
         # a folder with only an event log (foreground `loratui train`): judge by worker.pid
         st.state, st.detail = ("crashed", "no final event") if tail else ("crashed", "never started")
-        pid = _read_pid(os.path.join(run_dir, "worker.pid"))
+        pid = _read_pid(os.path.join(run_dir, L.WORKER_PID))
         if pid and alive({"pid": pid}) and now - _mtime(events_path, 0) < REMOTE_STALE_S:
             st.state, st.detail = "running", "foreground"
             return st

@@ -19,9 +19,9 @@ import numpy as np
 
 from loratui.fileio import write_atomic
 
+from .kept_paths import CACHE_DIR, CACHE_FILE, MODELS_FILE
+
 FLOOR = 0.01
-CACHE_DIR = os.path.join(".loratui", "tagger")
-CACHE_FILE = "probs.sqlite"
 
 
 def sparsify(probs: np.ndarray, floor: float = FLOOR) -> tuple[np.ndarray, np.ndarray]:
@@ -219,5 +219,5 @@ def _read_models(path: str) -> dict:
 
 
 def _labels_for(dataset_root: str, model_key: str) -> str | None:
-    p = _read_models(os.path.join(dataset_root, CACHE_DIR, "models.json")).get(model_key)
+    p = _read_models(os.path.join(dataset_root, CACHE_DIR, MODELS_FILE)).get(model_key)
     return p if isinstance(p, str) and "\x00" not in p and os.path.isfile(p) else None

@@ -15,6 +15,11 @@ import time
 import uuid
 from dataclasses import dataclass
 
+# the run-folder file names live in loratui.runs.layout (the CLI, the supervisor and the monitor use them too)
+from loratui.runs.layout import CHECKPOINT_DIR, CHECKPOINT_FILE, FINISHED_FILE
+from loratui.runs.layout import SAVE_NOW as SAVE_NOW_FILE
+from loratui.runs.layout import STOP as STOP_FILE
+
 from .data import build_train_data
 from .events import EventLog
 from .guard import NonFiniteLoss, params_finite
@@ -22,12 +27,6 @@ from .hooks import hang_for_test, nan_for_test
 from .models import check_model_path
 from .spec import TrainSpec
 
-CHECKPOINT_DIR = "state"
-CHECKPOINT_FILE = "checkpoint.pt"
-FINISHED_FILE = "finished.json"
-"""Written when a run completes: starting the worker again reports it instead of retraining."""
-STOP_FILE = "stop"
-SAVE_NOW_FILE = "save_now"
 """A request (from ``loratui runs checkpoint`` or the monitor) to write a checkpoint after the
 current step and go on training; the worker removes the file once the checkpoint is written."""
 STOP_AT_STEP_ENV = "LORATUI_STOP_AT_STEP"

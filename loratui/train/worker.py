@@ -27,6 +27,8 @@ import os
 import sys
 import traceback
 
+from loratui.runs.layout import CHECKPOINT_DIR, CHECKPOINT_FILE, FINISHED_FILE, WORKER_PID
+
 from .events import EVENTS_FILE, EventLog
 
 EXIT_FINISHED, EXIT_ERROR, EXIT_STOPPED = 0, 1, 3
@@ -48,7 +50,7 @@ def run_worker(run_dir: str, fresh: bool = False, echo=None, spec=None) -> int:
     run_dir = os.path.abspath(run_dir)
     main = is_main_process()
     events = EventLog(os.path.join(run_dir, EVENTS_FILE) if main else None, echo=echo if main else None)
-    pid_file = os.path.join(run_dir, "worker.pid")
+    pid_file = os.path.join(run_dir, WORKER_PID)
     stopper = Stopper(run_dir)
     stopper.install_signals()
     stack_signal = install_stack_dump(run_dir if main else None)  # multi-GPU: only the main process writes
@@ -60,8 +62,8 @@ def run_worker(run_dir: str, fresh: bool = False, echo=None, spec=None) -> int:
             from .spec import load_run_spec
 
             spec = load_run_spec(run_dir)
-        ckpt = os.path.join(run_dir, "state", "checkpoint.pt")
-        finished = os.path.join(run_dir, "state", "finished.json")
+        ckpt = os.path.join(run_dir, CHECKPOINT_DIR, CHECKPOINT_FILE)
+        finished = os.path.join(run_dir, CHECKPOINT_DIR, FINISHED_FILE)
         if fresh:
             for p in (ckpt, finished):
                 if os.path.exists(p):

@@ -9,10 +9,11 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from .edit_queue import EditQueue, journal_position
-from .messages import DatasetFailed, DatasetLoaded, EditDone, EditOutcome, ScanProgress
-from .settings import Settings, load_settings, save_settings
-from .themes import DEFAULT_THEME, load_themes
+from loratui.tui.messages import DatasetFailed, DatasetLoaded, EditDone, EditOutcome, ScanProgress, ShowImages
+from loratui.tui.services.edit_queue import EditQueue
+from loratui.tui.services.settings import Settings, load_settings, save_settings
+from loratui.tui.services.themes import DEFAULT_THEME, load_themes
+from loratui.tui.state import AppState
 
 MAX_FILE_NOTES = 5
 
@@ -34,16 +35,22 @@ class LoraTuiApp(App):
         if settings is None:
             settings, settings_problems = load_settings()
         self.settings = settings
-        self.root = root
-        self.caption_ext = caption_ext
-        self.images_mode = images or settings.images
+        self.state = AppState(root, caption_ext, images or settings.images)
         self._requested_theme = theme
         self._problems = list(settings_problems or [])
         self._save = save
         self._settled = False
-        self.dataset = None
         self.started = time.perf_counter()
-        self.edits = EditQueue(self.post_message, lambda: self.dataset)
+        self.edits = EditQueue(self.post_message, lambda: self.state.dataset)
+
+    # the dataset screen's tests and the benchmarks read these
+    @property
+    def dataset(self):
+        return self.state.dataset
+
+    @property
+    def images_mode(self) -> str:
+        return self.state.images_mode
 
     # --- start-up ------------------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -59,9 +66,9 @@ class LoraTuiApp(App):
         self.theme = wanted
         if self._requested_theme and wanted == self._requested_theme:
             self.remember(theme=wanted)
-        from .screens.dataset_screen import DatasetScreen
+        from loratui.tui.screens.dataset import DatasetScreen
 
-        self.push_screen(DatasetScreen(self.root, self.images_mode, self.settings.sort, self.settings.thumbnail_cache))
+        self.push_screen(DatasetScreen(self.settings.sort, self.settings.thumbnail_cache))
         for p in self._problems:
             self.notify(p, title="settings", severity="warning", timeout=8)
         self._settled = True
@@ -81,20 +88,23 @@ class LoraTuiApp(App):
                 self.post_message(ScanProgress(done, total))
 
         try:
-            ds = Dataset.open(self.root, self.caption_ext, progress=progress)
+            ds = Dataset.open(self.state.root, self.state.caption_ext, progress=progress)
         except DatasetError as e:
             self.post_message(DatasetFailed(str(e)))
             return
-        self.post_message(DatasetLoaded(ds, journal_position(ds), time.perf_counter() - t0))
+        self.post_message(DatasetLoaded(ds, ds.journal_position(), time.perf_counter() - t0))
 
     def on_scan_progress(self, event: ScanProgress) -> None:
-        if self.dataset is None and event.total:
-            self.dataset_screen.status(message=f"scanning {event.done:,} / {event.total:,} captions …")
+        if self.state.dataset is None and event.total:
+            for s in self.screen_stack:  # the dataset screen shows it in its status bar
+                s.post_message(ScanProgress(event.done, event.total))
 
     def on_dataset_loaded(self, event: DatasetLoaded) -> None:
-        self.dataset = event.dataset
-        screen = self.dataset_screen
-        screen.show_dataset(event)
+        self.state.dataset = event.dataset
+        self.state.journal = event.journal
+        self.state.vocabulary.attach(event.dataset)
+        for s in self.screen_stack:  # the dataset screen shows it (it asked for nothing: it was opened with the app)
+            s.post_message(event)
         for p in event.dataset.recovery:
             self.notify(str(p), title="recovered", severity="warning", timeout=10)
         self._load_tagger_vocabulary()
@@ -106,7 +116,7 @@ class LoraTuiApp(App):
         from loratui.runs import active_runs
 
         try:
-            active = active_runs(self.dataset_screen.runs_root())
+            active = [s for root in self.state.runs_roots() for s in active_runs(root)]
         except (OSError, LookupError):
             return
         if active:
@@ -116,33 +126,25 @@ class LoraTuiApp(App):
 
     @work(thread=True, exclusive=True, group="vocabulary")
     def _load_tagger_vocabulary(self) -> None:
-        from .tag_suggester import tagger_vocabulary
+        from loratui.tui.services.tag_vocabulary import tagger_vocabulary
 
         tags = tagger_vocabulary()
         if tags:
             try:
-                self.call_from_thread(self.dataset_screen.vocabulary.add_extra, tags)
+                self.call_from_thread(self.state.vocabulary.add_extra, tags)
             except (RuntimeError, LookupError):
                 pass  # the app closed meanwhile
 
     def on_dataset_failed(self, event: DatasetFailed) -> None:
-        screen = self.dataset_screen
-        screen.query_one("ImageList").loading = False
-        screen.status(message=event.error)
-        self.notify(event.error, title="cannot open", severity="error", timeout=15)
-
-    @property
-    def dataset_screen(self):
-        from .screens.dataset_screen import DatasetScreen
-
         for s in self.screen_stack:
-            if isinstance(s, DatasetScreen):
-                return s
-        raise LookupError("no dataset screen")
+            s.post_message(DatasetFailed(event.error))
+        self.notify(event.error, title="cannot open", severity="error", timeout=15)
 
     # --- edits ---------------------------------------------------------------------------------
     def on_edit_done(self, event: EditDone) -> None:
+        """Every edit's result ends here (after the screen that asked has updated itself): report it."""
         o = event.outcome
+        self.state.journal = o.journal
         if o.error:
             self.notify(o.error, title="edit failed", severity="error", timeout=10)
         elif o.result is None:
@@ -158,20 +160,23 @@ class LoraTuiApp(App):
                 self.notify(f"… and {len(res.refused) - MAX_FILE_NOTES:,} more files refused", severity="error")
             if not o.quiet and res.ok:
                 self.notify(res.summary())
-        self.dataset_screen.edit_done(o)
-        reload = getattr(self.screen, "reload", None)
-        if reload is not None and self.edits.pending == 0:
-            reload()
 
     def on_tagging_finished(self, event) -> None:
         """An auto-tagging run ended (see ``tagging_progress``): refresh like any other edit."""
         if event.options is not None:
-            self.last_tagging = event.options  # the dialog reopens with the last run's options
+            self.state.last_tagging = event.options  # the dialog reopens with the last run's options
         s = event.summary
-        if s is None or s.result is None:  # an error (the dialog shows it) or nothing written
+        ds = self.state.dataset
+        if s is None or s.result is None or ds is None:  # an error (the dialog shows it) or nothing written
             return
-        self.on_edit_done(EditDone(EditOutcome("auto-tag", s.result, journal=journal_position(self.dataset),
-                                               quiet=True)))
+        done = EditDone(EditOutcome("auto-tag", s.result, journal=ds.journal_position(), quiet=True))
+        from loratui.tui.screens.dataset import DatasetScreen
+
+        for screen in self.screen_stack:  # the screen that opened the dialog refreshes its view
+            if isinstance(screen, DatasetScreen):
+                screen.post_message(done)
+                return
+        self.post_message(done)
 
     def on_config_screen_launch_requested(self, event) -> None:
         self._check_then_launch(event.config, event.path)
@@ -189,7 +194,7 @@ class LoraTuiApp(App):
         self.call_from_thread(self._show_gate, report, path)
 
     def _show_gate(self, report, path: str) -> None:
-        from .health_pane import HealthScreen
+        from loratui.tui.screens.health import HealthScreen
 
         def decided(launch: bool | None) -> None:
             if launch:
@@ -200,13 +205,13 @@ class LoraTuiApp(App):
     # health pane messages (the pane works on the dataset the app has open)
     def on_health_pane_show_images(self, event) -> None:
         self.pop_screen()
-        self.dataset_screen.show_images(event.image_ids, event.title)
+        self.screen.post_message(ShowImages(list(event.image_ids), event.title))  # the dataset screen under it
 
     def on_health_pane_fix_requested(self, event) -> None:
         fix = event.finding.fix
-        if fix is None or self.dataset is None:
+        ds = self.state.dataset
+        if fix is None or ds is None:
             return
-        ds = self.dataset
         self.edits.submit(fix.label, lambda: fix.apply(ds))
         self._recheck_when_idle()
 
@@ -219,11 +224,34 @@ class LoraTuiApp(App):
         self.call_from_thread(self._recheck)
 
     def _recheck(self) -> None:
-        from .health_pane import HealthPane, HealthScreen
+        from loratui.tui.screens.health import HealthPane, HealthScreen
 
         if isinstance(self.screen, HealthScreen) and not self.screen.gate:
             self.screen.query_one(HealthPane).set_report(None)
-            self.dataset_screen.run_health_check(self.screen)
+            self.run_health_check(self.screen)
+
+    @work(thread=True, exclusive=True, group="health")
+    def run_health_check(self, screen) -> None:
+        """The dataset check off the UI thread; its progress and report go to ``screen``."""
+        from loratui.check import CheckOptions, check_dataset
+        from loratui.tui.screens.health import HealthPane
+
+        ds = self.state.dataset
+        if ds is None:
+            return
+        cfg = self.state.training_config
+        opts = CheckOptions.from_config(cfg, root=ds.root) if cfg is not None else CheckOptions()
+        pane = screen.query_one(HealthPane)
+
+        def progress(phase: str, done: int, total: int) -> None:
+            self.call_from_thread(pane.set_progress, phase, done, total)
+
+        try:
+            report = check_dataset(ds, opts, progress=progress)
+        except Exception as e:  # a check bug must not take the app down: say what happened
+            self.call_from_thread(self.notify, f"health check failed: {e}", severity="error", timeout=10)
+            return
+        self.call_from_thread(screen.set_report, report)
 
     @work(thread=True, exclusive=True, group="start-run")
     def _launch(self, config_path: str) -> None:
@@ -237,21 +265,20 @@ class LoraTuiApp(App):
         self.call_from_thread(self._show_run, run.dir)
 
     def _show_run(self, run_dir: str) -> None:
-        from .monitor import MonitorScreen
+        from loratui.tui.screens.monitor import MonitorScreen
 
         self.notify(f"training started: {run_dir}")
-        self.push_screen(MonitorScreen(run_dir, images=self.images_mode))
+        self.push_screen(MonitorScreen(run_dir, images=self.state.images_mode))
 
     def on_inspector_screen_use_settings(self, event) -> None:
         """"Use these settings" in the inspector: open the config form filled from the LoRA."""
         result = event.result
-        screen = self.dataset_screen
-        screen.training_config, screen.training_config_path = result.config, None
+        self.state.training_config, self.state.training_config_path = result.config, None
         if getattr(result, "unmapped", None):
             self.notify(f"{len(result.unmapped)} setting(s) of {event.path} could not be carried over; "
                         "the config screen lists them", severity="warning", timeout=8)
         self.pop_screen()
-        screen.action_training_config()
+        self.screen.run_action("training_config")
 
     # --- settings and themes -------------------------------------------------------------------
     def remember(self, **changes) -> None:
@@ -278,11 +305,11 @@ class LoraTuiApp(App):
 
     # --- help, palette, quit -------------------------------------------------------------------
     def action_help(self) -> None:
-        from .screens.dataset_screen import DatasetScreen, FilterInput
-        from .screens.help import HelpScreen
-        from .screens.tag_frequency import TagFrequencyScreen
-        from .widgets.image_list import ImageList
-        from .widgets.tag_list import TagList
+        from loratui.tui.screens.dataset import DatasetScreen, FilterInput
+        from loratui.tui.screens.help import HelpScreen
+        from loratui.tui.screens.tag_frequency import TagFrequencyScreen
+        from loratui.tui.widgets.image_list import ImageList
+        from loratui.tui.widgets.tag_list import TagList
 
         self.push_screen(HelpScreen([
             ("Everywhere", [type(self)]),

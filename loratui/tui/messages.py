@@ -30,7 +30,10 @@ class EditDone(Message):
         self.outcome = outcome
 
 
-class DatasetLoaded(Message):
+class DatasetLoaded(Message, bubble=False):
+    """Posted to the app by the opening worker; the app passes it on to its screens (no bubbling back)."""
+
+
     def __init__(self, dataset, journal: tuple[int, int], seconds: float) -> None:
         super().__init__()
         self.dataset = dataset
@@ -38,7 +41,7 @@ class DatasetLoaded(Message):
         self.seconds = seconds
 
 
-class ScanProgress(Message):
+class ScanProgress(Message, bubble=False):
     """Posted from the opening thread: ``done`` of ``total`` captions loaded."""
 
     def __init__(self, done: int, total: int) -> None:
@@ -47,7 +50,17 @@ class ScanProgress(Message):
         self.total = total
 
 
-class DatasetFailed(Message):
+class DatasetFailed(Message, bubble=False):
     def __init__(self, error: str) -> None:
         super().__init__()
         self.error = error
+
+
+class ShowImages(Message, bubble=False):
+    """Show just these images in the dataset screen (a health finding's), until the filter changes."""
+
+
+    def __init__(self, image_ids: list[int], title: str) -> None:
+        super().__init__()
+        self.image_ids = image_ids
+        self.title = title

@@ -8,7 +8,7 @@ from textual.app import App
 
 from loratui.check import check_dataset
 from loratui.dataset import Dataset
-from loratui.tui.health_pane import HealthPane, HealthScreen
+from loratui.tui.screens.health import HealthPane, HealthScreen
 
 from .helpers import character_dataset
 

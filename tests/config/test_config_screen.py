@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from textual.app import App
-from textual.widgets import Button, Input, Select, Static, Checkbox, TextArea
+from textual.widgets import Button, Checkbox, Input, Select, Static, TextArea
 
 from loratui.config import TrainConfig
-from loratui.tui.config_screen import ConfigScreen
-from loratui.tui.config_widgets import PathPrompt, field_id, msg_id
+from loratui.tui.dialogs.prompt import PromptScreen
+from loratui.tui.screens.config import ConfigScreen
+from loratui.tui.widgets.config_fields import field_id, msg_id
 
 from ..lora.lorafiles import SS_META, write_lora
 from .helpers import ready_config
@@ -97,7 +98,7 @@ async def test_edit_validate_save_reload(tmp_path):
         await pilot.pause()
         await pilot.press("ctrl+o")
         await pilot.pause()
-        assert isinstance(app2.screen, PathPrompt)
+        assert isinstance(app2.screen, PromptScreen)
         inp = app2.screen.query_one(Input)
         inp.value = str(out)
         await pilot.press("enter")
@@ -132,7 +133,7 @@ async def test_preset_subsets_and_save_prompt(tmp_path):
         await pilot.pause()
         await pilot.press("ctrl+s")
         await pilot.pause()
-        assert isinstance(app.screen, PathPrompt)
+        assert isinstance(app.screen, PromptScreen)
         app.screen.query_one(Input).value = str(tmp_path / "new.toml")
         await pilot.press("enter")
         await pilot.pause()
@@ -197,7 +198,7 @@ async def test_keyboard_sections_and_next_problem(tmp_path):
         assert screen.query_one("#cfg-preview").has_class("hidden")
         await pilot.press("f9")
         await pilot.pause()
-        assert isinstance(app.screen, PathPrompt)
+        assert isinstance(app.screen, PromptScreen)
         app.screen.query_one(Input).value = "my preset"
         await pilot.press("enter")
         await pilot.pause()
@@ -229,7 +230,7 @@ async def test_form_step_math_is_the_workers_bucketed_count(tmp_path):
 
 
 async def test_network_form_shows_only_the_chosen_types_fields(tmp_path):
-    from loratui.tui.config_widgets import row_id
+    from loratui.tui.widgets.config_fields import row_id
 
     screen = ConfigScreen(ready_config(tmp_path), str(tmp_path / "run.toml"))
     app = Host(screen)

@@ -6,8 +6,8 @@ from textual.app import App
 from textual.widgets import Checkbox, Static
 
 from loratui.config.vram import estimate_config
-from loratui.tui.config_screen import ConfigScreen
-from loratui.tui.config_widgets import field_id
+from loratui.tui.screens.config import ConfigScreen
+from loratui.tui.widgets.config_fields import field_id
 
 from .helpers import ready_config
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.app import App
 from textual.widgets import Input, Static
 
-from loratui.tui.inspector_screen import InspectorScreen
+from loratui.tui.screens.inspector import InspectorScreen
 
 from .lorafiles import SS_META, write_lora
 

@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from loratui.tui.monitor.canvas import COMPARE, EPOCH, LR, RAW, SMOOTH, Canvas, Series, chart_rows, ema, nice_range
+from loratui.tui.screens.monitor.canvas import COMPARE, EPOCH, LR, RAW, SMOOTH, Canvas, Series, chart_rows, ema, nice_range
 
 
 def test_canvas_dots_and_layers():
@@ -52,7 +52,7 @@ def test_nice_range_keeps_a_range_that_still_fits():
 
 
 def test_runs_and_monitor_import_nothing_heavy():
-    code = ("import json, sys, loratui.runs, loratui.runs.supervisor, loratui.tui.monitor, loratui.cli.cmd_runs, "
+    code = ("import json, sys, loratui.runs, loratui.runs.supervisor, loratui.tui.screens.monitor, loratui.cli.cmd_runs, "
             "loratui.cli.cmd_attach, loratui.cli.cmd_stop, loratui.cli.cmd_resume, loratui.cli.cmd_logs; "
             "heavy = ('torch', 'diffusers', 'transformers', 'onnxruntime', 'accelerate', 'peft', 'pynvml'); "
             "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in heavy)))")

@@ -7,11 +7,11 @@ import os
 from textual.app import App
 from textual.widgets import DataTable
 
-from loratui.tui.monitor import MonitorScreen, RunsScreen
-from loratui.tui.monitor.chart import LossChart
-from loratui.tui.monitor.gpu import GpuInfo, GpuPanel, NoGpu
-from loratui.tui.monitor.header import RunHeader
-from loratui.tui.monitor.panels import OutputsTable, SamplesPanel
+from loratui.tui.screens.monitor import MonitorScreen, RunsScreen
+from loratui.tui.screens.monitor.chart import LossChart
+from loratui.tui.screens.monitor.gpu import GpuInfo, GpuPanel, NoGpu
+from loratui.tui.screens.monitor.header import RunHeader
+from loratui.tui.screens.monitor.panels import OutputsTable, SamplesPanel
 
 from .helpers import SyntheticRun, until
 
@@ -188,7 +188,7 @@ async def test_runs_screen_lists_and_opens(tmp_path):
 async def test_standalone_monitor_app_and_active_runs(tmp_path):
     """What `loratui attach --tui` opens, and the helper a host app uses to offer attaching."""
     from loratui.runs import active_runs
-    from loratui.tui.monitor import MonitorApp
+    from loratui.tui.screens.monitor import MonitorApp
 
     root = tmp_path / "ds" / ".loratui" / "runs"
     run = SyntheticRun(root / "live")

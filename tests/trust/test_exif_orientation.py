@@ -29,7 +29,7 @@ def test_header_size_honours_the_orientation_tag(tmp_path):
 def test_pixels_are_transposed_for_the_trainer_tagger_and_preview(tmp_path):
     p = rotated_jpeg(tmp_path / "a.jpg")
     from loratui.tagging.preprocessing import load_image
-    from loratui.tui.thumbnails import decode_thumbnail
+    from loratui.tui.services.thumbnails import decode_thumbnail
 
     th = decode_thumbnail(str(p))
     assert (th.facts.width, th.facts.height) == (300, 600) and th.image.size[0] < th.image.size[1]

@@ -6,7 +6,7 @@ import asyncio
 from pathlib import Path
 
 from loratui.tui.app import LoraTuiApp
-from loratui.tui.settings import Settings
+from loratui.tui.services.settings import Settings
 
 CHAR_TAGS = [
     ["mychar", "1girl", "solo", "blonde hair", "smile"],

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from loratui.tui.screens.confirm_plan import ConfirmPlanScreen
+from loratui.tui.dialogs.confirm_plan import ConfirmPlanScreen
 from loratui.tui.screens.tag_frequency import TagFrequencyScreen
 from loratui.tui.widgets.caption_editor import CaptionEditor
 from loratui.tui.widgets.image_list import ImageList
 from loratui.tui.widgets.status_bar import StatusBar
 from loratui.tui.widgets.tag_list import TagList
 
-from .helpers import caption, make_app, make_dataset, type_text, wait_edits, wait_loaded, wait_plan
+from .helpers import (
+    caption,
+    make_app,
+    make_dataset,
+    type_text,
+    wait_edits,
+    wait_loaded,
+    wait_plan,
+)
 
 
 async def test_open_shows_every_image(tmp_path):

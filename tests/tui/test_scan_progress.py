@@ -25,7 +25,7 @@ async def test_status_bar_shows_scanning_counts(tmp_path):
     app = make_app(root)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_loaded(app, pilot)
-        bar = app.dataset_screen.query_one(StatusBar)
+        bar = app.screen.query_one(StatusBar)
         assert "scanning" not in bar.info.message
         ds, app.dataset = app.dataset, None  # as while the scan is still running
         app.post_message(ScanProgress(41_000, 100_000))

@@ -9,9 +9,15 @@ import tomllib
 
 from PIL import Image
 
-from loratui.tui.settings import Settings, config_dir, load_settings, save_settings, settings_path
-from loratui.tui.themes import load_themes
-from loratui.tui.thumbnails import ThumbnailCache
+from loratui.tui.services.settings import (
+    Settings,
+    config_dir,
+    load_settings,
+    save_settings,
+    settings_path,
+)
+from loratui.tui.services.themes import load_themes
+from loratui.tui.services.thumbnails import ThumbnailCache
 
 from .helpers import make_app, make_dataset, wait_loaded
 
@@ -114,7 +120,7 @@ def test_thumbnail_cache_downscales_and_reuses(tmp_path):
 
 def test_tui_import_stays_light():
     """Importing the app must not pull in torch, diffusers, onnxruntime... (start-up time)."""
-    code = ("import sys, loratui.tui.app, loratui.tui.screens.dataset_screen, loratui.tui.screens.tag_frequency;"
+    code = ("import sys, loratui.tui.app, loratui.tui.screens.dataset, loratui.tui.screens.tag_frequency;"
             "bad = [m for m in ('torch', 'diffusers', 'transformers', 'peft', 'onnxruntime', 'accelerate', 'numpy')"
             " if m in sys.modules]; print(','.join(bad))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
@@ -132,7 +138,7 @@ def test_tagger_vocabulary_feeds_autocomplete(tmp_path, monkeypatch):
         "tag_id,name,category,count\n1,general,9,1\n2,long_hair,0,5\n3,^_^,0,1\n4,hatsune_miku,4,1\n",
         encoding="utf-8")
     monkeypatch.setenv("LORATUI_MODELS_DIR", str(tmp_path / "models"))
-    from loratui.tui.tag_suggester import TagVocabulary, tagger_vocabulary
+    from loratui.tui.services.tag_vocabulary import TagVocabulary, tagger_vocabulary
 
     tags = tagger_vocabulary()
     assert tags == ["long hair", "^_^", "hatsune miku"]

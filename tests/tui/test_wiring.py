@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from loratui.tui.config_screen import ConfigScreen
-from loratui.tui.inspector_screen import InspectorScreen
-from loratui.tui.screens.dataset_screen import DatasetScreen
-from loratui.tui.tagging_dialog import TaggingDialog
+from loratui.tui.dialogs.tagging import TaggingDialog
+from loratui.tui.screens.config import ConfigScreen
+from loratui.tui.screens.dataset import DatasetScreen
+from loratui.tui.screens.inspector import InspectorScreen
 
 from .helpers import make_app, make_dataset, wait_loaded
 
@@ -58,7 +58,7 @@ async def test_inspector_opens_from_the_dataset_screen(tmp_path):
 
 
 async def test_runs_list_opens_from_the_dataset_screen(tmp_path):
-    from loratui.tui.monitor import RunsScreen
+    from loratui.tui.screens.monitor import RunsScreen
 
     root = make_dataset(tmp_path / "ds")
     app = make_app(root)
@@ -98,7 +98,7 @@ async def _wait_for(pilot, cond, timeout=20.0):
 
 async def test_health_check_from_the_dataset_screen_shows_findings_and_their_images(tmp_path):
     from loratui.check import Report
-    from loratui.tui.health_pane import HealthPane, HealthScreen
+    from loratui.tui.screens.health import HealthPane, HealthScreen
     from loratui.tui.widgets.image_list import ImageList
 
     root = make_dataset(tmp_path / "ds")
@@ -124,7 +124,7 @@ async def test_health_check_from_the_dataset_screen_shows_findings_and_their_ima
 
 async def test_launch_runs_the_check_and_errors_need_the_override(tmp_path, monkeypatch):
     from loratui.config import new_config
-    from loratui.tui.health_pane import HealthScreen
+    from loratui.tui.screens.health import HealthScreen
 
     root = make_dataset(tmp_path / "ds")
     (root / "4_bg" / "bg0.png").write_bytes(b"")  # zero-byte image: an error

@@ -7,9 +7,9 @@ import shutil
 from textual.widgets import Checkbox, Input, ProgressBar, RadioButton, Select, Static
 
 from loratui.tagging import ModelFiles, TaggingSummary
-from loratui.tui.tagging_dialog import TaggingDialog
-from loratui.tui.tagging_form import build_options
-from loratui.tui.tagging_progress import TaggingFinished, TaggingProgressScreen
+from loratui.tui.dialogs.tagging import TaggingDialog
+from loratui.tui.dialogs.tagging_form import build_options
+from loratui.tui.dialogs.tagging_progress import TaggingFinished, TaggingProgressScreen
 
 from .conftest import GatedTagger, Host, caption, make_dataset, wait_until
 

@@ -10,9 +10,16 @@ import pytest
 
 from loratui.dataset import Dataset
 from loratui.tagging import TaggingOptions, run_tagging
-from loratui.tui import tag_confidence
-from loratui.tui.tag_confidence import TagConfidences, confidence_text
-from loratui.tui.tagging_form import build_options, parse_pairs, preset_values, split_tags, trigger_words, untagged_count
+from loratui.tui.dialogs.tagging_form import (
+    build_options,
+    parse_pairs,
+    preset_values,
+    split_tags,
+    trigger_words,
+    untagged_count,
+)
+from loratui.tui.services import tag_confidence
+from loratui.tui.services.tag_confidence import TagConfidences, confidence_text
 
 from .conftest import make_dataset
 
@@ -72,9 +79,10 @@ def test_confidence_text():
 
 
 def test_cache_location_matches_the_tagger():
-    from loratui.tagging import cache
+    from loratui.tagging import cache, kept_paths
 
-    assert (tag_confidence.CACHE_DIR, tag_confidence.CACHE_FILE) == (cache.CACHE_DIR, cache.CACHE_FILE)
+    assert (kept_paths.CACHE_DIR, kept_paths.CACHE_FILE) == (cache.CACHE_DIR, cache.CACHE_FILE)
+    assert not hasattr(tag_confidence, "sqlite3"), "the cache's SQL lives in the tagging package"
 
 
 def test_confidences_unknown_before_tagging_and_known_after(tmp_path, standin_dir):
@@ -106,7 +114,7 @@ def test_confidences_unknown_before_tagging_and_known_after(tmp_path, standin_di
 
 
 def test_importing_the_dialog_pulls_no_heavy_libraries():
-    code = ("import sys, loratui.tui.tagging_dialog, loratui.tui.tagging_progress, loratui.tui.tag_confidence;"
+    code = ("import sys, loratui.tui.dialogs.tagging, loratui.tui.dialogs.tagging_progress, loratui.tui.services.tag_confidence;"
             "heavy = [m for m in ('numpy', 'onnxruntime', 'onnx', 'huggingface_hub', 'torch', 'PIL') if m in sys.modules];"
             "print(heavy); sys.exit(1 if heavy else 0)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

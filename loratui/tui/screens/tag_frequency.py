@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
-from loratui.dataset import AddTags, MoveToFront, RemoveTags, RenameTag, normalize_tag
+from loratui.dataset import (
+    AddTags,
+    Dataset,
+    MergeTags,
+    MoveToFront,
+    RemoveTags,
+    RenameTag,
+    normalize_tag,
+    tags_query,
+)
+from loratui.tui.dialogs.prompt import PromptScreen
+from loratui.tui.messages import EditDone
+from loratui.tui.screens.base import LoraScreen
+from loratui.tui.services.tag_vocabulary import TagSuggester
+from loratui.tui.widgets.tag_table import TagTable
 
-from ..bulk_ops import MergeTags, tags_query
-from ..tag_suggester import TagSuggester
-from ..widgets.tag_table import TagTable
-from .prompt import PromptScreen
 
+class TagFrequencyScreen(LoraScreen):
+    """Dismisses with a query ("show these images") or None."""
 
-class TagFrequencyScreen(Screen):
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("slash", "focus_filter", "Filter"),
@@ -33,14 +44,15 @@ class TagFrequencyScreen(Screen):
     TagFrequencyScreen #tag-status { height: 1; background: $panel; padding: 0 1; }
     """
 
-    def __init__(self, dataset_screen) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.ds_screen = dataset_screen
         self.sort_mode = "count"
 
     @property
-    def dataset(self):
-        return self.ds_screen.dataset
+    def dataset(self) -> Dataset:
+        ds = self.state.dataset
+        assert ds is not None, "the tag view opens on a loaded dataset"
+        return ds
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="filter tags (type to narrow, Enter/↓ to the list)", id="tag-filter",
@@ -53,7 +65,7 @@ class TagFrequencyScreen(Screen):
     def on_mount(self) -> None:
         table = self.query_one(TagTable)
         table.dataset = self.dataset
-        table.trigger = self.ds_screen.trigger_tags()
+        table.trigger = self.state.trigger_tags()
         self.reload()
         table.focus()
 
@@ -91,12 +103,18 @@ class TagFrequencyScreen(Screen):
     def on_resize(self) -> None:
         self.query_one("#tag-header", Static).update(self.table.header(self.size.width))
 
-    def on_input_changed(self, event: Input.Changed) -> None:
-        if event.input.id == "tag-filter":
-            self.reload()
+    @on(Input.Changed, "#tag-filter")
+    def _filter_changed(self) -> None:
+        self.reload()
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
+    @on(Input.Submitted, "#tag-filter")
+    def _filter_submitted(self) -> None:
         self.table.focus()
+
+    def on_edit_done(self, event: EditDone) -> None:
+        """A bulk edit this screen asked for is written: recount (the app reports it)."""
+        if self.app.edits.pending == 0:
+            self.reload()
 
     def on_virtual_list_selection_changed(self, event) -> None:
         self.update_status()
@@ -105,7 +123,7 @@ class TagFrequencyScreen(Screen):
         self.query_one("#tag-filter", Input).focus()
 
     def action_back(self) -> None:
-        self.app.pop_screen()
+        self.dismiss(None)
 
     def action_sort(self) -> None:
         self.sort_mode = "name" if self.sort_mode == "count" else "count"
@@ -125,7 +143,7 @@ class TagFrequencyScreen(Screen):
         return sorted(ids)
 
     def _preview(self, op, tags) -> None:
-        self.ds_screen.preview_and_apply(op, self.images_with(tags))
+        self.preview_and_apply(op, self.images_with(tags))
 
     def action_rename(self) -> None:
         tags = self.chosen()
@@ -144,7 +162,7 @@ class TagFrequencyScreen(Screen):
             self._preview(op, tags)
 
         self.app.push_screen(PromptScreen(f"Rename / merge {what} into:", tags[0] if len(tags) == 1 else "",
-                                          TagSuggester(self.ds_screen.vocabulary)), done)
+                                          TagSuggester(self.state.vocabulary)), done)
 
     def action_remove(self) -> None:
         tags = self.chosen()
@@ -173,13 +191,12 @@ class TagFrequencyScreen(Screen):
 
         self.app.push_screen(PromptScreen(f"Add a tag to every image tagged {', '.join(tags[:3])}"
                                           f"{'…' if len(tags) > 3 else ''}:", "",
-                                          TagSuggester(self.ds_screen.vocabulary)), done)
+                                          TagSuggester(self.state.vocabulary)), done)
 
     def action_show_images(self) -> None:
         tags = self.chosen()
         if tags:
-            self.ds_screen.set_query(tags_query(tags))
-            self.app.pop_screen()
+            self.dismiss(tags_query(tags))
 
     def palette_commands(self):
         yield "Tags: rename / merge selected", "Rename the selected tags (merge when several)", self.action_rename

@@ -12,8 +12,8 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Input, Static
 
-from ..tag_suggester import TagSuggester, TagVocabulary
-from .tag_list import TagList
+from loratui.tui.services.tag_vocabulary import TagSuggester, TagVocabulary
+from loratui.tui.widgets.tag_list import TagList
 
 
 class TagInput(Input):

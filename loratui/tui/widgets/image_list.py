@@ -6,8 +6,7 @@ from rich.segment import Segment
 from rich.style import Style
 
 from loratui.dataset import Dataset
-
-from .virtual_list import VirtualList
+from loratui.tui.widgets.virtual_list import VirtualList
 
 MARKERS = {"missing": ("∅", "warn"), "empty": ("·", "warn"), "unreadable": ("!", "warn"), "encoding": ("!", "warn")}
 LEGEND = "∅ no caption  · empty caption  ! unreadable  ~ changed outside  = duplicate name  ✓ selected"

@@ -12,8 +12,8 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Static
 
-from ..thumbnails import Thumbnail, ThumbnailCache
-from .image_list import human_size
+from loratui.tui.services.thumbnails import Thumbnail, ThumbnailCache
+from loratui.tui.widgets.image_list import human_size
 
 DEBOUNCE_S = 0.06
 

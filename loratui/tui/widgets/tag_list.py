@@ -8,9 +8,8 @@ from rich.style import Style
 from textual.binding import Binding
 
 from loratui.dataset import normalize_tag
-
-from ..tag_confidence import confidence_text
-from .virtual_list import VirtualList
+from loratui.tui.services.tag_confidence import confidence_text
+from loratui.tui.widgets.virtual_list import VirtualList
 
 
 class TagList(VirtualList):
@@ -72,6 +71,6 @@ class TagList(VirtualList):
         pass  # one tag at a time here; space does nothing rather than something surprising
 
     def parent_editor(self):
-        from .caption_editor import CaptionEditor
+        from loratui.tui.widgets.caption_editor import CaptionEditor
 
         return self.query_ancestor(CaptionEditor)

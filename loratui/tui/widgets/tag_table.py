@@ -5,8 +5,8 @@ from __future__ import annotations
 from rich.segment import Segment
 from rich.style import Style
 
-from .image_list import fit_left
-from .virtual_list import VirtualList
+from loratui.tui.widgets.image_list import fit_left
+from loratui.tui.widgets.virtual_list import VirtualList
 
 COUNT_W = 7
 SUBSET_W = 7

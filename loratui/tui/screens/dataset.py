@@ -3,32 +3,27 @@
 from __future__ import annotations
 
 import os
-import time
 
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import Footer, Input
 from textual.worker import get_current_worker
 
-from loratui.dataset import AddTags, QueryError, normalize_tag
-
+from loratui.dataset import AddTags, Dataset, QueryError
 from loratui.demo import TRAIN_CONFIG
-
-from ..messages import DatasetLoaded, EditOutcome
-from ..tag_confidence import TagConfidences
-from ..tag_suggester import TagSuggester, TagVocabulary
-from ..thumbnails import ThumbnailCache
-from ..widgets.caption_editor import CaptionEditor
-from ..widgets.image_list import ImageList
-from ..widgets.preview import Preview
-from ..widgets.status_bar import StatusBar
-from ..widgets.subset_list import SubsetList
-from ..widgets.tag_list import TagList
-from .confirm_plan import ConfirmPlanScreen
-from .prompt import PromptScreen
+from loratui.tui.dialogs.prompt import PromptScreen
+from loratui.tui.messages import DatasetFailed, DatasetLoaded, EditDone, ScanProgress, ShowImages
+from loratui.tui.screens.base import LoraScreen
+from loratui.tui.services.tag_vocabulary import TagSuggester
+from loratui.tui.services.thumbnails import ThumbnailCache
+from loratui.tui.widgets.caption_editor import CaptionEditor
+from loratui.tui.widgets.image_list import ImageList
+from loratui.tui.widgets.preview import Preview
+from loratui.tui.widgets.status_bar import StatusBar
+from loratui.tui.widgets.subset_list import SubsetList
+from loratui.tui.widgets.tag_list import TagList
 
 SORTS = ("name", "tags", "modified")
 NARROW = 100
@@ -42,7 +37,7 @@ class FilterInput(Input):
         self.screen.query_one(ImageList).focus()
 
 
-class DatasetScreen(Screen):
+class DatasetScreen(LoraScreen):
     BINDINGS = [
         Binding("slash", "focus_filter", "Filter"),
         Binding("t", "tag_view", "Tags"),
@@ -60,26 +55,25 @@ class DatasetScreen(Screen):
         Binding("h", "health", "Health"),
     ]
 
-    def __init__(self, root: str, images_mode: str, sort: str = "name", cache_size: int = 64) -> None:
+    def __init__(self, sort: str = "name", cache_size: int = 64) -> None:
         super().__init__()
-        self.root = root
-        self.dataset = None
-        self.images_mode = images_mode
         self.sort_mode = sort if sort in SORTS else "name"
         self.query_text = ""
         self.subset: int | None = None
-        self.vocabulary = TagVocabulary()
         self.thumbs = ThumbnailCache(cache_size)
-        self.journal = (0, 0)
         self.load_seconds: float | None = None
-        self.confidences = TagConfidences()
-        self.training_config = None
-        """The config being edited in the training-config screen (kept while the app runs)."""
-        self.training_config_path: str | None = None
         self.pinned: list[int] | None = None
         """Images a health finding pointed at: the list shows only these until the filter changes."""
         self._times_known = False
         self._view_stale = False
+        self._shown_generation = -1
+        """The dataset generation the list was last computed for (edits made elsewhere bump it)."""
+        self._filter_timer = None
+        self._config_screen = None
+
+    @property
+    def dataset(self) -> Dataset | None:
+        return self.state.dataset
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="main"):
@@ -89,14 +83,14 @@ class DatasetScreen(Screen):
                                   id="filter", compact=True)
                 yield ImageList(id="images")
             with Vertical(id="right"):
-                yield Preview(self.images_mode, self.thumbs, id="preview")
-                yield CaptionEditor(self.vocabulary, id="caption")
+                yield Preview(self.state.images_mode, self.thumbs, id="preview")
+                yield CaptionEditor(self.state.vocabulary, id="caption")
         yield StatusBar(id="status")
         yield Footer()
 
     def on_mount(self) -> None:
         self.query_one(ImageList).loading = True
-        self.status(message=f"scanning {self.root} …")
+        self.status(message=f"scanning {self.state.root} …")
         self._apply_width(self.size.width)
 
     # --- layout --------------------------------------------------------------------------------
@@ -112,11 +106,9 @@ class DatasetScreen(Screen):
             self.query_one(SubsetList).focus()
 
     # --- loading -------------------------------------------------------------------------------
-    def show_dataset(self, event: DatasetLoaded) -> None:
-        ds = self.dataset = event.dataset
-        self.journal = event.journal
+    def on_dataset_loaded(self, event: DatasetLoaded) -> None:
+        ds = event.dataset
         self.load_seconds = event.seconds
-        self.vocabulary.attach(ds)
         self.query_one(ImageList).dataset = ds
         self.query_one(SubsetList).show(ds)
         self.query_one(ImageList).loading = False
@@ -124,18 +116,13 @@ class DatasetScreen(Screen):
         self.apply_view()
         self.query_one(ImageList).focus()
 
-    def trigger_tags(self) -> set[str]:
-        """Trigger words: the subsets' class tokens (``10_mychar`` -> ``mychar``), as written in captions."""
+    def on_scan_progress(self, event: ScanProgress) -> None:
         if self.dataset is None:
-            return set()
-        cached = getattr(self, "_trigger_cache", None)
-        if cached is not None and cached[0] == self.dataset.generation:
-            return cached[1]
-        wanted = {normalize_tag(s.class_tokens) for s in self.dataset.subsets if s.class_tokens}
-        wanted |= {w.split(" ")[0] for w in wanted if " " in w}
-        found = {t for t in self.dataset.index.tags() if normalize_tag(t) in wanted} | wanted
-        self._trigger_cache = (self.dataset.generation, found)
-        return found
+            self.status(message=f"scanning {event.done:,} / {event.total:,} captions …")
+
+    def on_dataset_failed(self, event: DatasetFailed) -> None:
+        self.query_one(ImageList).loading = False
+        self.status(message=event.error)
 
     # --- the view: subset + query + sort ---------------------------------------------------------
     def apply_view(self, keep_selection: bool = True) -> bool:
@@ -162,6 +149,7 @@ class DatasetScreen(Screen):
         finally:
             ds.lock.release()
         self._view_stale = False
+        self._shown_generation = ds.generation
         filt.remove_class("-error")
         ids = self.sorted_ids(ids)
         lst = self.query_one(ImageList)
@@ -212,6 +200,9 @@ class DatasetScreen(Screen):
             filt.value = text
         self.apply_view()
 
+    def on_show_images(self, event: ShowImages) -> None:
+        self.show_images(event.image_ids, event.title)
+
     def show_images(self, ids: list[int], title: str) -> None:
         """Show just these images (a health finding's), until the filter is changed or cleared."""
         self.set_query("")
@@ -220,22 +211,21 @@ class DatasetScreen(Screen):
         self.query_one(ImageList).focus()
         self.notify(f"showing {len(ids):,} image(s): {title}; change or clear the filter to see all", timeout=6)
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        if event.input.id == "filter":
-            event.stop()
-            self.pinned = None
-            self.query_text = event.value
-            if self.apply_view():
-                self.query_one(ImageList).focus()
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.pinned = None
+        self.query_text = event.value
+        if self.apply_view():
+            self.query_one(ImageList).focus()
 
-    def on_input_changed(self, event: Input.Changed) -> None:
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
         # filter as you type, but only when the text parses (half-typed queries are common)
-        if event.input.id == "filter":
-            self.query_text = event.value
-            self._filter_timer = getattr(self, "_filter_timer", None)
-            if self._filter_timer is not None:
-                self._filter_timer.stop()
-            self._filter_timer = self.set_timer(0.15, self._filter_as_typed)
+        self.query_text = event.value
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+        self._filter_timer = self.set_timer(0.15, self._filter_as_typed)
 
     def _filter_as_typed(self) -> None:
         from loratui.dataset import parse_query
@@ -280,59 +270,30 @@ class DatasetScreen(Screen):
                  "encoding": " (unreadable encoding!)"}.get(e.state, "")
         if e.changed_outside:
             state += " (changed outside)"
-        editor.tag_list.confidence = self.confidences.get(ds, image_id)
-        editor.load(image_id, e.tags, self.trigger_tags(), editable=e.editable,
+        editor.tag_list.confidence = self.state.confidences.get(ds, image_id)
+        editor.load(image_id, e.tags, self.state.trigger_tags(), editable=e.editable,
                     title=f"Caption{state}")
         preview.show(image_id, ds.abspath(e.path), e.path)
 
     # --- edits (all go through the app's writer thread) -----------------------------------------
     def on_caption_editor_tags_edited(self, event: CaptionEditor.TagsEdited) -> None:
         ds = self.dataset
+        if ds is None:
+            return
         image_id, tags, label = event.image_id, event.tags, event.label
-        self.app.edits.submit(label, lambda: ds.set_tags(image_id, tags, label), refilter=False, quiet=True)
+        self.submit_edit(label, lambda: ds.set_tags(image_id, tags, label), refilter=False, quiet=True)
+
+    def edit_queued(self) -> None:
         self.status(pending=self.app.edits.pending)
 
-    def preview_and_apply(self, op, ids) -> None:
-        """Plan ``op`` over ``ids`` (in a worker: 100k files take a second), preview, queue if confirmed."""
-        if self.dataset is None:
-            return
-        self.status(message=f"planning: {op.describe()} …")
-        self._plan(op, list(ids))
+    def show_busy(self, text: str) -> None:
+        self.status(message=text)
 
-    @work(thread=True, exclusive=True, group="plan")
-    def _plan(self, op, ids: list[int]) -> None:
-        t0 = time.perf_counter()
-        try:
-            plan = self.dataset.plan(op, ids)
-        except Exception as e:  # an operation that fails on some caption (bad regex replacement)
-            self.app.call_from_thread(self._plan_failed, f"{op.describe()}: {e}")
-            return
-        self.log(f"planned {op.describe()} in {time.perf_counter() - t0:.3f}s")
-        self.app.call_from_thread(self._show_plan, plan)
-
-    def _plan_failed(self, message: str) -> None:
-        self.status(message="")
-        self.notify(message, severity="error")
-
-    def _show_plan(self, plan) -> None:
-        self.status(message="")
-        if not plan.changes:
-            self.notify(f"nothing to change: {plan.summary()}", severity="warning")
-            return
-        ds = self.dataset
-
-        def confirmed(ok: bool | None) -> None:
-            if ok:
-                self.app.edits.submit(plan.op.describe(), lambda: ds.apply(plan))
-                self.status(pending=self.app.edits.pending)
-
-        self.app.push_screen(ConfirmPlanScreen(plan), confirmed)
-
-    def edit_done(self, outcome: EditOutcome) -> None:
-        """Called by the app when the writer finished an edit."""
-        self.journal = outcome.journal
+    def on_edit_done(self, event: EditDone) -> None:
+        """An edit this screen asked for is written (the message goes on to the app, which reports it)."""
+        outcome = event.outcome
         self.status(pending=self.app.edits.pending, journal=outcome.journal)
-        if self.app.edits.pending == 0:
+        if self.dataset is not None and self.app.edits.pending == 0:
             if outcome.label == "refresh":
                 self._times_known = False
                 self.query_one(SubsetList).show(self.dataset)
@@ -345,18 +306,15 @@ class DatasetScreen(Screen):
 
     def action_undo(self) -> None:
         if self.dataset is not None:
-            self.app.edits.submit("undo", self.dataset.undo)
-            self.status(pending=self.app.edits.pending)
+            self.submit_edit("undo", self.dataset.undo)
 
     def action_redo(self) -> None:
         if self.dataset is not None:
-            self.app.edits.submit("redo", self.dataset.redo)
-            self.status(pending=self.app.edits.pending)
+            self.submit_edit("redo", self.dataset.redo)
 
     def action_refresh(self) -> None:
         if self.dataset is not None:
-            self.app.edits.submit("refresh", self.dataset.refresh)
-            self.status(pending=self.app.edits.pending)
+            self.submit_edit("refresh", self.dataset.refresh)
 
     def action_add_tag(self) -> None:
         """Add to the caption being edited, or to every selected image (with a preview)."""
@@ -378,7 +336,7 @@ class DatasetScreen(Screen):
                 self.preview_and_apply(op, ids)
 
         self.app.push_screen(PromptScreen(f"Add a tag to the {len(ids):,} selected images:", "",
-                                          TagSuggester(self.vocabulary)), done)
+                                          TagSuggester(self.state.vocabulary)), done)
 
     # --- navigation -----------------------------------------------------------------------------
     def action_focus_filter(self) -> None:
@@ -389,9 +347,13 @@ class DatasetScreen(Screen):
 
     def action_tag_view(self) -> None:
         if self.dataset is not None:
-            from .tag_frequency import TagFrequencyScreen
+            from loratui.tui.screens.tag_frequency import TagFrequencyScreen
 
-            self.app.push_screen(TagFrequencyScreen(self))
+            def show(query: str | None) -> None:
+                if query is not None:
+                    self.set_query(query)
+
+            self.app.push_screen(TagFrequencyScreen(), show)
 
     def status(self, **changes) -> None:
         self.query_one(StatusBar).set(**changes)
@@ -423,85 +385,66 @@ class DatasetScreen(Screen):
     def action_auto_tag(self) -> None:
         if self.dataset is None:
             return
-        from ..tagging_dialog import TaggingDialog
+        from loratui.tui.dialogs.tagging import TaggingDialog
 
         lst = self.query_one(ImageList)
         self.app.push_screen(TaggingDialog(self.dataset, ids_filtered=list(lst.rows),
                                            ids_selected=[k for k in lst.rows if k in lst.selected],
-                                           options=getattr(self.app, "last_tagging", None),
-                                           filter_text=self.query_text))
+                                           options=self.state.last_tagging, filter_text=self.query_text))
 
     def action_training_config(self) -> None:
-        from loratui.config import new_config
+        from loratui.config import ConfigError, TrainConfig, new_config
+        from loratui.tui.screens.config import ConfigScreen
 
-        from ..config_screen import ConfigScreen
-
-        own = os.path.join(self.dataset.root if self.dataset is not None else self.root, TRAIN_CONFIG)
-        if self.training_config is None and os.path.isfile(own):
+        st = self.state
+        own = st.own_config_path(TRAIN_CONFIG)
+        if st.training_config is None and os.path.isfile(own):
             # the dataset's own config (the demo ships one): open it, errors are shown by the form
-            from loratui.config import ConfigError, TrainConfig
-
             try:
-                self.training_config, self.training_config_path = TrainConfig.load(own), own
+                st.training_config, st.training_config_path = TrainConfig.load(own), own
             except ConfigError as e:
                 self.notify(f"{own}: {e}", severity="warning", timeout=10)
-        if self.training_config is None and self.dataset is not None:
+        if st.training_config is None and self.dataset is not None:
             preset = "character" if any(s.class_tokens for s in self.dataset.subsets) else "style"
             try:
-                self.training_config = new_config(self.dataset.root, preset)
+                st.training_config = new_config(self.dataset.root, preset)
             except Exception as e:  # a dataset the preset cannot describe: start from an empty form
                 self.notify(f"could not prefill the config from this dataset: {e}", severity="warning")
-        self._config_screen = ConfigScreen(self.training_config, self.training_config_path)
+        self._config_screen = ConfigScreen(st.training_config, st.training_config_path)
         self.app.push_screen(self._config_screen)
 
     def on_screen_resume(self) -> None:
         # coming back from the config screen: keep its edits for the next visit (saved or not)
-        screen = getattr(self, "_config_screen", None)
+        screen = self._config_screen
         if screen is not None:
-            self.training_config, self.training_config_path = screen.config, screen.path
+            self.state.training_config, self.state.training_config_path = screen.config, screen.path
             self._config_screen = None
-
-    def runs_root(self) -> str:
-        return os.path.join(self.dataset.root if self.dataset is not None else self.root, ".loratui", "runs")
+        # edits made on other screens (health fixes, the tag view): the list follows
+        ds = self.dataset
+        if ds is not None and ds.generation != self._shown_generation and self.app.edits.pending == 0:
+            self.apply_view()
+            self.query_one(SubsetList).show(ds)
+            self.status(total=len(ds.images), journal=self.state.journal)
+            lst = self.query_one(ImageList)
+            lst.refresh()
+            self.show_image(lst.cursor_key)
 
     def action_runs(self) -> None:
-        from ..monitor import RunsScreen
+        from loratui.tui.screens.monitor import RunsScreen
 
-        self.app.push_screen(RunsScreen([self.runs_root()], monitor_kw={"images": self.images_mode}))
+        self.app.push_screen(RunsScreen(self.state.runs_roots(), monitor_kw={"images": self.state.images_mode}))
 
     def action_health(self) -> None:
         if self.dataset is None:
             return
-        from ..health_pane import HealthScreen
+        from loratui.tui.screens.health import HealthScreen
 
         screen = HealthScreen(None)
         self.app.push_screen(screen)
-        self.run_health_check(screen)
-
-    @work(thread=True, exclusive=True, group="health")
-    def run_health_check(self, screen) -> None:
-        """The dataset check off the UI thread; its progress and report go to ``screen``."""
-        from loratui.check import CheckOptions, check_dataset
-
-        ds = self.dataset
-        cfg = self.training_config
-        opts = CheckOptions.from_config(cfg, root=ds.root) if cfg is not None else CheckOptions()
-        from ..health_pane import HealthPane
-
-        pane = screen.query_one(HealthPane)
-
-        def progress(phase: str, done: int, total: int) -> None:
-            self.app.call_from_thread(pane.set_progress, phase, done, total)
-
-        try:
-            report = check_dataset(ds, opts, progress=progress)
-        except Exception as e:  # a check bug must not take the app down: say what happened
-            self.app.call_from_thread(self.notify, f"health check failed: {e}", severity="error", timeout=10)
-            return
-        self.app.call_from_thread(screen.set_report, report)
+        self.app.run_health_check(screen)
 
     def action_inspect_lora(self) -> None:
-        from ..inspector_screen import InspectorScreen
+        from loratui.tui.screens.inspector import InspectorScreen
 
         self.app.push_screen(InspectorScreen(None))
 

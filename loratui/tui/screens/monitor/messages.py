@@ -6,7 +6,8 @@ from textual.message import Message
 
 
 class RunUpdate(Message):
-    """New events were folded into ``progress`` (owned by the follower thread; widgets only read)."""
+    """New events were folded in: ``progress`` is an immutable snapshot (``RunProgress.snapshot``) the
+    follower thread never touches again, so widgets read it without locks."""
 
     def __init__(self, progress, log: list, reset: bool, events: int, newest_t: float | None) -> None:
         super().__init__()

@@ -12,15 +12,16 @@ No Textual. Meant to be called on the UI thread each time the editor shows an im
 
 from __future__ import annotations
 
-import json
 import os
-import sqlite3
 from collections import OrderedDict
 
-CACHE_DIR = os.path.join(".loratui", "tagger")
-CACHE_FILE = "probs.sqlite"
-"""Where ``loratui.tagging.cache`` keeps probabilities (copied here so this module imports no numpy;
-a test checks they agree)."""
+from loratui.tagging.kept_paths import (
+    CACHE_FILE,
+    MODELS_FILE,
+    cache_path,
+    known_models,
+    latest_model,
+)
 
 
 def confidence_text(p: float | None) -> str:
@@ -44,12 +45,12 @@ class TagConfidences:
         if not 0 <= image_id < len(ds.images):
             return {}
         root = ds.root
-        db_stamp = _stamp(os.path.join(root, CACHE_DIR, CACHE_FILE))
+        db_stamp = _stamp(cache_path(root))
         if db_stamp is None:
             return {}
         rel = ds.images[image_id].path
         # the image's own stamp too: a replaced image's old probabilities no longer apply
-        stamp = (db_stamp, _stamp(os.path.join(root, CACHE_DIR, CACHE_FILE + "-wal")), _stamp(ds.abspath(rel)))
+        stamp = (db_stamp, _stamp(cache_path(root, CACHE_FILE + "-wal")), _stamp(ds.abspath(rel)))
         key = (root, rel)
         hit = self._cache.get(key)
         if hit is not None and hit[0] == stamp:
@@ -87,41 +88,17 @@ class TagConfidences:
             return {}
 
     def _latest_model(self, root: str, rel: str) -> str | None:
-        """The model whose probabilities for ``rel`` were stored last (rowid grows on every write)."""
-        models = self._known_models(root)
-        if not models:
-            return None
-        best: tuple[int, str] | None = None
-        try:
-            conn = sqlite3.connect(os.path.join(root, CACHE_DIR, CACHE_FILE), timeout=1)
-        except sqlite3.Error:
-            return None
-        try:
-            for m in models:
-                row = conn.execute("SELECT rowid FROM probs WHERE model=? AND path=?", (m, rel)).fetchone()
-                if row is not None and (best is None or row[0] > best[0]):
-                    best = (row[0], m)
-        except sqlite3.Error:
-            return None
-        finally:
-            conn.close()
-        return best[1] if best else None
+        return latest_model(root, rel, self._known_models(root))
 
     def _known_models(self, root: str) -> list[str]:
-        """Model keys from ``models.json`` (written by every run that keeps probabilities)."""
-        path = os.path.join(root, CACHE_DIR, "models.json")
-        stamp = _stamp(path)
+        """Model keys, re-read only when ``models.json`` changed."""
+        stamp = _stamp(cache_path(root, MODELS_FILE))
         if stamp is None:
             return []
         hit = self._models.get(root)
         if hit is not None and hit[0] == stamp:
             return hit[1]
-        try:
-            with open(path, encoding="utf-8") as f:
-                data = json.load(f)
-            models = [k for k in data if isinstance(k, str)] if isinstance(data, dict) else []
-        except (OSError, ValueError):
-            models = []
+        models = known_models(root)
         self._models[root] = (stamp, models)
         return models
 

@@ -27,12 +27,11 @@ from loratui.runs import layout as L
 from loratui.runs.follow import EventFollower
 from loratui.runs.progress import RunProgress
 from loratui.runs.state import RESUMABLE, run_status
-
-from .chart import LossChart
-from .gpu import GpuPanel, nvml_reader
-from .header import RunHeader, header_text, progress_bar
-from .messages import RunUpdate, StatusChanged
-from .panels import OutputsTable, SamplesPanel
+from loratui.tui.screens.monitor.chart import LossChart
+from loratui.tui.screens.monitor.gpu import GpuPanel, nvml_reader
+from loratui.tui.screens.monitor.header import RunHeader, header_text, progress_bar
+from loratui.tui.screens.monitor.messages import RunUpdate, StatusChanged
+from loratui.tui.screens.monitor.panels import OutputsTable, SamplesPanel
 
 LEVEL_STYLE = {"warning": "bold yellow", "error": "bold red", "info": ""}
 
@@ -130,7 +129,9 @@ class MonitorScreen(Screen):
             now = time.monotonic()
             terminal = any(ev.get("type") in ("finished", "stopped", "error") for ev in evs)
             if (pending or reset) and (now - last_post >= self.coalesce) and not follower.more:
-                self.post_message(RunUpdate(p, p.log[log_from:], reset, pending, newest_t))
+                # a snapshot: the UI thread reads it while this thread goes on folding events into `p`
+                snap = p.snapshot()
+                self.post_message(RunUpdate(snap, snap.log[log_from:], reset, pending, newest_t))
                 log_from = len(p.log)
                 pending, reset, last_post = 0, False, now
             if terminal or now - last_status >= self.status_every:
@@ -247,7 +248,7 @@ class MonitorScreen(Screen):
         if not path:
             self.notify("no saved LoRA yet", severity="warning")
             return
-        from loratui.tui.inspector_screen import InspectorScreen
+        from loratui.tui.screens.inspector import InspectorScreen
 
         self.app.push_screen(InspectorScreen(path))
 
@@ -266,8 +267,7 @@ class MonitorScreen(Screen):
     @work(thread=True, exclusive=True, group="compare")
     def _load_compare(self, run_dir: str) -> None:
         from loratui.runs import Run
-
-        from .canvas import Series
+        from loratui.tui.screens.monitor.canvas import Series
 
         p = Run(run_dir).progress()
         series = Series(list(p.steps), list(p.losses))

@@ -18,11 +18,11 @@ class MonitorApp(App):
 
     def on_mount(self) -> None:
         if self.run_dir:
-            from .screen import MonitorScreen
+            from loratui.tui.screens.monitor.screen import MonitorScreen
 
             self.push_screen(MonitorScreen(self.run_dir, **self.monitor_kw))
         else:
-            from .runs_screen import RunsScreen
+            from loratui.tui.screens.monitor.runs_screen import RunsScreen
 
             self.push_screen(RunsScreen(self.roots, monitor_kw=self.monitor_kw))
 

@@ -85,7 +85,7 @@ class RunsScreen(Screen):
         table = self.query_one(DataTable)
         if not self.statuses or table.cursor_row < 0:
             return
-        from .screen import MonitorScreen
+        from loratui.tui.screens.monitor.screen import MonitorScreen
 
         st = self.statuses[min(table.cursor_row, len(self.statuses) - 1)]
         self.app.push_screen(MonitorScreen(st.run_dir, **self.monitor_kw))

@@ -19,15 +19,15 @@ from textual.screen import Screen
 from textual.widgets import Button, Checkbox, Footer, Input, Label, Select, Static, TabbedContent, TabPane, TextArea
 
 from loratui.config import (
-    PRESET_DISCLAIMER, ConfigError, TrainConfig, apply_preset, config_from_lora, export_kohya,
-    import_any, preset_names, save_user_preset, validate,
+    PRESET_DISCLAIMER, ConfigError, TrainConfig, apply_preset, export_kohya, load_any, preset_names,
+    save_user_preset, use_lora_settings, validate,
 )
 from loratui.config.fields import FormField, form_fields, format_value, get_value, parse_value, set_value
 from loratui.config.presets import find_subsets
 from loratui.config.stepmath import step_math, survey
 from loratui.config.vram import estimate_config
-
-from .config_widgets import PathPrompt, field_id, field_widget, msg_id, row_id
+from loratui.tui.dialogs.prompt import PromptScreen
+from loratui.tui.widgets.config_fields import field_id, field_widget, msg_id, row_id
 
 SECTION_TITLES = {"model": "model", "dataset": "dataset", "network": "network", "optim": "optimisation",
                   "schedule": "schedule", "output": "output", "hardware": "hardware"}
@@ -411,7 +411,7 @@ class ConfigScreen(Screen):
         if self.path:
             self.save_to(self.path)
         else:
-            self.app.push_screen(PathPrompt("Save the config as (TOML file):", "train.toml"), self._save_answer)
+            self.app.push_screen(PromptScreen("Save the config as (TOML file):", "train.toml"), self._save_answer)
 
     def _save_answer(self, answer: str | None) -> None:
         if answer:
@@ -433,7 +433,7 @@ class ConfigScreen(Screen):
         return True
 
     def action_load(self) -> None:
-        self.app.push_screen(PathPrompt("Load a config (loratui TOML, sd-scripts TOML or kohya_ss .json):",
+        self.app.push_screen(PromptScreen("Load a config (loratui TOML, sd-scripts TOML or kohya_ss .json):",
                                         self.path or ""), self._load_answer)
 
     def _load_answer(self, answer: str | None) -> None:
@@ -442,28 +442,20 @@ class ConfigScreen(Screen):
 
     def load_from(self, path: str) -> bool:
         try:
-            if path.lower().endswith(".json"):
-                raise ConfigError(["schema_version: missing"], path)
-            cfg = TrainConfig.load(path)
+            loaded = load_any(path)
         except ConfigError as e:
-            if not any("schema_version: missing" in p for p in e.problems):
-                self.notify(str(e), severity="error", timeout=10)
-                return False
-            try:
-                res = import_any(path)
-            except ConfigError as e2:
-                self.notify(str(e2), severity="error", timeout=10)
-                return False
-            report = [f"imported from {path}:"] + res.report_lines()
-            self.set_config(res.config, None, report)
-            return True
-        self.set_config(cfg, path, dirty=False)
-        self.notify(f"loaded {path}")
+            self.notify(str(e), severity="error", timeout=10)
+            return False
+        if loaded.native:
+            self.set_config(loaded.config, path, dirty=False)
+            self.notify(f"loaded {path}")
+        else:
+            self.set_config(loaded.config, None, loaded.report)
         return True
 
     def action_export_kohya(self) -> None:
         base = os.path.dirname(self.path) if self.path else os.getcwd()
-        self.app.push_screen(PathPrompt("Export sd-scripts files into folder:", os.path.join(base, "kohya")),
+        self.app.push_screen(PromptScreen("Export sd-scripts files into folder:", os.path.join(base, "kohya")),
                              self._export_answer)
 
     def _export_answer(self, answer: str | None) -> None:
@@ -482,7 +474,7 @@ class ConfigScreen(Screen):
         return written
 
     def action_from_lora(self) -> None:
-        self.app.push_screen(PathPrompt("Use the settings of a LoRA file (.safetensors):"), self._lora_answer)
+        self.app.push_screen(PromptScreen("Use the settings of a LoRA file (.safetensors):"), self._lora_answer)
 
     def _lora_answer(self, answer: str | None) -> None:
         if answer:
@@ -490,30 +482,16 @@ class ConfigScreen(Screen):
 
     def use_lora(self, path: str) -> bool:
         """Take training settings from a LoRA's metadata; keep this form's model, dataset and output."""
-        cur = self.config
         try:
-            res = config_from_lora(path, dataset_dir=None, base=None)
+            new, report = use_lora_settings(self.config, path)
         except ConfigError as e:
             self.notify(str(e), severity="error", timeout=10)
             return False
-        new = res.config
-        new.model.base, new.model.vae = cur.model.base, cur.model.vae
-        new.dataset.root, new.dataset.subsets = cur.dataset.root, cur.dataset.subsets
-        new.output.dir = cur.output.dir
-        new.concept = cur.concept
-        new.base_dir = cur.base_dir
-        if not new.output.trigger_words:
-            new.output.trigger_words = cur.output.trigger_words
-        report = [f"settings from {os.path.basename(path)}:"] + [f"note: {n}" for n in res.notes
-                                                                  if "no dataset" not in n and "concept" not in n]
-        if res.unmapped:
-            report.append(f"not carried over ({len(res.unmapped)}):")
-            report += [f"  {u}" for u in res.unmapped]
         self.set_config(new, self.path, report)
         return True
 
     def action_save_preset(self) -> None:
-        self.app.push_screen(PathPrompt("Save these training settings as a preset named:"), self._preset_answer)
+        self.app.push_screen(PromptScreen("Save these training settings as a preset named:"), self._preset_answer)
 
     def _preset_answer(self, answer: str | None) -> None:
         if answer:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from textual.theme import Theme
 
-from .settings import config_dir
+from loratui.tui.services.settings import config_dir
 
 DEFAULT_THEME = "loratui-dark"
 _FIELDS = {"name", "primary", "secondary", "warning", "error", "success", "accent", "foreground",
@@ -22,7 +22,7 @@ _FIELDS = {"name", "primary", "secondary", "warning", "error", "success", "accen
 def theme_dirs() -> list[Path]:
     """Built-in themes first, then the user's (a user file may replace a built-in by name)."""
     dirs = []
-    builtin = Path(__file__).resolve().parents[2] / "themes"
+    builtin = Path(__file__).resolve().parents[3] / "themes"
     if builtin.is_dir():
         dirs.append(builtin)
     dirs.append(Path(config_dir()) / "themes")
