@@ -9,15 +9,7 @@ from loratui.tui.widgets.image_list import ImageList
 from loratui.tui.widgets.status_bar import StatusBar
 from loratui.tui.widgets.tag_list import TagList
 
-from .helpers import (
-    caption,
-    make_app,
-    make_dataset,
-    type_text,
-    wait_edits,
-    wait_loaded,
-    wait_plan,
-)
+from .helpers import caption, make_app, make_dataset, type_text, wait_edits, wait_loaded, wait_plan
 
 
 async def test_open_shows_every_image(tmp_path):

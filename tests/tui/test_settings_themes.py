@@ -9,13 +9,7 @@ import tomllib
 
 from PIL import Image
 
-from loratui.tui.services.settings import (
-    Settings,
-    config_dir,
-    load_settings,
-    save_settings,
-    settings_path,
-)
+from loratui.tui.services.settings import Settings, config_dir, load_settings, save_settings, settings_path
 from loratui.tui.services.themes import load_themes
 from loratui.tui.services.thumbnails import ThumbnailCache
 

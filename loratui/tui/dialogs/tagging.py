@@ -17,16 +17,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import (
-    Button,
-    Checkbox,
-    Input,
-    Label,
-    RadioButton,
-    RadioSet,
-    Select,
-    Static,
-)
+from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSet, Select, Static
 
 from loratui.tagging.models import DEFAULT_MODEL, KNOWN_MODELS, REQUIRED_FILES
 from loratui.tagging.options import MODE_HELP, MODES, PRESETS

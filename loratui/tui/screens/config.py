@@ -19,8 +19,16 @@ from textual.screen import Screen
 from textual.widgets import Button, Checkbox, Footer, Input, Label, Select, Static, TabbedContent, TabPane, TextArea
 
 from loratui.config import (
-    PRESET_DISCLAIMER, ConfigError, TrainConfig, apply_preset, export_kohya, load_any, preset_names,
-    save_user_preset, use_lora_settings, validate,
+    PRESET_DISCLAIMER,
+    ConfigError,
+    TrainConfig,
+    apply_preset,
+    export_kohya,
+    load_any,
+    preset_names,
+    save_user_preset,
+    use_lora_settings,
+    validate,
 )
 from loratui.config.fields import FormField, form_fields, format_value, get_value, parse_value, set_value
 from loratui.config.presets import find_subsets

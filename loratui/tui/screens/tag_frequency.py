@@ -7,16 +7,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer, Input, Static
 
-from loratui.dataset import (
-    AddTags,
-    Dataset,
-    MergeTags,
-    MoveToFront,
-    RemoveTags,
-    RenameTag,
-    normalize_tag,
-    tags_query,
-)
+from loratui.dataset import AddTags, Dataset, MergeTags, MoveToFront, RemoveTags, RenameTag, normalize_tag, tags_query
 from loratui.tui.dialogs.prompt import PromptScreen
 from loratui.tui.messages import EditDone
 from loratui.tui.screens.base import LoraScreen

@@ -15,13 +15,7 @@ from __future__ import annotations
 import os
 from collections import OrderedDict
 
-from loratui.tagging.kept_paths import (
-    CACHE_FILE,
-    MODELS_FILE,
-    cache_path,
-    known_models,
-    latest_model,
-)
+from loratui.tagging.kept_paths import CACHE_FILE, MODELS_FILE, cache_path, known_models, latest_model
 
 
 def confidence_text(p: float | None) -> str:

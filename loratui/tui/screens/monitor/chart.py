@@ -14,16 +14,7 @@ from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 
-from loratui.tui.screens.monitor.canvas import (
-    AXIS,
-    COMPARE,
-    EPOCH,
-    LR,
-    RAW,
-    SMOOTH,
-    Series,
-    chart_rows,
-)
+from loratui.tui.screens.monitor.canvas import AXIS, COMPARE, EPOCH, LR, RAW, SMOOTH, Series, chart_rows
 
 ZOOMS = (0, 1000, 200, 50)
 """Last-N-steps zoom levels (0 = the whole run)."""
