@@ -30,9 +30,16 @@ def _ids_with(ds, keys: dict[str, list[str]], wanted) -> set[int]:
 
 
 def subset_triggers(ds, opts: CheckOptions, keys: dict[str, list[str]]) -> dict[int, tuple[str, str]]:
-    """subset index -> (trigger word, where it came from) for the subsets that have one."""
+    """subset index -> (trigger word, where it came from) for the subsets that have one.
+
+    Triggers are per subset: a subset's class token (``10_mychar`` -> ``mychar``) is its own trigger
+    when its captions use it, so a character subset and a background subset (``4_bg``, captions
+    without ``mychar``) are each judged by their own word. A configured trigger applies to the
+    subsets whose captions mostly carry it, to the subset named after it, and to every subset when
+    no caption carries it at all (then it was forgotten, not meant for another concept)."""
     out: dict[int, tuple[str, str]] = {}
     configured = [t.strip() for t in opts.trigger_words if t.strip()]
+    used_anywhere = {w for w in configured if keys.get(key(w))}
     pending = []
     for s in ds.subsets:
         if s.path in opts.reg_subsets:
@@ -42,21 +49,28 @@ def subset_triggers(ds, opts: CheckOptions, keys: dict[str, list[str]]) -> dict[
             continue
         members = set(captioned)
 
-        def share(word: str) -> float:
+        def share(word: str, members: set[int] = members) -> float:
             return len(_ids_with(ds, keys, [key(word)]) & members) / len(members)
 
+        where = "the dataset folder" if s.path == "." else f"`{s.path}`"
+        own = [c for c in dict.fromkeys([s.class_tokens, s.class_tokens.split(" ")[0]]) if c]
+        mine = next((c for c in own if share(c) >= 0.5), None)
         if configured:
             best = max(configured, key=share)
-            if share(best) >= 0.5 or len(configured) == 1:
+            named = next((w for w in configured if any(key(w) == key(c) for c in own)), None)
+            if share(best) >= 0.5:
                 out[s.index] = (best, "config")
+            elif named is not None:
+                out[s.index] = (named, "config")
+            elif not used_anywhere:  # in no caption at all: forgotten, so missing everywhere
+                out[s.index] = (best, "config")
+            elif mine is not None:  # another concept, with its class token as its trigger
+                out[s.index] = (mine, f"inferred from {where}")
             continue
-        for cand in dict.fromkeys([s.class_tokens, s.class_tokens.split(" ")[0]]):
-            if cand and share(cand) >= 0.5:
-                where = "the dataset folder" if s.path == "." else f"`{s.path}`"
-                out[s.index] = (cand, f"inferred from {where}")
-                break
-        else:
-            pending.append((s, share))
+        if mine is not None:
+            out[s.index] = (mine, f"inferred from {where}")
+            continue
+        pending.append((s, share))
     # a subset whose folder name is not a tag (`4_outfits`) shares the trigger found in another
     for s, share in pending:
         for word, source in list(out.values()):
@@ -105,6 +119,18 @@ def trigger_findings(ds, opts: CheckOptions, keys) -> tuple[list[Finding], dict]
                 f"outside keep_tokens it is treated like any tag{shuffled}",
                 paths, late, fix=Fix("move-to-front", f"move `{word}` to the front of {plural(len(late), 'caption')}",
                                      late, _spellings(ds, late, k))))
+    if triggers:
+        without = [s for s in ds.subsets if s.index not in triggers and s.path not in opts.reg_subsets
+                   and any(ds.images[i].state == "ok" for i in s.image_ids)]
+        if without:
+            names = ", ".join(f"`{s.path}`" for s in without)
+            ids = [i for s in without for i in s.image_ids]
+            out.append(Finding(
+                NOTE, "subset-without-trigger", "captions",
+                f"{plural(len(without), 'subset')} without a trigger word of its own ({names}): their captions carry "
+                "neither a configured trigger nor their folder's class token",
+                "fine for backgrounds or a style mix that supports the main concept; if they show the concept, "
+                "add its trigger to their captions", [s.path for s in without], ids))
     return out, {"triggers": {ds.subsets[si].path: {"word": w, "source": src} for si, (w, src) in triggers.items()}}
 
 
@@ -197,8 +223,9 @@ def tag_findings(ds, opts: CheckOptions, keys, vocabulary: set[str] | None) -> l
     groups: dict[str, list[str]] = {}
     for k, raws in keys.items():
         groups.setdefault(singular(k), []).extend(raws)
-    variants_same, variants_plural = [], []
-    for g, raws in groups.items():
+    variants_same: list = []
+    variants_plural: list = []
+    for raws in groups.values():
         if len(raws) < 2:
             continue
         raws = sorted(raws, key=lambda t: (-counts.get(t, 0), t))

@@ -5,6 +5,10 @@ problems come from the image facts (zero-byte, corrupt, truncated)."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from loratui.dataset import ImageEntry
+
 from .findings import ERROR, LEVEL_ORDER, NOTE, WARNING, Finding, files_phrase, plural
 from .image_facts import ImageFacts
 from .options import CheckOptions
@@ -82,8 +86,8 @@ def caption_pair_findings(ds) -> list[Finding]:
     by_dir: dict[str, list] = {}
     for e in ds.images:
         by_dir.setdefault(os.path.dirname(e.path), []).append(e)
-    pairs: list[tuple[object, str]] = []
-    wrong_ext: list[tuple[object, str]] = []
+    pairs: list[tuple[ImageEntry, str]] = []
+    wrong_ext: list[tuple[ImageEntry, str]] = []
     for d, entries in by_dir.items():
         try:
             with os.scandir(ds.abspath(d) if d else ds.root) as it:
@@ -176,7 +180,7 @@ def count_findings(ds, opts: CheckOptions, facts: dict[int, ImageFacts]) -> tupl
                                    f"{where} has only {plural(n, 'image')} (x{s.repeats} repeats)",
                                    f"fewer than {opts.min_images}: each image is seen very often; add images or "
                                    "lower its repeats", [s.path], list(s.image_ids)))
-    cfg = opts.config
+    cfg: Any = opts.config  # a TrainConfig (typed loosely: the check imports no config code)
     if cfg is not None:
         try:
             sm = cfg.step_math()

@@ -5,8 +5,7 @@ from __future__ import annotations
 import os
 import time
 
-from .captions import _keys, duplicate_tag_findings, length_findings, load_vocabulary, tag_findings, \
-    trigger_findings
+from .captions import _keys, duplicate_tag_findings, length_findings, load_vocabulary, tag_findings, trigger_findings
 from .duplicates import duplicate_findings
 from .files import caption_pair_findings, count_findings, image_file_findings, scan_findings
 from .findings import ERROR, NOTE, Finding, Report

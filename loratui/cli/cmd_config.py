@@ -224,7 +224,6 @@ def _from_lora(args) -> int:
 
 def _presets(args) -> int:
     from loratui.config import BUILTIN_PRESETS, PRESET_DISCLAIMER, preset_names, user_presets_dir
-
     from loratui.config.presets import MODEL_PRESETS
 
     for name in preset_names():

@@ -21,8 +21,15 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from loratui.tagging.models import (DEFAULT_MODEL, KNOWN_MODELS, ModelError, download_model, local_state,
-                                        models_dir, resolve_model)
+    from loratui.tagging.models import (
+        DEFAULT_MODEL,
+        KNOWN_MODELS,
+        ModelError,
+        download_model,
+        local_state,
+        models_dir,
+        resolve_model,
+    )
 
     if args.action == "list":
         print(f"models folder: {models_dir()}")

@@ -74,7 +74,7 @@ def start_detached(config: str, *, queue=False, gpu=None, runs_root=None, name=N
 
 
 def run(args) -> int:
-    from loratui.runs import RunError, Run, all_statuses, find_run, kick, roots_for, save_now
+    from loratui.runs import Run, RunError, all_statuses, find_run, kick, roots_for, save_now
 
     roots = roots_for(args.root)
     try:

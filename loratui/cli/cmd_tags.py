@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import sys
 
-from loratui.dataset import (AddTags, Dedupe, MoveToFront, Operation, QueryError, RemoveTags, RenameTag,
-                             ReplaceRegex, SortTags, normalize_tag)
+from loratui.dataset import (
+    AddTags,
+    Dedupe,
+    MoveToFront,
+    Operation,
+    QueryError,
+    RemoveTags,
+    RenameTag,
+    ReplaceRegex,
+    SortTags,
+    normalize_tag,
+)
 
 from .common import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, add_dataset_args, open_dataset, print_recovery
 

@@ -12,9 +12,25 @@ Stable public API (the training worker and the TUI build on these names)::
 from .kohya import ImportResult, Unmapped, export_kohya, import_any, import_kohya, import_kohya_ss_json, to_kohya
 from .load_any import Loaded, import_report, load_any, use_lora_settings
 from .model import (
-    CONCEPTS, FAMILIES, MIXED_PRECISION, NETWORK_TYPES, OPTIMIZERS, SAMPLERS, SAVE_PRECISION, SCHEDULERS,
-    SCHEMA_VERSION, SECTIONS, DatasetConfig, HardwareConfig, ModelConfig, NetworkConfig, OptimConfig,
-    OutputConfig, ScheduleConfig, SubsetConfig, TrainConfig,
+    CONCEPTS,
+    FAMILIES,
+    MIXED_PRECISION,
+    NETWORK_TYPES,
+    OPTIMIZERS,
+    SAMPLERS,
+    SAVE_PRECISION,
+    SCHEDULERS,
+    SCHEMA_VERSION,
+    SECTIONS,
+    DatasetConfig,
+    HardwareConfig,
+    ModelConfig,
+    NetworkConfig,
+    OptimConfig,
+    OutputConfig,
+    ScheduleConfig,
+    SubsetConfig,
+    TrainConfig,
 )
 from .presets import BUILTIN as BUILTIN_PRESETS
 from .presets import DISCLAIMER as PRESET_DISCLAIMER

@@ -150,7 +150,7 @@ def config_from_lora(path: str, dataset_dir: str | None = None, base: str | None
         if not _empty(meta.get(k)):
             setattr(cfg.output, attr, meta[k])
     trig = meta.get("modelspec.trigger_phrase")
-    if not _empty(trig):
+    if trig is not None and not _empty(trig):
         cfg.output.trigger_words = [t.strip() for t in trig.split(",") if t.strip()]
     # what could not be carried over
     if not _empty(meta.get("ss_sd_model_name")):
@@ -185,7 +185,7 @@ def config_from_lora(path: str, dataset_dir: str | None = None, base: str | None
 def _datasets(meta: dict, flat: dict, back: dict, res: ImportResult) -> None:
     """Newer sd-scripts keep resolution, buckets and caption settings per dataset in ``ss_datasets``."""
     raw = meta.get("ss_datasets")
-    if _empty(raw):
+    if raw is None or _empty(raw):
         return
     try:
         ds = json.loads(raw)

@@ -4,16 +4,29 @@ reported in ``ImportResult.unmapped``, never dropped silently."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
-import dataclasses
 import os
 import tomllib
 import typing
 
 from .kohya_values import (
-    AUTOMATIC, NOT_EXPRESSIBLE, ImportResult, Unmapped, _Bad, _empty, _get, _set, _to_bool, _to_float, _to_int,
-    _to_list, _to_res, _to_str, unsupported_network,
+    AUTOMATIC,
+    NOT_EXPRESSIBLE,
+    ImportResult,
+    Unmapped,
+    _Bad,
+    _empty,
+    _get,
+    _set,
+    _to_bool,
+    _to_float,
+    _to_int,
+    _to_list,
+    _to_res,
+    _to_str,
+    unsupported_network,
 )
 from .model import NETWORK_TYPES, OPTIMIZERS, SCHEDULERS, SUBSET_OVERRIDES, SubsetConfig, TrainConfig
 from .toml_io import ConfigError, convert_value
@@ -251,15 +264,15 @@ def _apply_flat(flat: dict, res: ImportResult, where: str, base_dir: str) -> Non
         res.notes.append("lr_scheduler `constant` with lr_warmup_steps: sd-scripts refuses to start with this "
                          "pair; imported as `constant_with_warmup` (set optim.scheduler = constant and the "
                          "warm-up to 0 for no warm-up)")
-    sp = flat.get("sample_prompts")
-    if not _empty(sp):
-        sp = str(sp)
-        path = _find(sp, base_dir)
-        if path:
-            prompts = _read_prompts(path, res)
+    sp_raw = flat.get("sample_prompts")
+    if not _empty(sp_raw):
+        sp = str(sp_raw)
+        prompts_path = _find(sp, base_dir)
+        if prompts_path:
+            prompts = _read_prompts(prompts_path, res)
             if prompts is not None:
                 cfg.schedule.sample_prompts = prompts
-                res.sources.append(path)
+                res.sources.append(prompts_path)
         elif "\n" in sp or " --" in sp or not sp.endswith((".txt", ".toml", ".json")):
             # the GUI stores the prompts themselves
             cfg.schedule.sample_prompts = [ln.strip() for ln in sp.splitlines()
@@ -552,7 +565,7 @@ def _set_subsets(cfg: TrainConfig, subsets: list[SubsetConfig], base_dir: str) -
 def _subsets_from_dir(d: str, is_reg: bool, res: ImportResult, key: str) -> list[SubsetConfig]:
     from .presets import _SUBSET_RE
 
-    out = []
+    out: list = []
     try:
         names = sorted(e.name for e in os.scandir(d) if e.is_dir() and not e.name.startswith("."))
     except OSError as e:

@@ -10,7 +10,6 @@ from .kohya_values import ImportResult, Unmapped, _Bad, _empty, _to_float, unsup
 from .model import NETWORK_TYPES, SubsetConfig
 from .toml_io import ConfigError
 
-
 GUI_RENAMES = {
     "epoch": "max_train_epochs", "max_resolution": "resolution", "optimizer": "optimizer_type",
 }

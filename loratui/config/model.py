@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import os
 from dataclasses import dataclass, field, fields
 
@@ -43,7 +44,7 @@ def _f(default, help: str, **meta):
     """A dataclass field with a help line (and optional choices/min/max) in its metadata."""
     meta["help"] = help
     if isinstance(default, (list, dict)):
-        return field(default_factory=lambda d=default: copy.deepcopy(d), metadata=meta)
+        return field(default_factory=functools.partial(copy.deepcopy, default), metadata=meta)
     return field(default=default, metadata=meta)
 
 
@@ -237,12 +238,12 @@ class TrainConfig:
         save_config(self, path)
 
     # ---- checks ------------------------------------------------------------------------------
-    def validate(self, image_counts: list[int] | None = None, check_files: bool = True) -> list:
+    def validate(self, image_counts: list[int | None] | None = None, check_files: bool = True) -> list:
         from .validate import validate
 
         return validate(self, image_counts=image_counts, check_files=check_files)
 
-    def step_math(self, image_counts: list[int] | None = None, seconds_per_step: float | None = None):
+    def step_math(self, image_counts: list[int | None] | None = None, seconds_per_step: float | None = None):
         from .stepmath import step_math
 
         return step_math(self, image_counts=image_counts, seconds_per_step=seconds_per_step)

@@ -116,8 +116,14 @@ def step_math(cfg: TrainConfig, image_counts: list[int | None] | None = None,
     estimate without buckets. ``seconds_per_step`` (default: the speed recorded for this machine,
     if any) gives the ETA."""
     # imported here: loratui.config stays importable without the dataset package (and its numpy)
-    from loratui.dataset.buckets import BucketManager, BucketSettings, batches_per_epoch, effective_repeats, \
-        epochs_and_total, steps_per_epoch
+    from loratui.dataset.buckets import (
+        BucketManager,
+        BucketSettings,
+        batches_per_epoch,
+        effective_repeats,
+        epochs_and_total,
+        steps_per_epoch,
+    )
 
     if images is None and image_counts is None:
         images = survey(cfg)

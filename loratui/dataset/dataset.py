@@ -296,7 +296,7 @@ class Dataset:
             if status == "written":
                 restored += 1
             elif status != "already":
-                conflicts.append(Problem("recovered", f.path, status, WARNING))
+                conflicts.append(Problem("recovered", f.path, status or "not restored", WARNING))
         return restored, conflicts
 
     def _move_file(self, f: FileRecord, want: str | None, expect_now: str | None) -> str:
@@ -537,7 +537,7 @@ class Dataset:
                     elif status == "already":
                         result.already += 1
                     else:
-                        result.refused.append(Problem("changed", f.path, status, ERROR))
+                        result.refused.append(Problem("changed", f.path, status or "not written", ERROR))
                     self._reload_caption(f.path, changed_outside=status not in ("written", "already"))
                     result.image_ids.update(self.caption_ids(f.path))
             finally:

@@ -155,8 +155,8 @@ def scan(root: str, caption_ext: str = ".txt", snapshot: Snapshot | None = None,
         except PermissionError:
             problems.append(Problem("unreadable", rel_dir, "folder cannot be listed (permission denied)", ERROR))
             return
-        except OSError as e:
-            problems.append(Problem("unreadable", rel_dir, f"folder cannot be listed ({e.strerror})", ERROR))
+        except OSError as err:
+            problems.append(Problem("unreadable", rel_dir, f"folder cannot be listed ({err.strerror})", ERROR))
             return
         img_files: dict[str, list[str]] = {}
         cap_files: dict[str, str] = {}

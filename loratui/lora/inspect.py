@@ -163,7 +163,7 @@ class LoraInfo:
             out.append("top tags    " + ", ".join(f"{t} ({c})" for t, c in self.top_tags[:tags]))
         h = "hash        "
         if self.hash_kind == "lycoris":
-            h += (f"stored {self.stored_hash[:14]} (LyCORIS' hash: sha256 over the tensors in training order, "
+            h += (f"stored {(self.stored_hash or '')[:14]} (LyCORIS' hash: sha256 over the tensors in training order, "
                   "which the file does not record; not checked)")
         elif self.stored_hash:
             h += f"stored {self.stored_hash[:12]}"
@@ -282,7 +282,7 @@ def inspect_lora(path: str, compute_hashes: bool = True, top_tags: int = 30) -> 
             problems.append("no tensors")
         else:
             problems.append("no LoRA tensors found (expected lora_unet_/lora_te_ or peft lora_A/lora_B names)")
-    kinds = Counter()
+    kinds: Counter = Counter()
     ranks: Counter = Counter()
     conv_ranks: Counter = Counter()
     alphas: Counter = Counter()

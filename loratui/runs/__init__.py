@@ -15,15 +15,7 @@ The folder layout is documented in ``loratui.runs.layout``; states in ``loratui.
 from .control import StopResult, save_now, stop
 from .follow import EventFollower, LineFollower, tail_lines
 from .launch import clone, create_run, launch, start
-from .layout import (
-    RunError,
-    default_runs_root,
-    find_run,
-    known_roots,
-    list_run_dirs,
-    roots_for,
-    runs_root,
-)
+from .layout import RunError, default_runs_root, find_run, known_roots, list_run_dirs, roots_for, runs_root
 from .progress import RunProgress, describe, fmt_duration
 from .queue import dequeue, kick
 from .run import Run

@@ -103,8 +103,8 @@ def cpu_seconds(pid: int) -> tuple[float, str, int] | None:
     State ``D`` (uninterruptible sleep) usually means a process stuck in disk or network I/O."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
-            rest = f.read().decode("ascii", "replace")
-        rest = rest[rest.rindex(")") + 2:].split()
+            text = f.read().decode("ascii", "replace")
+        rest = text[text.rindex(")") + 2:].split()
         tick = os.sysconf("SC_CLK_TCK") or 100
         return (int(rest[11]) + int(rest[12])) / tick, rest[0], int(rest[17])
     except (OSError, ValueError, IndexError):

@@ -97,7 +97,7 @@ class Watchdog:
         prev = None
         for ev in last_events(events, max_bytes=128 << 10):  # earlier sections: their step times count
             prev = self._note_step(ev, prev)
-        self._prev_step_t = None
+        self._prev_step_t: float | None = None
         try:
             size = os.path.getsize(events)
         except OSError:

@@ -25,6 +25,7 @@ from .models import ModelError, resolve_model
 from .options import MODE_HELP, MODES, PRESETS, Preset, TaggingOptions, apply_preset  # noqa: F401 (re-exported)
 from .select import merge_tags, select_tags
 
+
 @dataclass
 class TaggingProgress:
     phase: str

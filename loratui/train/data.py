@@ -12,7 +12,12 @@ import random
 from dataclasses import dataclass, field
 
 from loratui.dataset.buckets import (
-    BucketManager, batches_per_epoch, effective_repeats, epochs_and_total, make_bucket_resolutions, steps_per_epoch,
+    BucketManager,
+    batches_per_epoch,
+    effective_repeats,
+    epochs_and_total,
+    make_bucket_resolutions,
+    steps_per_epoch,
 )
 
 from .spec import SubsetSpec, TrainSpec

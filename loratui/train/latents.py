@@ -103,7 +103,7 @@ def build_cache(data, vae, on_progress, on_bad_image, to_disk: str = "", batch: 
                     pass  # unreadable entry: encode again
         pending.setdefault(it.bucket, []).append((idx, flip, key))
     on_progress(done, total, from_disk)
-    for bucket, entries in pending.items():
+    for entries in pending.values():
         for k in range(0, len(entries), batch):
             chunk = entries[k:k + batch]
             pix, ok = [], []

@@ -143,6 +143,7 @@ def train(spec: TrainSpec, run_dir: str | None, events: EventLog, stopper: Stopp
     from .metadata import file_metadata, training_metadata
     from .conditioning import TextEncoder, size_ids
     from .loss import LossSettings, batch_loss, offset_noise
+    from .metadata import file_metadata, training_metadata
     from .models import load_models
     from .network import adapter_state, build_network, kohya_tensors, load_adapter_state
     from .optim import make_optimizer, make_scheduler

@@ -5,7 +5,14 @@ import tomllib
 import pytest
 
 from loratui.config import (
-    ConfigError, SubsetConfig, TrainConfig, export_kohya, import_any, import_kohya, import_kohya_ss_json, to_kohya,
+    ConfigError,
+    SubsetConfig,
+    TrainConfig,
+    export_kohya,
+    import_any,
+    import_kohya,
+    import_kohya_ss_json,
+    to_kohya,
 )
 from loratui.config.kohya import NOT_EXPRESSIBLE, flatten_config
 

@@ -3,7 +3,12 @@ from __future__ import annotations
 import pytest
 
 from loratui.config import (
-    BUILTIN_PRESETS, ConfigError, apply_preset, new_config, preset_names, save_user_preset,
+    BUILTIN_PRESETS,
+    ConfigError,
+    apply_preset,
+    new_config,
+    preset_names,
+    save_user_preset,
     user_presets_dir,
 )
 

@@ -2,8 +2,7 @@ from collections import Counter
 
 import pytest
 
-from loratui.dataset import (AddTags, Dataset, Dedupe, MoveToFront, RemoveTags, RenameTag, ReplaceRegex,
-                             SortTags)
+from loratui.dataset import AddTags, Dataset, Dedupe, MoveToFront, RemoveTags, RenameTag, ReplaceRegex, SortTags
 
 from .helpers import make_dataset, read, simple_dataset
 

@@ -8,13 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from loratui.dataset.safe_paths import (
-    UnsafePath,
-    check_component,
-    check_inside,
-    clean_relative,
-    resolve_inside,
-)
+from loratui.dataset.safe_paths import UnsafePath, check_component, check_inside, clean_relative, resolve_inside
 
 
 def test_plain_relative_paths_are_normalised(tmp_path):

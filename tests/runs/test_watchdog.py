@@ -10,7 +10,6 @@ import sys
 import pytest
 
 from loratui.runs import launch, stop
-from loratui.runs import layout as L
 
 from .conftest import FAKE_CMD, wait_for, write_config
 

@@ -8,8 +8,17 @@ import pytest
 from PIL import Image
 
 from loratui.dataset import Dataset
-from loratui.tagging import (ModelError, ModelFiles, SelectOptions, TaggingOptions, apply_preset, confidences,
-                             load_image, run_tagging, select_tags)
+from loratui.tagging import (
+    ModelError,
+    ModelFiles,
+    SelectOptions,
+    TaggingOptions,
+    apply_preset,
+    confidences,
+    load_image,
+    run_tagging,
+    select_tags,
+)
 from loratui.tagging.cache import ProbCache
 from loratui.tagging.session import Tagger
 

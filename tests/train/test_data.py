@@ -8,8 +8,14 @@ from collections import Counter
 
 import pytest
 
-from loratui.train.data import BucketManager, DataError, build_train_data, load_pixels, make_bucket_resolutions, \
-    process_caption
+from loratui.train.data import (
+    BucketManager,
+    DataError,
+    build_train_data,
+    load_pixels,
+    make_bucket_resolutions,
+    process_caption,
+)
 from loratui.train.spec import SubsetSpec, TrainSpec
 
 from .conftest import TWO_SUBSETS, make_dataset, tiny_spec

@@ -14,7 +14,7 @@ import pytest
 
 from loratui.train.events import read_events
 
-from .conftest import make_dataset, TWO_SUBSETS, write_run_config
+from .conftest import TWO_SUBSETS, make_dataset, write_run_config
 
 pytestmark = pytest.mark.slow
 

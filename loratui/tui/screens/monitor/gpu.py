@@ -56,14 +56,14 @@ def nvml_reader():
                 except Exception:  # noqa: BLE001 - some boards lack a sensor
                     return default
 
-            name = safe(lambda: pynvml.nvmlDeviceGetName(h), "GPU")
-            mem = safe(lambda: pynvml.nvmlDeviceGetMemoryInfo(h), None)
+            name = safe(lambda: pynvml.nvmlDeviceGetName(h), "GPU")  # noqa: B023
+            mem = safe(lambda: pynvml.nvmlDeviceGetMemoryInfo(h), None)  # noqa: B023
             out.append(GpuInfo(i, name.decode() if isinstance(name, bytes) else str(name),
-                               int(safe(lambda: pynvml.nvmlDeviceGetUtilizationRates(h).gpu)),
+                               int(safe(lambda: pynvml.nvmlDeviceGetUtilizationRates(h).gpu)),  # noqa: B023
                                int(mem.used) if mem else 0, int(mem.total) if mem else 0,
-                               int(safe(lambda: pynvml.nvmlDeviceGetTemperature(h, 0))),
-                               safe(lambda: pynvml.nvmlDeviceGetPowerUsage(h)) / 1000.0,
-                               safe(lambda: pynvml.nvmlDeviceGetEnforcedPowerLimit(h)) / 1000.0))
+                               int(safe(lambda: pynvml.nvmlDeviceGetTemperature(h, 0))),  # noqa: B023
+                               safe(lambda: pynvml.nvmlDeviceGetPowerUsage(h)) / 1000.0,  # noqa: B023
+                               safe(lambda: pynvml.nvmlDeviceGetEnforcedPowerLimit(h)) / 1000.0))  # noqa: B023
         return out
 
     return read
