@@ -28,7 +28,7 @@ from .kohya_values import (
     _to_str,
     unsupported_network,
 )
-from .model import NETWORK_TYPES, OPTIMIZERS, SCHEDULERS, SUBSET_OVERRIDES, SubsetConfig, TrainConfig
+from .model import OPTIMIZERS, SCHEDULERS, SUBSET_OVERRIDES, SubsetConfig, TrainConfig
 from .toml_io import ConfigError, convert_value
 
 # kohya argparse name -> (config path, converter)

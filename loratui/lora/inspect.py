@@ -288,7 +288,7 @@ def inspect_lora(path: str, compute_hashes: bool = True, top_tags: int = 30) -> 
     alphas: Counter = Counter()
     conv_alphas: Counter = Counter()
     unet = te = 0
-    full = Counter()
+    full: Counter = Counter()
     dora = 0
     for mod, params in modules.items():
         if _is_te(mod):

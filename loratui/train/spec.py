@@ -279,7 +279,6 @@ def subsets_from_root(root: str, caption_ext: str, template: SubsetSpec) -> list
 def load_run_spec(run_dir: str) -> TrainSpec:
     """The spec of a run folder: ``RUN_DIR/config.toml`` in the loratui config format."""
     from loratui.config.model import TrainConfig
-
     from loratui.config.toml_io import ConfigError
     from loratui.config.validate import launch_errors
 

@@ -92,9 +92,9 @@ def lora_tensors(fmt: str, rank: int = 8, alpha: float = 4.0, conv_rank: int = 4
             t[f"{name}.alpha"] = np.array(100000, dtype=np.float32)
     elif fmt == "dora":
         t = lora_tensors("locon", rank, alpha, conv_rank, conv_alpha, dtype)
-        for name, i, o in UNET_LINEAR + TE_LINEAR:
+        for name, _i, o in UNET_LINEAR + TE_LINEAR:
             t[f"{name}.dora_scale"] = arr(o, 1)
-        for name, i, o in UNET_CONV:
+        for name, _i, o in UNET_CONV:
             t[f"{name}.dora_scale"] = arr(o, 1, 1, 1)
     elif fmt == "peft":
         for name, i, o in UNET_LINEAR:
