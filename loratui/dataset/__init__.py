@@ -1,6 +1,6 @@
 """The dataset core: scanning, captions, the tag index, safe journaled edits. No Textual, no torch."""
 
-from .caption import Caption, normalize_tag, parse_caption, split_tags
+from .caption import Caption, bare_tag, normalize_tag, parse_caption, reweigh, split_tags, split_weight
 from .caption_file import CaptionError
 from .dataset import ApplyResult, Dataset, DatasetError, FileChange, Plan
 from .journal import JournalError
@@ -14,5 +14,5 @@ __all__ = [
     "AddTags", "ApplyResult", "Caption", "CaptionError", "Dataset", "DatasetError", "Dedupe", "ERROR",
     "FileChange", "IMAGE_EXTS", "ImageEntry", "JournalError", "MergeTags", "MoveToFront", "NOTE", "Operation", "Plan", "Problem",
     "QueryError", "RemoveTags", "RenameTag", "ReplaceRegex", "SetTags", "SortTags", "Subset", "TagIndex",
-    "WARNING", "normalize_tag", "parse_caption", "parse_query", "quote_tag", "split_tags", "tags_query",
+    "WARNING", "bare_tag", "normalize_tag", "parse_caption", "parse_query", "quote_tag", "reweigh", "split_tags", "split_weight", "tags_query",
 ]

@@ -154,3 +154,39 @@ def normalize_tag(tag: str) -> str:
     if len(t) <= 3 and not any(c.isalpha() for c in t):
         return t
     return " ".join(t.replace("_", " ").split())
+
+
+# A prompt-weighted tag: `(smile:1.2)`, `(smile)` (x1.1) or `[smile]` (/1.1), one tag inside, no
+# escapes: its bare tag is `smile`. Groups such as `(red hair, blue eyes:1.2)` stay as they are.
+_WEIGHTED_RE = None
+
+
+def split_weight(tag: str) -> tuple[str, str, str]:
+    """``(prefix, bare tag, suffix)`` with ``prefix + bare + suffix == tag``:
+    ``(smile:1.2)`` -> ``("(", "smile", ":1.2)")``; an unweighted tag -> ``("", tag, "")``."""
+    global _WEIGHTED_RE
+    if not tag or tag[0] not in "([" or tag[-1] not in ")]":
+        return "", tag, ""
+    if _WEIGHTED_RE is None:
+        import re
+
+        _WEIGHTED_RE = re.compile(r"^(\(+|\[+)([^()\[\]:,\\]+?)((?::\s*-?\d+(?:\.\d+)?)?(?:\)+|\]+))$")
+    m = _WEIGHTED_RE.match(tag)
+    if m is None:
+        return "", tag, ""
+    opening, bare, closing = m.groups()
+    brackets = closing.lstrip(":.-0123456789 ")
+    if len(opening) != len(brackets) or (opening[0] == "(") != (brackets[0] == ")") or not bare.strip():
+        return "", tag, ""
+    return opening, bare, closing
+
+
+def bare_tag(tag: str) -> str:
+    """The tag a weighted tag stands for: ``(smile:1.2)`` -> ``smile``; other tags unchanged."""
+    return split_weight(tag)[1]
+
+
+def reweigh(tag: str, new: str) -> str:
+    """``new`` with ``tag``'s weight: ``reweigh("(smile:1.2)", "grin")`` -> ``(grin:1.2)``."""
+    prefix, _, suffix = split_weight(tag)
+    return f"{prefix}{new}{suffix}" if prefix else new

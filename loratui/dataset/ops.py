@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from .caption import normalize_tag
+from .caption import bare_tag, normalize_tag, reweigh
 
 
 def dedupe_tags(tags: Sequence[str]) -> list[str]:
@@ -21,6 +21,19 @@ def dedupe_tags(tags: Sequence[str]) -> list[str]:
     for t in tags:
         if t not in seen:
             seen.add(t)
+            out.append(t)
+    return out
+
+
+def dedupe_weighted(tags: Sequence[str]) -> list[str]:
+    """Drop repeats where a weighted tag and its bare tag count as one (``(smile:1.2)``, ``smile``):
+    the first occurrence is kept, with its weight."""
+    seen: set[str] = set()
+    out = []
+    for t in tags:
+        k = bare_tag(t)
+        if k not in seen:
+            seen.add(k)
             out.append(t)
     return out
 
@@ -69,7 +82,8 @@ class AddTags(Operation):
             raise ValueError(f"add: position must be front, end or a number, not {self.position!r}")
 
     def run(self, tags, notes):
-        new = [t for t in self.tags if t not in tags]
+        have = set(tags) | {bare_tag(t) for t in tags}  # `smile` is there when `(smile:1.2)` is
+        new = [t for t in self.tags if t not in have]
         if len(new) < len(self.tags):
             notes["files already had it"] += 1
         if not new:
@@ -94,8 +108,8 @@ class RemoveTags(Operation):
     name = "remove"
 
     def run(self, tags, notes):
-        drop = set(self.tags)
-        return [t for t in tags if t not in drop]
+        drop = set(self.tags)  # removing `smile` removes `(smile:1.2)` too
+        return [t for t in tags if t not in drop and bare_tag(t) not in drop]
 
     def describe(self):
         return f"remove {_list(self.tags)}"
@@ -115,11 +129,13 @@ class RenameTag(Operation):
             raise ValueError(f"rename: `{self.new}` contains a comma; a tag cannot (rename to one tag at a time)")
 
     def run(self, tags, notes):
-        if self.old not in tags:
+        # `(smile:1.2)` is the tag `smile`: renaming it keeps the weight, `(grin:1.2)`
+        if not any(t == self.old or bare_tag(t) == self.old for t in tags):
             return tags
-        if self.new in tags and self.new != self.old:
+        if self.new != self.old and any(t == self.new or bare_tag(t) == self.new for t in tags):
             notes[f"already had `{self.new}` (merged)"] += 1
-        return dedupe_tags([self.new if t == self.old else t for t in tags])
+        out = [self.new if t == self.old else reweigh(t, self.new) if bare_tag(t) == self.old else t for t in tags]
+        return dedupe_weighted(out)
 
     def describe(self):
         return f"rename `{self.old}` -> `{self.new}`"
@@ -205,14 +221,15 @@ class SortTags(Operation):
 
 @dataclass
 class Dedupe(Operation):
-    """Drop repeated tags; ``red_hair`` and ``red hair`` count as the same (the first is kept)."""
+    """Drop repeated tags; ``red_hair`` and ``red hair`` count as the same, and so do ``(smile:1.2)``
+    and ``smile`` (the first is kept, with its weight)."""
     name = "dedupe"
 
     def run(self, tags, notes):
         seen: set[str] = set()
         out = []
         for t in tags:
-            k = normalize_tag(t)
+            k = normalize_tag(bare_tag(t))  # `(smile:1.2)` and `smile` are one tag
             if k not in seen:
                 seen.add(k)
                 out.append(t)

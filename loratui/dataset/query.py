@@ -36,6 +36,7 @@ class QueryError(ValueError):
 
 _TOKEN = re.compile(r'\s*(?:(\()|(\))|(\|)|"((?:[^"\\]|\\.)*)"|([^\s()|"]+))')
 _COUNT = re.compile(r"^tags\s*(<=|>=|<|>|=|==)\s*(\d+)$")
+_COUNT_LIKE = re.compile(r"^tags\s*(<=|>=|<|>|==|=)")
 
 
 @dataclass
@@ -127,12 +128,17 @@ class _Parser:
         if kind == "word":
             self.i += 1
             return self.atom_from_word(value)
-        raise QueryError(f"expected a term, found {value!r} in {self.text!r}")
+        found = "the end" if kind is None else f"`{value if value is not None else kind}`"
+        raise QueryError(f"expected a tag after `-`, found {found} in {self.text!r}"
+                         if self.i and self.tokens[self.i - 1] == ("word", "-")
+                         else f"expected a term, found {found} in {self.text!r}")
 
     def atom_from_word(self, word: str) -> _Node:
         m = _COUNT.match(word)
         if m:
             return _Node("count", (m.group(1), int(m.group(2))))
+        if _COUNT_LIKE.match(word):  # `tags<abc`, `tags>=`: a count query with no number
+            raise QueryError(f"`{word}`: a tag count needs a whole number, e.g. tags<5, in {self.text!r}")
         if word in ("no-caption", "empty-caption", "unreadable", "changed", "duplicate-name"):
             return _Node("state", word)
         if word.startswith("subset:") and len(word) > 7:

@@ -141,3 +141,23 @@ def test_per_subset_counts_follow_edits(tmp_path):
     assert ds.index.count("sky", bg) == 1 and ds.index.count("sky", ch) == 6 and ds.index.count("sky") == 7
     ds.run(RemoveTags(["sky"]), ds.select("subset:4_bg"))
     assert ds.index.per_subset("sky")[bg] == 0 and ds.index.count("sky") == 6
+
+
+def test_a_weighted_tag_is_its_bare_tag_for_rename_remove_dedupe_and_add():
+    from collections import Counter
+
+    from loratui.dataset import AddTags, Dedupe, RemoveTags, RenameTag, bare_tag, reweigh, split_weight
+
+    assert split_weight("(smile:1.2)") == ("(", "smile", ":1.2)")
+    assert bare_tag("[smile]") == "smile" and bare_tag("((smile))") == "smile"
+    for plain in ("(red hair, blue eyes:1.2)", "\\(cat\\)", "(smile:1.2", "smile", "(a)b)"):
+        assert bare_tag(plain) == plain, plain
+    assert reweigh("(smile:1.2)", "grin") == "(grin:1.2)" and reweigh("smile", "grin") == "grin"
+    # append-mode tagging wrote `(smile:1.2), ..., smile` into one caption
+    tags = ["(smile:1.2)", "1girl", "smile"]
+    notes: Counter = Counter()
+    assert RenameTag("smile", "grin").run(tags, notes) == ["(grin:1.2)", "1girl"], "weight kept, one tag"
+    assert RemoveTags(["smile"]).run(tags, Counter()) == ["1girl"]
+    assert Dedupe().run(tags, Counter()) == ["(smile:1.2)", "1girl"]
+    assert AddTags(["smile"]).run(["(smile:1.2)", "1girl"], Counter()) == ["(smile:1.2)", "1girl"]
+    assert RenameTag("(red hair, blue eyes:1.2)", "x").run(["(red hair, blue eyes:1.2)"], Counter()) == ["x"]

@@ -44,3 +44,16 @@ def test_terms(ds):
 def test_bad_queries_explain(ds, bad):
     with pytest.raises(QueryError):
         ds.select(bad)
+
+
+def test_bad_queries_say_what_is_wrong():
+    import pytest
+
+    from loratui.dataset import QueryError, parse_query
+
+    for text, said in [("(hat", "missing `)`"), ("1girl -", "expected a tag after `-`, found the end"),
+                       ("tags<abc", "a tag count needs a whole number"), ("tags>=", "whole number")]:
+        with pytest.raises(QueryError, match=None) as e:
+            parse_query(text)
+        assert said in str(e.value), (text, str(e.value))
+    assert parse_query('"tags<abc"') is not None  # quoted, it is a tag

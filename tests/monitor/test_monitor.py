@@ -201,6 +201,9 @@ async def test_standalone_monitor_app_and_active_runs(tmp_path):
     app = MonitorApp(run.dir, gpu_reader=_no_gpu, poll=0.02, coalesce=0.05)
     async with app.run_test(size=(120, 36)) as pilot:
         await until(pilot, lambda: isinstance(app.screen, MonitorScreen) and app.screen.progress.step == 5)
-        await pilot.press("escape")
-        await pilot.pause()
+        await pilot.press("escape")  # Back shows the runs list, not a blank screen
+        await until(pilot, lambda: isinstance(app.screen, RunsScreen))
+        await until(pilot, lambda: app.screen.query_one(DataTable).row_count == 2)  # live and done
+        await pilot.press("escape")  # Back again quits
+        await until(pilot, lambda: not app.is_running)
     assert app.return_code in (0, None)

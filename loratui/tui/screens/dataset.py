@@ -8,10 +8,10 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer, Input
+from textual.widgets import Footer, Input, Static
 from textual.worker import get_current_worker
 
-from loratui.dataset import AddTags, Dataset, QueryError
+from loratui.dataset import AddTags, Dataset, Dedupe, QueryError, RemoveTags
 from loratui.demo import TRAIN_CONFIG
 from loratui.tui.dialogs.prompt import PromptScreen
 from loratui.tui.messages import DatasetFailed, DatasetLoaded, EditDone, ScanProgress, ShowImages
@@ -41,14 +41,16 @@ class DatasetScreen(LoraScreen):
     BINDINGS = [
         Binding("slash", "focus_filter", "Filter"),
         Binding("t", "tag_view", "Tags"),
-        Binding("a", "add_tag", "Add tag"),
+        Binding("a", "add_tag", "Add"),
+        Binding("d", "remove_from_selection", "Remove tag from selection", show=False),
+        Binding("D", "dedupe", "Remove duplicate tags", show=False),
         Binding("e,enter", "focus_caption", "Edit caption", show=False),
         Binding("u", "undo", "Undo"),
-        Binding("U,ctrl+y", "redo", "Redo"),
+        Binding("U,ctrl+y", "redo", "Redo", show=False),
         Binding("s", "sort", "Sort", show=False),
         Binding("b", "toggle_subsets", "Subsets", show=False),
         Binding("f5,ctrl+r", "refresh", "Reload from disk", show=False),
-        Binding("T", "auto_tag", "Auto-tag"),
+        Binding("T", "auto_tag", "Auto"),
         Binding("c", "training_config", "Train"),
         Binding("i", "inspect_lora", "Inspect LoRA", show=False),
         Binding("r", "runs", "Runs", show=False),
@@ -81,12 +83,13 @@ class DatasetScreen(LoraScreen):
             with Vertical(id="center"):
                 yield FilterInput(placeholder="/ filter: red_hair  1girl -solo  hat | cap  tags<5  no-caption",
                                   id="filter", compact=True)
+                yield Static("", id="filter-error", markup=False)
                 yield ImageList(id="images")
             with Vertical(id="right"):
                 yield Preview(self.state.images_mode, self.thumbs, id="preview")
                 yield CaptionEditor(self.state.vocabulary, id="caption")
         yield StatusBar(id="status")
-        yield Footer()
+        yield Footer(id="footer")
 
     def on_mount(self) -> None:
         self.query_one(ImageList).loading = True
@@ -98,12 +101,23 @@ class DatasetScreen(LoraScreen):
         self._apply_width(event.size.width)
 
     def _apply_width(self, width: int) -> None:
-        self.set_class(0 < width < NARROW, "-narrow")
+        narrow = 0 < width < NARROW
+        self.set_class(narrow, "-narrow")
+        # 80 columns: a compact footer without the palette hint, so c/h/q/? stay visible
+        # (Ctrl+P still opens the palette; ? lists every key)
+        footer = self.query_one("#footer", Footer)
+        footer.compact = narrow
+        footer.show_command_palette = not narrow
+        if self.is_mounted:
+            self.status(filters=self.active_filters())
 
     def action_toggle_subsets(self) -> None:
         self.toggle_class("-subsets")
-        if self.has_class("-subsets"):
+        if self.subsets_pane_shown():
             self.query_one(SubsetList).focus()
+        elif self.query_one(SubsetList).has_focus:
+            self.query_one(ImageList).focus()
+        self.status(filters=self.active_filters())
 
     # --- loading -------------------------------------------------------------------------------
     def on_dataset_loaded(self, event: DatasetLoaded) -> None:
@@ -134,7 +148,6 @@ class DatasetScreen(LoraScreen):
         if self.pinned is not None:
             inside = set(base) if base is not None else None
             base = [i for i in self.pinned if i < len(ds.images) and (inside is None or i in inside)]
-        filt = self.query_one("#filter", FilterInput)
         if not ds.lock.acquire(blocking=False):
             # the writer holds the dataset for a big edit: say so instead of freezing the UI
             self._view_stale = True
@@ -143,23 +156,38 @@ class DatasetScreen(LoraScreen):
         try:
             ids = ds.select(self.query_text, base)
         except QueryError as e:
-            filt.add_class("-error")
-            self.notify(str(e), title="filter", severity="error", timeout=4)
+            self.show_query_error(str(e))
             return False
         finally:
             ds.lock.release()
         self._view_stale = False
         self._shown_generation = ds.generation
-        filt.remove_class("-error")
+        self.show_query_error("")
         ids = self.sorted_ids(ids)
         lst = self.query_one(ImageList)
         if not keep_selection:
             lst.selected.clear()
         lst.set_rows(ids)
-        self.status(shown=len(ids), selected=len(lst.selected))
+        self.status(shown=len(ids), selected=len(lst.selected), filters=self.active_filters())
         if not ids:
             self.show_image(None)
         return True
+
+    def subsets_pane_shown(self) -> bool:
+        return self.has_class("-narrow") == self.has_class("-subsets")
+
+    def active_filters(self) -> str:
+        """The status bar's account of what narrows the list (a hidden subset pane still filters)."""
+        ds = self.dataset
+        out = []
+        if ds is not None and self.subset is not None and self.subset < len(ds.subsets):
+            hidden = "" if self.subsets_pane_shown() else " (pane hidden: b)"
+            out.append(f"subset {ds.subsets[self.subset].path}{hidden}")
+        if self.query_text.strip():
+            out.append(f"filter {self.query_text.strip()}")
+        if self.pinned is not None:
+            out.append(f"{len(self.pinned):,} images of a finding")
+        return "; ".join(out)
 
     def sorted_ids(self, ids: list[int]) -> list[int]:
         ds = self.dataset
@@ -232,9 +260,18 @@ class DatasetScreen(LoraScreen):
 
         try:
             parse_query(self.query_text)
-        except QueryError:
+        except QueryError as e:
+            # half-typed queries are common: say what is wrong (as the CLI does), keep the list
+            self.show_query_error(str(e))
             return
         self.apply_view()
+
+    def show_query_error(self, error: str) -> None:
+        """The query's parse error inline under the box, worded as the CLI words it ("" hides it)."""
+        self.query_one("#filter", FilterInput).set_class(bool(error), "-error")
+        line = self.query_one("#filter-error", Static)
+        line.update(f"--where: {error} (the list still shows the last valid filter)" if error else "")
+        line.set_class(bool(error), "-shown")
 
     def on_subset_list_chosen(self, event: SubsetList.Chosen) -> None:
         if event.subset != self.subset:
@@ -271,8 +308,12 @@ class DatasetScreen(LoraScreen):
         if e.changed_outside:
             state += " (changed outside)"
         editor.tag_list.confidence = self.state.confidences.get(ds, image_id)
+        why = ""
+        if not e.editable:
+            why = next((f"{p.path}: {p.message}" for p in ds.problems if p.path == e.caption_path),
+                       f"{e.caption_path}: cannot be read")
         editor.load(image_id, e.tags, self.state.trigger_tags(), editable=e.editable,
-                    title=f"Caption{state}")
+                    title=f"Caption{state}", why_not=why)
         preview.show(image_id, ds.abspath(e.path), e.path)
 
     # --- edits (all go through the app's writer thread) -----------------------------------------
@@ -338,6 +379,39 @@ class DatasetScreen(LoraScreen):
         self.app.push_screen(PromptScreen(f"Add a tag to the {len(ids):,} selected images:", "",
                                           TagSuggester(self.state.vocabulary)), done)
 
+    def target_ids(self) -> list[int]:
+        """The images a bulk edit from the list acts on: the selection, else every image shown."""
+        lst = self.query_one(ImageList)
+        return sorted(lst.selected) if lst.selected else list(lst.rows)
+
+    def action_remove_from_selection(self) -> None:
+        """Remove a tag from the selected images (with a preview); suggestions are their own tags."""
+        lst = self.query_one(ImageList)
+        ds = self.dataset
+        if ds is None:
+            return
+        if not lst.selected:
+            self.notify("select images first (Space, Shift+↓, Ctrl+A); `d` in the caption deletes one tag",
+                        timeout=4)
+            return
+        ids = sorted(lst.selected)
+
+        def done(text: str | None) -> None:
+            wanted = [t.strip() for t in (text or "").split(",") if t.strip()]
+            if wanted:
+                self.preview_and_apply(RemoveTags(wanted), ids)
+
+        from loratui.tui.services.tag_vocabulary import TagVocabulary
+
+        present = TagVocabulary.of_images(ds, ids)
+        self.app.push_screen(PromptScreen(f"Remove a tag from the {len(ids):,} selected images:", "",
+                                          TagSuggester(present)), done)
+
+    def action_dedupe(self) -> None:
+        """Remove repeated tags (``red_hair``/``red hair``, ``(smile:1.2)``/``smile``) with a preview."""
+        if self.dataset is not None:
+            self.preview_and_apply(Dedupe(), self.target_ids())
+
     # --- navigation -----------------------------------------------------------------------------
     def action_focus_filter(self) -> None:
         self.query_one("#filter", FilterInput).focus()
@@ -365,6 +439,8 @@ class DatasetScreen(LoraScreen):
         yield "Images: select all shown", "Select every image the filter shows", lambda: self.query_one(ImageList).action_select_all()
         yield "Images: clear selection", "Unselect every image", self._clear_selection
         yield "Images: add a tag to the selection", "Add a tag to the selected images (with a preview)", self._add_to_selection
+        yield "Images: remove a tag from the selection", "Remove a tag from the selected images (d, with a preview)", self.action_remove_from_selection
+        yield "Images: remove duplicate tags", "Dedupe the selection (or every image shown): red_hair = red hair, (smile:1.2) = smile (D)", self.action_dedupe
         yield "Images: show subsets pane", "Toggle the subset list (hidden in narrow terminals)", self.action_toggle_subsets
         yield "Caption: add tag", "Add a tag to the current image (autocomplete)", self.action_add_tag
         yield "Caption: edit tag", "Edit the tag under the cursor in place", lambda: self.query_one(CaptionEditor).start_edit()

@@ -44,12 +44,28 @@ class TagVocabulary:
         self._generation = -1
         self._dataset = None
 
+    @classmethod
+    def of_images(cls, dataset, ids) -> "TagVocabulary":
+        """A fixed vocabulary: the tags of these images, most frequent first (what can be removed)."""
+        from collections import Counter
+
+        counts: Counter = Counter()
+        for i in ids:
+            counts.update(dict.fromkeys(dataset.images[i].tags, 1))
+        v = cls()
+        v._ranked = [(t, normalize_tag(t), n) for t, n in counts.most_common()]
+        v._generation = dataset.generation
+        v._dataset = None
+        return v
+
     def attach(self, dataset) -> None:
         self._dataset = dataset
         self._generation = -1
 
     def ranked(self) -> list[tuple[str, str, int]]:
         ds = self._dataset
+        if ds is None and self._ranked:
+            return self._ranked  # a fixed vocabulary (``of_images``)
         generation = ds.generation if ds is not None else 0
         if generation != self._generation:
             if ds is not None and not ds.lock.acquire(blocking=False):

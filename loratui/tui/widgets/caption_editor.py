@@ -45,6 +45,8 @@ class CaptionEditor(Vertical):
         self.vocabulary = vocabulary
         self.image_id: int | None = None
         self.editable = True
+        self.why_not = ""
+        """Why this caption cannot be edited (an unreadable file: which encoding, which error)."""
         self._mode = ""  # "add" | "edit" while the input is open
         self.border_title = "Caption"
 
@@ -63,22 +65,29 @@ class CaptionEditor(Vertical):
         return self.tag_list.tags
 
     def load(self, image_id: int | None, tags: list[str], trigger: set[str], editable: bool = True,
-             title: str = "Caption") -> None:
+             title: str = "Caption", why_not: str = "") -> None:
         same = image_id == self.image_id
         self.image_id = image_id
         self.editable = editable
+        self.why_not = "" if editable else (why_not or "this caption file cannot be read")
         self.border_title = title
         self.tag_list.show_tags(tags, trigger, cursor=None if same else 0)
         if not same and self._mode:
             self.finish_input(refocus=False)
+        if not editable:  # say why the caption is blank and read-only, where the caption would be
+            from rich.markup import escape
+
+            self.query_one("#completions", Static).update(
+                f"[$error]not editable:[/] {escape(self.why_not)}; loratui never overwrites a file it cannot read")
+        elif not self._mode:
+            self.query_one("#completions", Static).update("")
 
     # --- edits ---------------------------------------------------------------------------------
     def _commit(self, tags: list[str], label: str, cursor: int) -> None:
         if self.image_id is None:
             return
         if not self.editable:
-            self.app.notify("this caption file cannot be read, so loratui will not overwrite it",
-                            severity="warning")
+            self.app.notify(f"{self.why_not}: loratui will not overwrite it", severity="warning")
             return
         self.tag_list.show_tags(tags, self.tag_list.trigger, cursor=cursor)
         self.post_message(self.TagsEdited(self.image_id, list(tags), label))
@@ -107,9 +116,15 @@ class CaptionEditor(Vertical):
     def start_add(self) -> None:
         if self.image_id is None:
             return
+        if not self.editable:  # no input box on a caption that cannot be written
+            self.app.notify(f"cannot add a tag: {self.why_not}", severity="warning")
+            return
         self._open_input("add", "")
 
     def start_edit(self) -> None:
+        if not self.editable:
+            self.app.notify(f"cannot edit: {self.why_not}", severity="warning")
+            return
         i = self.tag_list.cursor
         if 0 <= i < len(self.tags):
             self._open_input("edit", self.tags[i])
@@ -162,6 +177,8 @@ class CaptionEditor(Vertical):
         elif mode == "add":
             new = [t for t in entered if t not in tags]
             if not new:
-                self.app.notify(f"already tagged {', '.join(entered)}")
+                # keep typing in the box: the next keys are a new tag, never commands (`r`, `d`...)
+                self.app.notify(f"already tagged {', '.join(entered)}; type another tag or Esc")
+                self._open_input("add", "")
                 return
             self._commit(tags + new, f"add {', '.join(f'`{t}`' for t in new)}", len(tags))

@@ -16,6 +16,8 @@ class StatusInfo:
     pending: int = 0
     journal: tuple[int, int] = (0, 0)
     sort: str = "name"
+    filters: str = ""
+    """What narrows the list (subset, query, pinned images): never filtering without a visible sign."""
     message: str = ""
 
 
@@ -39,6 +41,8 @@ class StatusBar(Static):
         if i.message:
             return escape(i.message)
         parts = [f"[b]{i.shown:,}[/b]/{i.total:,} shown"]
+        if i.filters:
+            parts.append(f"[$accent]{escape(i.filters)}[/]")
         if i.selected:
             parts.append(f"[b]{i.selected:,}[/b] selected")
         if i.pending:

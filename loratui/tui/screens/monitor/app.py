@@ -17,14 +17,17 @@ class MonitorApp(App):
         self.monitor_kw = monitor_kw
 
     def on_mount(self) -> None:
+        import os
+
+        from loratui.tui.screens.monitor.runs_screen import RunsScreen
+        from loratui.tui.screens.monitor.screen import MonitorScreen
+
+        # the runs list is always underneath: Back from a run shows it (and Back there quits),
+        # instead of leaving the app's empty default screen
+        roots = self.roots or ([os.path.dirname(os.path.abspath(self.run_dir))] if self.run_dir else [])
+        self.push_screen(RunsScreen(roots, monitor_kw=self.monitor_kw))
         if self.run_dir:
-            from loratui.tui.screens.monitor.screen import MonitorScreen
-
             self.push_screen(MonitorScreen(self.run_dir, **self.monitor_kw))
-        else:
-            from loratui.tui.screens.monitor.runs_screen import RunsScreen
-
-            self.push_screen(RunsScreen(self.roots, monitor_kw=self.monitor_kw))
 
 
 def run_monitor(run_dir: str | None = None, roots: list[str] | None = None, images: str = "auto") -> int:

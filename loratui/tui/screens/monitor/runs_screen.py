@@ -94,7 +94,8 @@ class RunsScreen(Screen):
         self.action_open()
 
     def action_back(self) -> None:
-        if len(self.app.screen_stack) > 1:
+        # screen_stack[0] is the app's empty default screen: never go back to it
+        if len(self.app.screen_stack) > 2:
             self.app.pop_screen()
         else:
             self.app.exit()

@@ -188,7 +188,8 @@ class MonitorScreen(Screen):
 
     # --- actions -------------------------------------------------------------------------------
     def action_back(self) -> None:
-        if len(self.app.screen_stack) > 1:
+        # screen_stack[0] is the app's empty default screen: never go back to it
+        if len(self.app.screen_stack) > 2:
             self.app.pop_screen()
         else:
             self.app.exit()
