@@ -5,13 +5,14 @@ problems come from the image facts (zero-byte, corrupt, truncated)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from loratui.dataset import ImageEntry
+from typing import TYPE_CHECKING, Any
 
 from .findings import ERROR, LEVEL_ORDER, NOTE, WARNING, Finding, files_phrase, plural
 from .image_facts import ImageFacts
 from .options import CheckOptions
+
+if TYPE_CHECKING:
+    from loratui.dataset import ImageEntry
 
 # kind -> (code, headline for n files, hint); the level is the scan's own
 _SCAN_KINDS = {

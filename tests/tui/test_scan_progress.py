@@ -27,8 +27,8 @@ async def test_status_bar_shows_scanning_counts(tmp_path):
         await wait_loaded(app, pilot)
         bar = app.screen.query_one(StatusBar)
         assert "scanning" not in bar.info.message
-        ds, app.dataset = app.dataset, None  # as while the scan is still running
+        ds, app.state.dataset = app.state.dataset, None  # as while the scan is still running
         app.post_message(ScanProgress(41_000, 100_000))
         await pilot.pause()
         assert bar.info.message == "scanning 41,000 / 100,000 captions …"
-        app.dataset = ds
+        app.state.dataset = ds
