@@ -13,7 +13,6 @@ import os
 import stat as stat_mod
 import tempfile
 
-
 FILE_MODE = 0o644
 DIR_MODE = 0o755
 """The one rule for what loratui creates (LoRA files, samples, configs, journal, run records,

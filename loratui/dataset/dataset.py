@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 
 from . import snapshot
 from .caption import Caption, parse_caption
-from .caption_file import (CaptionError, CaptionText, atomic_write, encode_caption, read_caption, remove_file,
-                           write_many)
+from .caption_file import CaptionError, CaptionText, atomic_write, encode_caption, read_caption, remove_file, write_many
 from .journal import FileRecord, Journal, JournalError, OpRecord
 from .ops import Operation, SetTags
 from .query import select as query_select

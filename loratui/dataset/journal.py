@@ -27,8 +27,8 @@ import time
 from dataclasses import dataclass
 
 from loratui.fileio import UntrustedFileError as _Unparsable
-from loratui.fileio import read_json_untrusted as _read_json
 from loratui.fileio import make_dirs, write_atomic
+from loratui.fileio import read_json_untrusted as _read_json
 
 from .safe_paths import UnsafePath, clean_relative, resolve_inside
 

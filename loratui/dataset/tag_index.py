@@ -17,6 +17,8 @@ from .caption import normalize_tag
 if TYPE_CHECKING:
     import numpy as np
 
+    IdArray = np.ndarray  # (functions bind a local `np` from _numpy(): annotations use this name)
+
 
 def _numpy():
     """numpy, imported on first use: ``import loratui.dataset`` (and the CLI's help) stays light."""
@@ -34,7 +36,7 @@ class TagIndex:
 
     def __init__(self, subset_of: list[int] | None = None, subset_count: int = 0):
         np = _numpy()
-        self._ids: dict[str, np.ndarray | set[int]] = {}
+        self._ids: dict[str, IdArray | set[int]] = {}
         """Per tag: a sorted int32 array (as built) or a set (once an edit touched the tag)."""
         self._as_set: dict[str, set[int]] = {}
         """Sets handed out by ``images()`` for tags still held as arrays."""
@@ -90,7 +92,7 @@ class TagIndex:
             starts = np.zeros(0, np.int64)
         ends = np.append(starts[1:], len(ts))
         firsts = ts[starts].tolist()
-        d: dict[str, np.ndarray | set[int]] = {}
+        d: dict[str, IdArray | set[int]] = {}
         for t, s, e in zip(firsts, starts.tolist(), ends.tolist()):
             d[names[t]] = ims[s:e]
         self._ids = d

@@ -200,9 +200,7 @@ def build_train_data(spec: TrainSpec) -> TrainData:
 def load_pixels(item: ImageItem, flip: bool = False):
     """The image resized to cover its bucket, centre-cropped, as float32 CHW numpy in [-1, 1]."""
     import numpy as np
-    from PIL import Image
-
-    from PIL import ImageOps
+    from PIL import Image, ImageOps
 
     with Image.open(item.path) as im:
         # as kohya: the EXIF orientation is applied (buckets come from the oriented header size)

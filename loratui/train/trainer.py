@@ -138,10 +138,9 @@ def train(spec: TrainSpec, run_dir: str | None, events: EventLog, stopper: Stopp
 
     from loratui.lora.kohya_save import save_kohya
 
+    from .conditioning import TextEncoder, size_ids
     from .distributed import agree_stop, mean_over_ranks
     from .latents import build_cache, default_cache_dir, encode_pixels
-    from .metadata import file_metadata, training_metadata
-    from .conditioning import TextEncoder, size_ids
     from .loss import LossSettings, batch_loss, offset_noise
     from .metadata import file_metadata, training_metadata
     from .models import load_models

@@ -79,12 +79,7 @@ def test_builtin_sdxl_config_is_the_sdxl_architecture(tmp_path):
     equal to sd-scripts' (722 UNet, 72 + 192 text-encoder LoRA modules), built on the meta device."""
     from accelerate import init_empty_weights
     from diffusers import AutoencoderKL, UNet2DConditionModel
-    from transformers import (
-        CLIPTextConfig,
-        CLIPTextModel,
-        CLIPTextModelWithProjection,
-        CLIPTokenizer,
-    )
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
 
     from loratui.lora.kohya_keys import te_targets, unet_targets
     from loratui.lora.sgm_keys import SgmLayout
