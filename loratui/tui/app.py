@@ -330,8 +330,35 @@ class LoraTuiApp(App):
         yield SystemCommand("Theme: next loratui theme", "Cycle dark / light / high-contrast (saved)", self.action_next_theme)
         yield SystemCommand("Help: key map", "Every key, by screen", self.action_help)
 
+    def unsaved_config(self) -> str | None:
+        """What would be lost by quitting: the training config's unsaved edits (None: nothing)."""
+        from loratui.tui.screens.config import ConfigScreen
+
+        for s in self.screen_stack:
+            if isinstance(s, ConfigScreen) and s.dirty:
+                return s.path or "a new config"
+        if self.state.training_config_dirty:
+            return self.state.training_config_path or "a new config"
+        return None
+
     async def action_quit(self) -> None:
-        """Immediate when nothing is pending; otherwise wait for the writer (edits are short)."""
+        """Ask first when the training config has unsaved edits; then immediate when nothing is
+        pending, otherwise wait for the writer (edits are short)."""
+        unsaved = self.unsaved_config()
+        if unsaved is not None:
+            from loratui.tui.dialogs.confirm import ConfirmDialog
+
+            def answered(yes: bool | None) -> None:
+                if yes:
+                    self.state.training_config_dirty = False
+                    self._quit_now()
+
+            self.push_screen(ConfirmDialog(f"The training config ({unsaved}) has unsaved changes. "
+                                           "Quit and lose them?", "quit", "stay (Ctrl+S saves)"), answered)
+            return
+        self._quit_now()
+
+    def _quit_now(self) -> None:
         if self.edits.pending:
             self.notify(f"finishing {self.edits.pending} pending edit(s)…")
             self._finish_and_exit()

@@ -33,6 +33,8 @@ class AppState:
     training_config: TrainConfig | None = None
     """The config being edited in the config screen (kept, saved or not, while the app runs)."""
     training_config_path: str | None = None
+    training_config_dirty: bool = False
+    """The form has edits not saved to ``training_config_path`` (the config screen shows `*`)."""
     last_tagging: TaggingOptions | None = None
     """The last auto-tagging run's options: the dialog reopens with them."""
     vocabulary: TagVocabulary = field(default_factory=TagVocabulary)

@@ -154,3 +154,94 @@ async def test_remove_a_tag_from_the_selection_and_dedupe(tmp_path):
         await pilot.press("u")  # one undo step puts it back
         await wait_edits(app, pilot)
         assert caption(root, "10_mychar/img04.txt") == "mychar, (smile:1.2), 1girl, smile, red_hair, red hair"
+
+
+async def test_tag_frequencies_follow_the_scope_and_w_toggles_the_whole_dataset(tmp_path):
+    from textual.widgets import Static
+
+    from loratui.tui.dialogs.confirm_plan import ConfirmPlanScreen
+    from loratui.tui.screens.tag_frequency import TagFrequencyScreen
+
+    from .helpers import wait_plan
+
+    root = make_dataset(tmp_path / "ds")
+    app = make_app(root)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_loaded(app, pilot)
+        await pilot.press("slash")
+        await type_text(pilot, "hat")
+        await pilot.press("enter")  # one image: mychar, 1girl, blonde hair, hat, outdoors
+        await pilot.pause()
+        await pilot.press("t")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, TagFrequencyScreen)
+        scope = str(screen.query_one("#tag-scope", Static).render())
+        assert "filter hat" in scope and "1 images" in scope
+        assert set(screen.table.rows) == {"mychar", "1girl", "blonde hair", "hat", "outdoors"}
+        assert screen.table.scoped["blonde hair"] == 1
+        await pilot.press("w")
+        await pilot.pause()
+        assert "whole dataset" in str(screen.query_one("#tag-scope", Static).render())
+        assert "sky" in screen.table.rows and screen.table.scoped is None
+        await pilot.press("w")  # back to the scope: a bulk remove touches only its images
+        await pilot.pause()
+        await pilot.press("slash")
+        await type_text(pilot, "blonde")
+        await pilot.press("enter")  # to the list, on `blonde hair`
+        await pilot.pause()
+        assert screen.table.cursor_key == "blonde hair"
+        await pilot.press("d")
+        await wait_plan(app, pilot)
+        assert isinstance(app.screen, ConfirmPlanScreen)
+        assert "in 1 file" in app.screen.plan.summary()
+        await pilot.press("y")
+        await wait_edits(app, pilot)
+        assert "blonde hair" not in caption(root, "10_mychar/img01.txt")
+        assert "blonde hair" in caption(root, "10_mychar/img00.txt")
+
+
+async def test_config_form_keeps_its_modified_marker_and_quit_asks(tmp_path):
+    from textual.widgets import Input, Static
+
+    from loratui.tui.dialogs.confirm import ConfirmDialog
+    from loratui.tui.screens.config import ConfigScreen
+    from loratui.tui.widgets.config_fields import field_id
+
+    root = make_dataset(tmp_path / "ds")
+    app = make_app(root)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_loaded(app, pilot)
+        await pilot.press("c")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ConfigScreen)
+        assert not isinstance(app.focused, Input), "no field focused with its value selected"
+        await pilot.press("x")  # a stray key changes nothing
+        await pilot.pause()
+        assert not screen.dirty
+        screen.show_field("optim.unet_lr")
+        await pilot.pause()
+        assert app.focused.id == field_id("optim.unet_lr")
+        await pilot.press("end", "backspace")
+        await type_text(pilot, "5")
+        await pilot.pause()
+        assert screen.dirty
+        await pilot.press("escape")  # back to the images: the edit and its marker are kept
+        await pilot.pause()
+        await pilot.press("c")
+        await pilot.pause()
+        screen = app.screen
+        screen.flush()
+        assert screen.dirty and str(screen.query_one("#cfg-title", Static).render()).endswith(" *")
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("n")  # stay
+        await pilot.pause()
+        assert app.is_running and isinstance(app.screen, ConfigScreen)
+        await pilot.press("ctrl+q")
+        await pilot.pause()
+        await pilot.press("y")
+        await pilot.pause()
+        assert not app.is_running

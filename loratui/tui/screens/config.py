@@ -110,7 +110,7 @@ class ConfigScreen(Screen):
             self.path = path
 
     def __init__(self, config: TrainConfig | None = None, path: str | None = None, *, name: str | None = None,
-                 id: str | None = None) -> None:
+                 id: str | None = None, dirty: bool = False) -> None:
         super().__init__(name=name, id=id)
         self.config = config.copy() if config is not None else apply_preset("character")
         self.path = path
@@ -118,7 +118,8 @@ class ConfigScreen(Screen):
         self.by_id = {field_id(f.path): f for f in self.fields}
         self.parse_errors: dict[str, str] = {}
         self.findings: list = []
-        self.dirty = False
+        self.dirty = dirty
+        """Edited since the last save or load: kept across visits (the form's edits are kept too)."""
         self._counts: list | None = None
         self._survey: list | None = None
         """Each subset's training images and sizes (``stepmath.survey``): the step math buckets them."""
@@ -166,8 +167,8 @@ class ConfigScreen(Screen):
         self.set_class(0 < self.size.width < self.NARROW, "-narrow")
         self._show_network_fields()
         self.refresh_checks()
-        first = self.query_one(f"#{field_id('model.base')}")
-        first.focus()
+        # focus the section tabs, not `base` with its whole value selected (a stray key would replace it)
+        self.query_one("#cfg-tabs Tabs").focus()
 
     # ---- editing -----------------------------------------------------------------------------
     def _edited(self, widget_id: str | None, raw) -> None:

@@ -419,6 +419,17 @@ class DatasetScreen(LoraScreen):
     def action_focus_caption(self) -> None:
         self.query_one(TagList).focus()
 
+    def tag_scope(self) -> tuple[list[int] | None, str]:
+        """What the tag view counts: the selection, else the list as filtered (subset, query, a
+        finding's images), else None (the whole dataset)."""
+        lst = self.query_one(ImageList)
+        if lst.selected:
+            return sorted(lst.selected), "the selection"
+        filters = self.active_filters()
+        if filters:
+            return list(lst.rows), filters.replace(" (pane hidden: b)", "")
+        return None, ""
+
     def action_tag_view(self) -> None:
         if self.dataset is not None:
             from loratui.tui.screens.tag_frequency import TagFrequencyScreen
@@ -427,7 +438,8 @@ class DatasetScreen(LoraScreen):
                 if query is not None:
                     self.set_query(query)
 
-            self.app.push_screen(TagFrequencyScreen(), show)
+            ids, label = self.tag_scope()
+            self.app.push_screen(TagFrequencyScreen(ids, label), show)
 
     def status(self, **changes) -> None:
         self.query_one(StatusBar).set(**changes)
@@ -486,7 +498,8 @@ class DatasetScreen(LoraScreen):
                 st.training_config = new_config(self.dataset.root, preset)
             except Exception as e:  # a dataset the preset cannot describe: start from an empty form
                 self.notify(f"could not prefill the config from this dataset: {e}", severity="warning")
-        self._config_screen = ConfigScreen(st.training_config, st.training_config_path)
+        self._config_screen = ConfigScreen(st.training_config, st.training_config_path,
+                                           dirty=st.training_config_dirty)
         self.app.push_screen(self._config_screen)
 
     def on_screen_resume(self) -> None:
@@ -494,6 +507,7 @@ class DatasetScreen(LoraScreen):
         screen = self._config_screen
         if screen is not None:
             self.state.training_config, self.state.training_config_path = screen.config, screen.path
+            self.state.training_config_dirty = screen.dirty
             self._config_screen = None
         # edits made on other screens (health fixes, the tag view): the list follows
         ds = self.dataset

@@ -16,7 +16,10 @@ from loratui.tui.widgets.tag_table import TagTable
 
 
 class TagFrequencyScreen(LoraScreen):
-    """Dismisses with a query ("show these images") or None."""
+    """Dismisses with a query ("show these images") or None.
+
+    Counts follow the scope it was opened on (the selected images, else the filtered list or the
+    chosen subset); `w` toggles the whole dataset. Bulk edits act on the scope's images only."""
 
     BINDINGS = [
         Binding("escape", "back", "Back"),
@@ -27,17 +30,23 @@ class TagFrequencyScreen(LoraScreen):
         Binding("f", "front", "To front"),
         Binding("a", "add", "Add tag"),
         Binding("enter,v", "show_images", "Show images"),
+        Binding("w", "toggle_scope", "Whole dataset"),
     ]
     DEFAULT_CSS = """
+    TagFrequencyScreen #tag-scope { height: 1; padding: 0 1; text-style: bold; color: $accent; }
     TagFrequencyScreen #tag-filter { margin: 0 1; }
     TagFrequencyScreen #tag-header { height: 1; color: $text-muted; text-style: bold; }
     TagFrequencyScreen TagTable { height: 1fr; }
     TagFrequencyScreen #tag-status { height: 1; background: $panel; padding: 0 1; }
     """
 
-    def __init__(self) -> None:
+    def __init__(self, scope_ids: list[int] | None = None, scope_label: str = "") -> None:
         super().__init__()
         self.sort_mode = "count"
+        self.scope_ids = scope_ids
+        self.scope_label = scope_label
+        self.whole = scope_ids is None
+        self._scoped: tuple[int, dict[str, int]] | None = None
 
     @property
     def dataset(self) -> Dataset:
@@ -46,6 +55,7 @@ class TagFrequencyScreen(LoraScreen):
         return ds
 
     def compose(self) -> ComposeResult:
+        yield Static("", id="tag-scope", markup=False)
         yield Input(placeholder="filter tags (type to narrow, Enter/↓ to the list)", id="tag-filter",
                     compact=True)
         yield Static("", id="tag-header")
@@ -71,9 +81,11 @@ class TagFrequencyScreen(LoraScreen):
         if not ds.lock.acquire(blocking=False):
             return  # the writer is updating the index; the app calls reload() when it is done
         try:
-            counts = ds.index.counts()
+            counts = ds.index.counts() if self.whole else self.scope_counts()
         finally:
             ds.lock.release()
+        self.table.scoped = None if self.whole else counts
+        self.update_title()
         tags = [t for t in counts if text in normalize_tag(t)] if text else list(counts)
         if self.sort_mode == "count":
             tags.sort(key=lambda t: (-counts[t], t))
@@ -85,10 +97,41 @@ class TagFrequencyScreen(LoraScreen):
         self.query_one("#tag-header", Static).update(table.header(table.size.width or self.size.width))
         self.update_status()
 
+    def scope_counts(self) -> dict[str, int]:
+        """Images per tag within the scope (recounted only when the dataset changed)."""
+        ds = self.dataset
+        if self._scoped is None or self._scoped[0] != ds.generation:
+            from collections import Counter
+
+            c: Counter = Counter()
+            for i in self.scope_ids or []:
+                if i < len(ds.images):
+                    c.update(dict.fromkeys(ds.images[i].tags, 1))
+            self._scoped = (ds.generation, dict(c))
+        return self._scoped[1]
+
+    def scope_text(self) -> str:
+        if self.whole:
+            return "whole dataset" + (f" (w: back to {self.scope_label})" if self.scope_ids is not None else "")
+        return f"{self.scope_label}, {len(self.scope_ids or []):,} images (w: whole dataset)"
+
+    def update_title(self) -> None:
+        self.title = "Tag frequencies"
+        self.sub_title = self.scope_text()
+        self.query_one("#tag-scope", Static).update(f"Tags in: {self.scope_text()}")
+
+    def action_toggle_scope(self) -> None:
+        if self.scope_ids is None:
+            self.notify("already the whole dataset (open t with a subset, a filter or a selection to narrow)",
+                        timeout=3)
+            return
+        self.whole = not self.whole
+        self.reload()
+
     def update_status(self) -> None:
         t = self.table
         self.query_one("#tag-status", Static).update(
-            f"{len(t.rows):,} of {len(self.dataset.index):,} tags  │  {len(t.selected):,} selected  │  "
+            f"{self.scope_text()}  │  {len(t.rows):,} tags  │  {len(t.selected):,} selected  │  "
             f"sort: {self.sort_mode}  │  space select, r rename/merge, d remove, f front, a add, enter show images")
 
     def on_resize(self) -> None:
@@ -128,9 +171,12 @@ class TagFrequencyScreen(LoraScreen):
         return tags
 
     def images_with(self, tags: list[str]) -> list[int]:
+        """The images of the scope having any of ``tags``: a bulk edit never leaves the scope."""
         ids: set[int] = set()
         for t in tags:
             ids |= self.dataset.index.images(t)
+        if not self.whole and self.scope_ids is not None:
+            ids &= set(self.scope_ids)
         return sorted(ids)
 
     def _preview(self, op, tags) -> None:

@@ -19,6 +19,8 @@ class TagTable(VirtualList):
         super().__init__(id=id)
         self.dataset = None
         self.trigger: set[str] = set()
+        self.scoped: dict[str, int] | None = None
+        """Counts within a scope (a subset, a query, a selection); None: the whole dataset's."""
 
     def subset_columns(self, width: int) -> int:
         """How many per-subset columns fit beside a 20-cell tag name."""
@@ -39,7 +41,8 @@ class TagTable(VirtualList):
             return []
         sel = "✓ " if key in self.selected else "  "
         n = self.subset_columns(width)
-        segs = [Segment(sel, self.style("mark", base)), Segment(f"{ds.index.count(key):>{COUNT_W},}")]
+        count = self.scoped.get(key, 0) if self.scoped is not None else ds.index.count(key)
+        segs = [Segment(sel, self.style("mark", base)), Segment(f"{count:>{COUNT_W},}")]
         if n:
             per = ds.index.per_subset(key)
             segs.append(Segment("".join(f"{c:>{SUBSET_W},}" for c in per[:n]), self.style("dim", base)))
