@@ -245,3 +245,29 @@ async def test_config_form_keeps_its_modified_marker_and_quit_asks(tmp_path):
         await pilot.press("y")
         await pilot.pause()
         assert not app.is_running
+
+
+async def test_checkbox_and_radio_state_shows_without_colour(tmp_path):
+    from textual.widgets import Checkbox, RadioButton
+
+    from loratui.tui.dialogs.tagging import TaggingDialog
+
+    root = make_dataset(tmp_path / "ds")
+    app = make_app(root)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_loaded(app, pilot)
+        await pilot.press("T")
+        await pilot.pause()
+        assert isinstance(app.screen, TaggingDialog)
+        boxes = list(app.screen.query(Checkbox))
+        on = [b for b in boxes if b.value]
+        off = [b for b in boxes if not b.value]
+        assert on and off
+        assert all("▐X▌" in str(b.render()) for b in on)
+        assert all("▐ ▌" in str(b.render()) for b in off)
+        radios = list(app.screen.query(RadioButton))
+        assert any("▐●▌" in str(r.render()) for r in radios if r.value)
+        assert all("▐ ▌" in str(r.render()) for r in radios if not r.value)
+        off[0].value = True  # the mark follows the value
+        await pilot.pause()
+        assert "▐X▌" in str(off[0].render())

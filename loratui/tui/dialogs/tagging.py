@@ -17,7 +17,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Input, Label, RadioButton, RadioSet, Select, Static
+from textual.widgets import Button, Input, Label, RadioSet, Select, Static
 
 from loratui.tagging.models import DEFAULT_MODEL, KNOWN_MODELS, REQUIRED_FILES
 from loratui.tagging.options import MODE_HELP, MODES, PRESETS
@@ -31,6 +31,7 @@ from loratui.tui.dialogs.tagging_form import (
     untagged_count,
 )
 from loratui.tui.dialogs.tagging_progress import TaggingProgressScreen, escape
+from loratui.tui.widgets.toggles import Checkbox, RadioButton
 
 STATE_LABELS = {"downloaded": "downloaded", "hf-cache": "in the HF cache", "missing": "not downloaded",
                 None: "checking…"}

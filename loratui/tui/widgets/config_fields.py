@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from textual.widget import Widget
-from textual.widgets import Checkbox, Input, Select, TextArea
+from textual.widgets import Input, Select, TextArea
 
 from loratui.config.fields import FormField, format_value
+from loratui.tui.widgets.toggles import Checkbox
 
 
 def field_id(path: str) -> str:
