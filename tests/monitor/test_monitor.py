@@ -51,7 +51,7 @@ async def test_header_and_chart_follow_a_growing_log(tmp_path):
         assert "syn-1" in header.text and "running" in header.text and "30%" in header.text
         chart = screen.query_one(LossChart)
         await until(pilot, lambda: chart._rows and chart.progress is not None and chart.progress.step == 30)
-        await pilot.pause(0.1)
+        await until(pilot, lambda: "100 steps" in chart_text(chart))
         first = chart_text(chart)
         assert any(0x2800 < ord(c) <= 0x28FF for c in first), first
         assert "100 steps" in first and "lr" in first
@@ -59,18 +59,16 @@ async def test_header_and_chart_follow_a_growing_log(tmp_path):
         run.steps(31, 60)
         await until(pilot, lambda: "step 60/100" in header.text)
         await until(pilot, lambda: chart.draws > draws)
-        await pilot.pause(0.1)
-        assert chart_text(chart) != first
+        await until(pilot, lambda: chart_text(chart) != first)
         assert list(screen.progress.epoch_marks) == [25, 50]
         # zoom to the last N steps and back
         await pilot.press("z")
         assert chart.zoom == 1000
         await pilot.press("z")
-        await pilot.pause(0.1)
-        assert "60 steps" in chart_text(chart)
+        await until(pilot, lambda: "60 steps" in chart_text(chart))
         # nothing new: nothing redraws
         updates, hdr = screen.updates, header.updates
-        await pilot.pause(0.5)
+        await pilot.pause(0.5)  # a negative check: it must wait a while (no condition to poll for)
         assert screen.updates == updates and header.updates == hdr
 
 

@@ -72,3 +72,16 @@ async def wait_plan(app, pilot) -> None:
     await app.workers.wait_for_complete()
     await pilot.pause()
     await pilot.pause()
+
+
+async def until(pilot, pred, timeout: float = 10.0) -> None:
+    """Poll ``pred`` (instead of a fixed pause): returns as soon as it holds, fails after ``timeout``."""
+    import time
+
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return
+        await asyncio.sleep(0.02)
+    await pilot.pause()
+    assert pred(), "condition not reached"

@@ -9,7 +9,7 @@ from loratui.tui.widgets.image_list import ImageList
 from loratui.tui.widgets.status_bar import StatusBar
 from loratui.tui.widgets.tag_list import TagList
 
-from .helpers import caption, make_app, make_dataset, type_text, wait_edits, wait_loaded, wait_plan
+from .helpers import caption, make_app, make_dataset, type_text, until, wait_edits, wait_loaded, wait_plan
 
 
 async def test_open_shows_every_image(tmp_path):
@@ -165,8 +165,7 @@ async def test_filter_as_you_type(tmp_path):
         await wait_loaded(app, pilot)
         await pilot.press("slash")
         await type_text(pilot, "hat")
-        await pilot.pause(0.3)
-        assert app.screen.query_one(ImageList).rows == [1]
+        await until(pilot, lambda: app.screen.query_one(ImageList).rows == [1])  # after the typing debounce
 
 
 async def test_subset_list_restricts_images(tmp_path):
