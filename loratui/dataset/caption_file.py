@@ -88,6 +88,24 @@ def encode_caption(text: str, encoding: str) -> bytes:
     return text.encode("utf-8")
 
 
+READ_ONLY_MESSAGE = "is read-only; make it writable (chmod u+w) to edit it"
+
+
+def _read_only(st: os.stat_result, real: str) -> bool:
+    return not st.st_mode & stat_mod.S_IWUSR or (st.st_uid != _EUID and not os.access(real, os.W_OK))
+
+
+def read_only_reason(path: str) -> str | None:
+    """Why writing would refuse this existing caption file (the same rule as the write), or None.
+    For previews: a bulk edit lists these files as refused before anything is applied."""
+    try:
+        real = os.path.realpath(path)
+        st = os.stat(real)
+    except OSError:
+        return None  # missing or unreadable: the write itself says what happened
+    return READ_ONLY_MESSAGE if _read_only(st, real) else None
+
+
 def read_caption(path: str, digest: bool = False) -> CaptionText:
     """Read and decode one caption file. Raises CaptionError (unreadable, encoding, missing).
     ``digest=True`` also hashes the bytes, so a later write can check the file still holds them."""
@@ -164,8 +182,8 @@ def atomic_write(path: str, data: bytes, expect: Fingerprint | None, create: boo
         if expect is not None and (st.st_mtime_ns, st.st_size) != tuple(expect):
             raise CaptionError(path, "changed", "changed outside loratui since it was read; reloaded, not overwritten")
         # replacing a file needs only a writable folder: check the file's own permission ourselves
-        if not st.st_mode & stat_mod.S_IWUSR or (st.st_uid != _EUID and not os.access(real, os.W_OK)):
-            raise CaptionError(path, "read-only", "is read-only; make it writable (chmod u+w) to edit it")
+        if _read_only(st, real):
+            raise CaptionError(path, "read-only", READ_ONLY_MESSAGE)
         mode = stat_mod.S_IMODE(st.st_mode)
     held = _hold_unchanged(path, real, expect, expect_digest) if not create and expect_digest is not None else None
     try:

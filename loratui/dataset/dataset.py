@@ -16,7 +16,16 @@ from dataclasses import dataclass, field
 
 from . import snapshot
 from .caption import Caption, parse_caption
-from .caption_file import CaptionError, CaptionText, atomic_write, encode_caption, read_caption, remove_file, write_many
+from .caption_file import (
+    CaptionError,
+    CaptionText,
+    atomic_write,
+    encode_caption,
+    read_caption,
+    read_only_reason,
+    remove_file,
+    write_many,
+)
 from .journal import FileRecord, Journal, JournalError, OpRecord
 from .ops import Operation, SetTags
 from .query import select as query_select
@@ -57,6 +66,8 @@ class Plan:
     changes: list[FileChange]
     notes: Counter
     skipped: list[Problem] = field(default_factory=list)
+    refused: list[Problem] = field(default_factory=list)
+    """Changes the write will refuse (read-only files), known before Apply."""
 
     @property
     def files(self) -> int:
@@ -66,6 +77,8 @@ class Plan:
         s = self.op.summarize(len(self.changes), self.notes)
         if self.skipped:
             s += f"; {len(self.skipped):,} skipped (unreadable captions)"
+        if self.refused:
+            s += f"; {len(self.refused):,} will be refused (read-only)"
         return s
 
 
@@ -396,6 +409,7 @@ class Dataset:
             notes: Counter = Counter()
             changes: list[FileChange] = []
             skipped: list[Problem] = []
+            refused: list[Problem] = []
             seen: set[str] = set()
             selected = 0
             for i in ids:
@@ -414,7 +428,10 @@ class Dataset:
                 if new != old:
                     changes.append(FileChange(e.caption_path, self.images_sharing_caption(e), list(old), new,
                                               create=e.state == "missing"))
-            return Plan(op, selected, changes, notes, skipped)
+                    why = None if e.state == "missing" else read_only_reason(self.abspath(e.caption_path))
+                    if why is not None:
+                        refused.append(Problem("read-only", e.caption_path, why, ERROR))
+            return Plan(op, selected, changes, notes, skipped, refused)
 
     def apply(self, plan: Plan) -> ApplyResult:
         """Write a plan. Each file is re-checked against disk; changed files are refused and reloaded."""

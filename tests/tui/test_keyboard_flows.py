@@ -271,3 +271,36 @@ async def test_checkbox_and_radio_state_shows_without_colour(tmp_path):
         off[0].value = True  # the mark follows the value
         await pilot.pause()
         assert "▐X▌" in str(off[0].render())
+
+
+async def test_bulk_preview_lists_read_only_files_as_refused(tmp_path):
+    import os
+
+    from textual.widgets import Static
+
+    from loratui.tui.dialogs.confirm_plan import ConfirmPlanScreen
+
+    from .helpers import wait_plan
+
+    root = make_dataset(tmp_path / "ds")
+    locked = root / "10_mychar/img01.txt"
+    os.chmod(locked, 0o444)
+    try:
+        app = make_app(root)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_loaded(app, pilot)
+            await pilot.press("space", "space")  # images 0 and 1
+            await pilot.press("a")
+            await type_text(pilot, "best quality")
+            await pilot.press("enter")
+            await wait_plan(app, pilot)
+            assert isinstance(app.screen, ConfirmPlanScreen)
+            assert "1 will be refused (read-only)" in app.screen.plan.summary()
+            shown = " ".join(str(s.render()) for s in app.screen.query(Static))
+            assert "refused 10_mychar/img01.txt" in shown and "read-only" in shown
+            await pilot.press("y")
+            await wait_edits(app, pilot)
+            assert caption(root, "10_mychar/img00.txt").endswith(", best quality")
+            assert not caption(root, "10_mychar/img01.txt").endswith("best quality")
+    finally:
+        os.chmod(locked, 0o644)

@@ -14,6 +14,11 @@ SAMPLE = 12
 
 def describe_changes(plan, limit: int = SAMPLE) -> str:
     lines = []
+    refused = getattr(plan, "refused", [])
+    for p in refused[:limit]:  # first: these files will not change, whatever is confirmed
+        lines.append(f"[$error]refused {escape(p.path)}: {escape(p.message)}[/]")
+    if len(refused) > limit:
+        lines.append(f"[$error]… and {len(refused) - limit:,} more refused[/]")
     for ch in plan.changes[:limit]:
         bits = [f"[$error]-{escape(t)}[/]" for t in ch.removed] + [f"[$success]+{escape(t)}[/]" for t in ch.added]
         if not bits:
