@@ -10,6 +10,7 @@ from .duplicates import duplicate_findings
 from .files import caption_pair_findings, count_findings, image_file_findings, scan_findings
 from .findings import ERROR, NOTE, Finding, Report
 from .image_facts import Progress, collect_facts
+from .masks import mask_findings
 from .options import CheckOptions
 from .resolution import resolution_findings
 from .tokens import token_counter
@@ -45,6 +46,7 @@ def check_dataset(ds, opts: CheckOptions | None = None, progress: Progress | Non
         f += scan_findings(ds)
         f += caption_pair_findings(ds)
         f += image_file_findings(ds, facts)
+        f += mask_findings(ds)
         if fstats.get("cache_problem"):
             f.append(Finding(NOTE, "cache", "files", fstats["cache_problem"]))
         lap("files")

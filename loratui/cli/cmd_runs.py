@@ -15,6 +15,7 @@ detached process: closing the terminal or losing the SSH connection does not sto
   loratui runs start CONFIG [--queue]   start a run in the background (or queue it)
   loratui runs clone RUN [--start]      a new run with RUN's config
   loratui runs checkpoint RUN           ask a running run to save a resumable checkpoint now
+  loratui runs show RUN                 progress, validation loss, the images it learns worst and best
   loratui runs kick                     start queued runs whose GPU is free
 
 Then: loratui attach RUN, loratui logs RUN -f, loratui stop RUN, loratui resume RUN."""
@@ -48,6 +49,10 @@ def add_arguments(p) -> None:
     k = sub.add_parser("checkpoint", help="ask a running run to save a resumable checkpoint now")
     k.add_argument("run", metavar="RUN", nargs="?")
     add_root(k)
+    w = sub.add_parser("show", help="progress, validation loss and the hardest/easiest images of a run")
+    w.add_argument("run", metavar="RUN", nargs="?")
+    w.add_argument("-n", type=int, default=5, metavar="N", help="images listed each way (default 5)")
+    add_root(w)
     q = sub.add_parser("kick", help="start queued runs whose slot is free")
     add_root(q)
 
@@ -96,6 +101,11 @@ def run(args) -> int:
             run_dir = find_run(args.run, roots)
             save_now(run_dir)
             print(f"asked {Run(run_dir).name} to save a checkpoint (watch for it in `loratui attach`)")
+            return 0
+        if args.action == "show":
+            from loratui.runs.text import show_text
+
+            print(show_text(find_run(args.run, roots), n=max(1, args.n)))
             return 0
         if args.action == "kick":
             started = [d for r in roots for d in kick(r)]

@@ -103,6 +103,11 @@ def to_kohya(cfg: TrainConfig, dataset_config_path: str = "dataset.toml",
         train["sample_every_n_epochs"] = sc.sample_every_n_epochs
     if sc.sample_every_n_steps:
         train["sample_every_n_steps"] = sc.sample_every_n_steps
+    if sc.validate_every_n_steps and (d.validation_split or any(s.validation for s in d.subsets)):
+        train["validate_every_n_steps"] = sc.validate_every_n_steps
+    if any(s.validation for s in d.subsets):
+        notes.append("subsets marked validation: sd-scripts has no such flag; they are exported as training "
+                     "subsets (not carried over)")
     for k in ("title", "author", "description"):
         if getattr(out, k):
             train[f"metadata_{k}"] = getattr(out, k)
@@ -116,6 +121,10 @@ def to_kohya(cfg: TrainConfig, dataset_config_path: str = "dataset.toml",
     if prefix:
         # sd-scripts joins prefix and caption with a space: the trailing comma keeps the last tag apart
         general["caption_prefix"] = prefix + ","
+    if d.validation_split:
+        general["validation_split"] = d.validation_split  # sd-scripts: a dataset option
+    if d.alpha_mask:
+        general["alpha_mask"] = True
     subsets = []
     for s in d.subsets:
         sub = {"image_dir": s.image_dir, "num_repeats": s.repeats}

@@ -53,6 +53,9 @@ SIMPLE = {
     "cache_text_encoder_outputs": ("dataset.cache_text_encoder_outputs", _to_bool),
     "caption_prefix": ("dataset.caption_prefix", _to_str),
     "zero_terminal_snr": ("model.zero_terminal_snr", _to_bool),
+    "validation_split": ("dataset.validation_split", _to_float),
+    "validate_every_n_steps": ("schedule.validate_every_n_steps", _to_int),
+    "alpha_mask": ("dataset.alpha_mask", _to_bool),
     "network_dim": ("network.dim", _to_int),
     "network_alpha": ("network.alpha", _to_float),
     "network_dropout": ("network.dropout", _to_float),
@@ -396,7 +399,8 @@ def _flatten(data: dict, path: str, res: ImportResult) -> dict:
 # subsets, allowed in [general] and [[datasets]]; options of a subset, allowed at every level. A
 # value is taken from the lowest level that sets it: subset, then dataset, then general.
 DATASET_OPTIONS = {"resolution", "batch_size", "enable_bucket", "min_bucket_reso", "max_bucket_reso",
-                   "bucket_reso_steps", "bucket_no_upscale", "network_multiplier", "skip_image_resolution"}
+                   "bucket_reso_steps", "bucket_no_upscale", "network_multiplier", "skip_image_resolution",
+                   "validation_split"}
 _SUBSET_KEYS = {"image_dir", "num_repeats", "caption_extension", "class_tokens", "is_reg", "keep_tokens",
                 "keep_tokens_separator", "shuffle_caption", "caption_prefix", "caption_suffix",
                 "caption_dropout_rate", "caption_dropout_every_n_epochs", "caption_tag_dropout_rate",
@@ -404,12 +408,12 @@ _SUBSET_KEYS = {"image_dir", "num_repeats", "caption_extension", "class_tokens",
                 "token_warmup_step", "secondary_separator", "enable_wildcard", "recursive", "metadata_file",
                 "alpha_mask", "cache_info", "conditioning_data_dir", "caption_separator", "resize_interpolation"}
 _SUBSET_ONLY = {"image_dir", "class_tokens", "is_reg", "metadata_file", "conditioning_data_dir"}
-_SHARED = {"caption_extension", "num_repeats"} | set(SUBSET_OVERRIDES)
+_SHARED = {"caption_extension", "num_repeats", "alpha_mask"} | set(SUBSET_OVERRIDES)
 """Subset options loratui models: per subset (caption options, repeats) or once (caption_extension)."""
 _DATASET_PATHS = {"resolution": "dataset.resolution", "batch_size": "optim.batch_size",
                   "enable_bucket": "dataset.enable_bucket", "min_bucket_reso": "dataset.min_bucket_reso",
                   "max_bucket_reso": "dataset.max_bucket_reso", "bucket_reso_steps": "dataset.bucket_reso_steps",
-                  "bucket_no_upscale": "dataset.bucket_no_upscale"}
+                  "bucket_no_upscale": "dataset.bucket_no_upscale", "validation_split": "dataset.validation_split"}
 
 
 def _convert(key: str, value):
@@ -454,6 +458,16 @@ def _apply_dataset_config(data: dict, path: str, res: ImportResult) -> None:
     for k, v in extra.items():
         if not (k in SIMPLE or k in SPECIAL or k in AUTOMATIC):
             bad("general", k, v, "no equivalent in loratui")
+    # alpha_mask: loratui has one switch for the whole dataset; any level turning it on turns it on
+    for where, d in [("general", general)] + [(f"datasets[{di}]", ds) for di, ds in enumerate(datasets)] + [
+            (f"datasets[{di}].subsets[{si}]", sub) for di, ds in enumerate(datasets)
+            for si, sub in enumerate(ds.get("subsets") or []) if isinstance(sub, dict)]:
+        if "alpha_mask" in d and not _empty(d["alpha_mask"]):
+            try:
+                if _to_bool(d["alpha_mask"]):
+                    cfg.dataset.alpha_mask = True
+            except _Bad as e:
+                bad(where, "alpha_mask", d["alpha_mask"], f"{e}; not applied")
     for k in SUBSET_OVERRIDES:  # loratui's dataset-wide caption options are the general ones
         got = level_value([("general", general)], k)
         if got:

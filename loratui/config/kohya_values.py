@@ -13,6 +13,7 @@ from .model import TrainConfig
 NOT_EXPRESSIBLE = (
     "concept", "model.config_dir", "schedule.sample_strengths", "output.trigger_words", "hardware.device", "hardware.gpu_ids",
     "hardware.num_processes", "hardware.stall_factor", "hardware.stall_minutes",
+    "optim.ema", "optim.ema_decay", "output.save_raw_with_ema",
 )
 
 # Speed/memory knobs that loratui's trainer chooses itself.

@@ -78,6 +78,7 @@ class SubsetConfig:
     caption_tag_dropout_rate: float | None = _f(None, "this subset's tag dropout (unset: the dataset's)",
                                                 min=0.0, max=1.0)
     flip_aug: bool | None = _f(None, "this subset's flip augmentation (unset: the dataset's)")
+    validation: bool = _f(False, "hold this whole subset out for the validation loss (never trained on)")
 
 
 SUBSET_OVERRIDES = ("keep_tokens", "shuffle_caption", "caption_dropout_rate", "caption_tag_dropout_rate", "flip_aug")
@@ -104,6 +105,10 @@ class DatasetConfig:
     cache_latents_to_disk: bool = _f(False, "keep the cached latents on disk between runs")
     caption_prefix: str = _f("", "text put before every caption, as kohya's caption_prefix (its tags count in "
                              "keep_tokens), e.g. Pony's \"score_9, score_8_up, score_7_up\"")
+    validation_split: float = _f(0.0, "fraction of the images held out to measure a validation loss (0 = none; "
+                                 "0.05-0.1 is typical)", min=0.0, max=0.5)
+    alpha_mask: bool = _f(False, "weight the loss per pixel by each image's alpha channel or a NAME.mask.png "
+                          "beside it (sd-scripts alpha_mask)")
     cache_text_encoder_outputs: bool = _f(False, "encode every caption once and move the text encoders off the "
                                           "GPU (UNet-only training, fixed captions: no shuffle or dropout)")
 
@@ -156,6 +161,10 @@ class OptimConfig:
     mixed_precision: str = _f("fp16", "compute precision (bf16 needs Ampere or newer)", choices=MIXED_PRECISION)
     gradient_checkpointing: bool = _f(False, "trade speed for memory")
     seed: int = _f(42, "random seed", min=0)
+    ema: bool = _f(False, "keep an exponential moving average (EMA) of the LoRA weights, updated every step, "
+                   "and save it as the output")
+    ema_decay: float = _f(0.999, "EMA decay per step (0.99-0.9999; higher = smoother, slower to follow)",
+                          min=0.0, max=0.999999)
 
 
 @dataclass
@@ -167,6 +176,8 @@ class ScheduleConfig:
     keep_last: int = _f(0, "keep only the last N saved LoRAs (0 = keep all)", min=0)
     sample_every_n_epochs: int = _f(1, "generate samples every N epochs (0 = off)", min=0)
     sample_every_n_steps: int = _f(0, "generate samples every N steps (0 = off)", min=0)
+    validate_every_n_steps: int = _f(0, "validation loss every N steps (0 = at each epoch end; needs "
+                                     "dataset.validation_split or a validation subset)", min=0)
     sample_prompts: list[str] = _f([], "sample prompts, kohya syntax: `prompt --n negative --w 512 --h 768 --d 42 --s 28 --l 7`")
     sample_strengths: list[float] = _f([0.6, 1.0], "LoRA strengths to sample at")
     sample_sampler: str = _f("euler_a", "sampler for samples", choices=SAMPLERS)
@@ -181,6 +192,8 @@ class OutputConfig:
     author: str = _f("", "metadata: author")
     description: str = _f("", "metadata: description")
     trigger_words: list[str] = _f([], "trigger words (first tag of every caption)")
+    save_raw_with_ema: bool = _f(False, "with optim.ema: also save the raw (non-averaged) weights as "
+                                 "NAME-raw.safetensors")
 
 
 @dataclass

@@ -109,6 +109,24 @@ def survey(cfg: TrainConfig) -> list[FolderImages]:
     return [folder_images(cfg.subset_dir(s), ext) for s in cfg.dataset.subsets]
 
 
+def without_held_out(cfg: TrainConfig, images: list) -> list:
+    """The surveyed images minus those held out for the validation loss (the worker never trains on
+    them: ``loratui.dataset.validation_split``)."""
+    import dataclasses
+
+    subs = cfg.dataset.subsets
+    val = {i for i, s in enumerate(subs) if getattr(s, "validation", False)}
+    if not val and not cfg.dataset.validation_split:
+        return images
+    from loratui.dataset.validation_split import held_out
+
+    reg = {i for i, s in enumerate(subs) if s.is_reg}
+    listed = [(si, rel) for si, fi in enumerate(images) if not fi.error for rel, _ in fi.images]
+    held = held_out(listed, cfg.dataset.validation_split, val, reg, cfg.optim.seed)
+    return [fi if fi.error else dataclasses.replace(fi, images=[(r, sz) for r, sz in fi.images if (si, r) not in held])
+            for si, fi in enumerate(images)]
+
+
 def step_math(cfg: TrainConfig, image_counts: list[int | None] | None = None,
               seconds_per_step: float | None = None, images: list[FolderImages] | None = None) -> StepMath:
     """Steps for ``cfg``. ``images`` (from ``survey``) gives each subset's training images and their
@@ -128,6 +146,7 @@ def step_math(cfg: TrainConfig, image_counts: list[int | None] | None = None,
     if images is None and image_counts is None:
         images = survey(cfg)
     if images is not None:
+        images = without_held_out(cfg, images)
         image_counts = [None if fi.error else fi.count for fi in images]
     assert image_counts is not None
     if seconds_per_step is None:

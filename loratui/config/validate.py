@@ -276,6 +276,16 @@ def _files(cfg: TrainConfig, image_counts) -> list[Finding]:
 def _teaching(cfg: TrainConfig) -> list[Finding]:
     out: list[Finding] = []
     n, o, sc = cfg.network, cfg.optim, cfg.schedule
+    held = cfg.dataset.validation_split > 0 or any(s.validation for s in cfg.dataset.subsets)
+    if sc.validate_every_n_steps and not held:
+        out.append(Finding(WARNING, "schedule.validate_every_n_steps", "nothing is held out to validate on",
+                           sc.validate_every_n_steps, "", "set dataset.validation_split (e.g. 0.1) or mark a subset "
+                           "as validation"))
+    if o.ema and o.ema_decay < 0.9:
+        out.append(Finding(WARNING, "optim.ema_decay", "very low: the average barely smooths", o.ema_decay,
+                           "0.99 to 0.9999"))
+    if cfg.output.save_raw_with_ema and not o.ema:
+        out.append(Finding(WARNING, "output.save_raw_with_ema", "has no effect without optim.ema", True))
     if not sc.max_steps and not (8 <= sc.epochs <= 12):
         out.append(Finding(WARNING, "schedule.epochs", "outside the usual 8-12", sc.epochs, "8 to 12",
                            "aim for about 100 views per image: 10 repeats x 10 epochs"))

@@ -9,6 +9,9 @@ which is cheap, and sizes come with them: the bucket each image falls in, and so
 is known before any pixel is decoded. A file whose header reads but whose pixels do not decode (a
 truncated download) is still counted here; the health check decodes every image and reports such
 files as errors, which block a launch.
+
+A loss mask ``NAME.mask.png`` beside an image ``NAME.<ext>`` (``dataset.alpha_mask``) is that
+image's companion, not a training image.
 """
 
 from __future__ import annotations
@@ -163,16 +166,28 @@ def folder_images(folder: str, caption_ext: str = ".txt") -> FolderImages:
     unreadable = [p for p in res.problems if p.kind == "unreadable" and p.path == "."]
     if unreadable and not res.images:
         return FolderImages(folder, [], [], unreadable[0].message)
-    rels = [e.path for e in res.images]
+    rels = [e.path for e in res.images if not is_mask_companion(os.path.join(folder, e.path))]
     probes = probe_many(os.path.join(folder, r) for r in rels)
     ok = [(r, p.size) for r, p in zip(rels, probes) if p.size is not None]
     bad = [(r, p.error) for r, p in zip(rels, probes) if p.size is None]
     return FolderImages(folder, ok, bad)
 
 
+MASK_SUFFIX = ".mask.png"
+_IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
+
+
+def is_mask_companion(path: str) -> bool:
+    """``NAME.mask.png`` with an image ``NAME.<ext>`` beside it."""
+    if not path.lower().endswith(MASK_SUFFIX):
+        return False
+    stem = path[: -len(MASK_SUFFIX)]
+    return any(os.path.exists(stem + ext) or os.path.exists(stem + ext.upper()) for ext in _IMAGE_EXTS)
+
+
 def training_image_ids(ds, entries=None) -> dict[int, Size]:
     """{image id: size} of the training images of an open ``Dataset`` (``entries``: a snapshot of
     ``ds.images``)."""
-    images = list(ds.images) if entries is None else entries
+    images = [e for e in (ds.images if entries is None else entries) if not is_mask_companion(ds.abspath(e.path))]
     probes = probe_many(ds.abspath(e.path) for e in images)
     return {e.id: p.size for e, p in zip(images, probes) if p.size is not None}

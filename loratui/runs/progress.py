@@ -11,7 +11,8 @@ import time
 from dataclasses import dataclass, field
 
 TERMINAL = ("finished", "stopped", "error")
-LOG_TYPES = ("start", "dataset", "model_loaded", "network", "resumed", "warning", "error", "saved",
+LOG_TYPES = ("start", "dataset", "model_loaded", "network", "resumed", "warning", "error", "saved", "validation",
+             "validation_set",
              "checkpoint", "sample", "epoch_end", "stopped", "finished", "garbled", "caching")
 
 
@@ -52,6 +53,11 @@ class RunProgress:
     sections: list[list[float]] = field(default_factory=list)
     """[start t, last t] per worker start: elapsed time excludes the gaps between resumes."""
     output_name: str = ""
+    val_steps: list[int] = field(default_factory=list)
+    val_losses: list[float] = field(default_factory=list)
+    """Validation loss points (step, loss): the chart's second line."""
+    image_losses: list[dict] = field(default_factory=list)
+    """The latest per-image losses ([{path, loss, n}], hardest first)."""
     events: int = 0
     version: int = 0
     """Bumped on every change (widgets redraw only when it moved)."""
@@ -113,6 +119,19 @@ class RunProgress:
             s = int(ev.get("step", self.step))
             if s not in self.epoch_marks:
                 self.epoch_marks.append(s)
+        elif typ == "validation":
+            s = int(ev.get("step", 0) or 0)
+            loss = ev.get("loss")
+            if isinstance(loss, (int, float)):
+                while self.val_steps and self.val_steps[-1] >= s:  # resumed from an earlier checkpoint
+                    self.val_steps.pop()
+                    self.val_losses.pop()
+                self.val_steps.append(s)
+                self.val_losses.append(float(loss))
+        elif typ == "image_losses":
+            rows = ev.get("images")
+            if isinstance(rows, list):
+                self.image_losses = [r for r in rows if isinstance(r, dict) and isinstance(r.get("loss"), (int, float))]
         elif typ == "saved":
             self.saved.append(ev)
         elif typ == "checkpoint":
@@ -186,6 +205,14 @@ def describe(ev: dict) -> str:
         return f"resumed at step {g('step')} (epoch {g('epoch')})"
     if typ == "step":
         return f"step {g('step')}/{g('total_steps')} loss {g('loss', 0):.4f}"
+    if typ == "validation":
+        return f"validation loss {g('loss', 0):.4f} at step {g('step')} ({len(g('images') or [])} held-out images)"
+    if typ == "validation_set":
+        return f"{len(g('images') or [])} images held out for the validation loss"
+    if typ == "image_losses":
+        rows = g("images") or []
+        return f"per-image loss at step {g('step')}: hardest {os.path.basename(str(rows[0].get('path', '')))}" \
+            if rows and isinstance(rows[0], dict) else f"per-image loss at step {g('step')}"
     if typ == "epoch_end":
         avg = g("loss_avg")
         return f"epoch {g('epoch')} done at step {g('step')}" + (f", average loss {avg:.4f}" if avg is not None else "")

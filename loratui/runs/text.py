@@ -141,3 +141,44 @@ def follow_log(path: str, run_dir: str, out=None, poll: float = 0.2, follower=No
                 out.flush()
                 return st
         time.sleep(poll)
+
+
+def hardest_easiest(p: RunProgress, n: int = 5) -> tuple[list[dict], list[dict]]:
+    """The ``n`` training images with the highest and the lowest recent loss."""
+    rows = p.image_losses
+    hard = rows[:n]
+    easy = list(reversed(rows[-n:])) if len(rows) > n else []
+    return hard, [r for r in easy if r not in hard]
+
+
+def show_text(run_dir: str, n: int = 5) -> str:
+    """``loratui runs show RUN``: state, progress, validation loss and the images it learns worst/best."""
+    from .follow import EventFollower
+
+    st = run_status(run_dir)
+    p = RunProgress()
+    f = EventFollower(os.path.join(run_dir, "events.jsonl"))
+    while True:
+        evs, _ = f.poll()
+        p.apply_all(evs)
+        if not f.more:
+            break
+    out = [f"{st.name}: {st.state}" + (f" ({st.detail})" if st.detail else ""), "  " + status_line(p)]
+    if p.val_losses:
+        best = min(range(len(p.val_losses)), key=p.val_losses.__getitem__)
+        out.append(f"  validation loss {p.val_losses[-1]:.4f} at step {p.val_steps[-1]} (first "
+                   f"{p.val_losses[0]:.4f} at step {p.val_steps[0]}, best {p.val_losses[best]:.4f} at step "
+                   f"{p.val_steps[best]})")
+        if len(p.val_losses) > 2 and best < len(p.val_losses) - 1 and p.val_losses[-1] > p.val_losses[best] * 1.05:
+            out.append("  the validation loss rose since its best point: later epochs may be overfitting "
+                       f"(compare the per-epoch files around step {p.val_steps[best]})")
+    hard, easy = hardest_easiest(p, n)
+    if hard:
+        out.append(f"  hardest images (recent training loss; often badly captioned or off-concept):")
+        out += [f"    {r['loss']:.4f}  {r['path']}" for r in hard]
+    if easy:
+        out.append("  easiest images:")
+        out += [f"    {r['loss']:.4f}  {r['path']}" for r in easy]
+    if not hard and not p.val_losses:
+        out.append("  no per-image or validation loss yet (they come at the end of each epoch)")
+    return "\n".join(out)

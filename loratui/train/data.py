@@ -164,7 +164,7 @@ def process_caption(tags: list[str], subset: SubsetSpec, rng: random.Random) -> 
 def build_train_data(spec: TrainSpec) -> TrainData:
     """Read subsets, captions and image sizes; assign buckets. Raises DataError if nothing is usable."""
     from loratui.dataset import Dataset, DatasetError
-    from loratui.dataset.training_images import probe_image
+    from loratui.dataset.training_images import is_mask_companion, probe_image
 
     if not spec.subsets:
         raise DataError("no dataset subsets configured")
@@ -179,6 +179,8 @@ def build_train_data(spec: TrainSpec) -> TrainData:
             raise DataError(str(e)) from None
         for e in ds.images:
             path = ds.abspath(e.path)
+            if is_mask_companion(path):
+                continue  # NAME.mask.png: the loss mask of NAME's image (loratui.train.masks)
             if e.state in ("unreadable", "encoding"):
                 notes.append((path, f"caption of {e.path} unreadable; class tokens used"))
             tags = list(e.tags) if e.tags else [t.strip() for t in sub.class_tokens.split(",") if t.strip()]

@@ -23,7 +23,15 @@ Types and their extra fields:
   ``loss`` (this update), ``loss_avg`` (running mean over the epoch), ``lr`` ({"unet": x, "te": y}),
   ``it_s`` (updates/s), ``samples_s`` (images/s), ``eta_s`` (seconds left)
 - ``epoch_end``: ``epoch``, ``step``, ``loss_avg``
-- ``saved``: ``path`` (a LoRA .safetensors), ``epoch``, ``step``, ``final`` (bool)
+- ``validation_set``: ``images`` (paths held out for the validation loss, never trained on),
+  ``timesteps`` (the fixed timesteps every held-out image is evaluated at)
+- ``validation``: ``step``, ``epoch``, ``loss`` (mean over the held-out images, fixed noise and
+  timesteps, network in eval mode: comparable across evaluations and resumes), ``images``
+  ([{path, loss}]), ``seconds``
+- ``image_losses``: ``step``, ``epoch``, ``images`` ([{path, loss, n}] hardest first: each training
+  image's loss averaged over its last ``n`` appearances); at each epoch end and on a stop
+- ``saved``: ``path`` (a LoRA .safetensors), ``epoch``, ``step``, ``final`` (bool); ``ema: false`` on the
+  raw-weights file written beside an EMA output (``output.save_raw_with_ema``)
 - ``pruned``: ``path``, ``epoch`` (an older per-epoch file removed because of ``keep_last``)
 - ``checkpoint``: ``path`` (resumable state folder), ``step``, ``epoch``
 - ``sample``: ``path`` (PNG), ``prompt``, ``strength``, ``epoch``, ``step``, ``params``

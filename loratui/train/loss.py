@@ -63,11 +63,14 @@ def offset_noise(shape, offset: float, generator=None, dtype=None):
     return offset * torch.randn((b, c) + (1,) * (len(shape) - 2), generator=generator, dtype=dtype)
 
 
-def per_image_loss(pred, tgt, timesteps, alphas_cumprod, settings: LossSettings):
-    """min-SNR-weighted MSE per image, shape (B,), in fp32."""
+def per_image_loss(pred, tgt, timesteps, alphas_cumprod, settings: LossSettings, mask=None):
+    """min-SNR-weighted MSE per image, shape (B,), in fp32. ``mask`` (B, 1, H, W) weights each latent
+    pixel (sd-scripts' ``alpha_mask``: the weighted error is averaged over every pixel)."""
     import torch
 
     err = torch.nn.functional.mse_loss(pred.float(), tgt.float(), reduction="none")
+    if mask is not None:
+        err = err * mask.to(err.device, err.dtype)
     loss = err.mean(dim=tuple(range(1, err.dim())))
     if settings.min_snr_gamma:
         loss = loss * min_snr_weight(snr(alphas_cumprod, timesteps), settings.min_snr_gamma, settings.v_prediction)

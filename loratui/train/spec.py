@@ -31,6 +31,8 @@ class SubsetSpec:
     is_reg: bool = False
     caption_prefix: str = ""
     """Tags put before every caption (kohya ``caption_prefix``), counted in ``keep_tokens``."""
+    is_val: bool = False
+    """Held out for the validation loss (never trained on)."""
 
 
 @dataclass
@@ -61,6 +63,12 @@ class TrainSpec:
     bucket_no_upscale: bool = False
     cache_latents: bool = True
     cache_latents_to_disk: bool = False
+    validation_split: float = 0.0
+    """Fraction of the images held out for the validation loss (``loratui.dataset.validation_split``)."""
+    validate_every_n_steps: int = 0
+    """0: validate at each epoch end (when anything is held out)."""
+    alpha_mask: bool = False
+    """Weight the loss per pixel by the alpha channel or ``NAME.mask.png``."""
     latent_cache_dir: str = ""
     """Disk cache folder (empty: the user cache dir, ~/.cache/loratui/latents)."""
     cache_text_encoder_outputs: bool = False
@@ -105,6 +113,9 @@ class TrainSpec:
     mixed_precision: str = "no"
     gradient_checkpointing: bool = False
     seed: int = 42
+    ema: bool = False
+    ema_decay: float = 0.999
+    save_raw_with_ema: bool = False
     device: str = "auto"
     cpu_threads: int = 0
     """torch CPU threads (0: the cores this process may use, see ``loratui.train.threads``)."""
@@ -154,7 +165,7 @@ class TrainSpec:
         d = self.to_dict()
         for k in ("output_dir", "output_name", "title", "author", "description", "trigger_words", "comment",
                   "save_every_n_epochs", "keep_last", "checkpoint_every_n_steps", "sample_prompts", "sample_every_n_epochs", "sample_every_n_steps",
-                  "sample_strengths", "sample_sampler", "save_precision", "cache_latents_to_disk", "latent_cache_dir", "device",
+                  "sample_strengths", "sample_sampler", "save_precision", "validate_every_n_steps", "save_raw_with_ema", "cache_latents_to_disk", "latent_cache_dir", "device",
                   "cpu_threads"):
             d.pop(k, None)
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
@@ -218,7 +229,8 @@ def spec_from_config(cfg, run_dir: str = "") -> TrainSpec:
                           shuffle_caption=own(s, "shuffle_caption"),
                           caption_dropout_rate=own(s, "caption_dropout_rate"),
                           caption_tag_dropout_rate=own(s, "caption_tag_dropout_rate"), flip_aug=own(s, "flip_aug"),
-                          is_reg=s.is_reg, caption_prefix=getattr(ds, "caption_prefix", ""))
+                          is_reg=s.is_reg, caption_prefix=getattr(ds, "caption_prefix", ""),
+                          is_val=getattr(s, "validation", False))
                for s in ds.subsets]
     if not subsets and ds.root:
         subsets = subsets_from_root(ds.root, ds.caption_extension, SubsetSpec(
@@ -261,6 +273,8 @@ def spec_from_config(cfg, run_dir: str = "") -> TrainSpec:
         sample_sampler=s.sample_sampler,
         save_precision=c.output.save_precision, title=c.output.title, author=c.output.author,
         description=c.output.description, trigger_words=list(c.output.trigger_words),
+        validation_split=ds.validation_split, validate_every_n_steps=s.validate_every_n_steps,
+        alpha_mask=ds.alpha_mask, ema=o.ema, ema_decay=o.ema_decay, save_raw_with_ema=c.output.save_raw_with_ema,
     )
 
 

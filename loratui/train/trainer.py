@@ -123,6 +123,9 @@ def train(spec: TrainSpec, run_dir: str | None, events: EventLog, stopper: Stopp
     stopper = stopper or Stopper(run_dir)
     # ---- data first: an empty dataset is an error before any model loads
     data = build_train_data(spec)
+    from .validation import split_validation
+
+    val_items = split_validation(data, spec)  # held-out images never train
     for path, why in data.skipped:
         events.warning(f"skipped {path}: {why}", path)
     for path, why in data.notes:
@@ -141,8 +144,10 @@ def train(spec: TrainSpec, run_dir: str | None, events: EventLog, stopper: Stopp
     from .conditioning import TextEncoder, size_ids
     from .distributed import agree_stop, mean_over_ranks
     from .latents import build_cache, default_cache_dir, encode_pixels
-    from .loss import LossSettings, batch_loss, offset_noise
     from .metadata import file_metadata, training_metadata
+    from .conditioning import TextEncoder, size_ids
+    from .image_loss import ImageLosses
+    from .loss import LossSettings, offset_noise, per_image_loss, target
     from .models import load_models
     from .network import adapter_state, build_network, kohya_tensors, load_adapter_state
     from .optim import make_optimizer, make_scheduler
@@ -232,6 +237,22 @@ def train(spec: TrainSpec, run_dir: str | None, events: EventLog, stopper: Stopp
             te2_t = acc.prepare(te2)
     optimizer = acc.prepare(optimizer)
 
+    ema = None
+    if spec.ema:
+        from .ema import LoraEMA
+
+        ema = LoraEMA(unet_params + te_params, spec.ema_decay)
+    image_losses = ImageLosses()
+    validator = None
+    if val_items:  # encoded now, while the VAE is on the device
+        from .validation import Validator
+
+        validator = Validator(val_items, spec, vae, sched.config.num_train_timesteps,
+                              on_bad=lambda path, msg: events.warning(msg, path))
+        events.emit("validation_set", images=validator.paths, timesteps=validator.timesteps)
+        if not validator.entries:
+            validator = None
+
     # ---- latents
     cache = None
     if spec.cache_latents:
@@ -284,6 +305,9 @@ def train(spec: TrainSpec, run_dir: str | None, events: EventLog, stopper: Stopp
         optimizer.load_state_dict(st["optimizer"])
         lr_sched.load_state_dict(st["scheduler"])
         step, epoch, batch_pos = st["step"], st["epoch"], st["batch"]
+        if ema is not None and st.get("ema"):
+            ema.load_state_dict(st["ema"])
+        image_losses.load_state_dict(st.get("image_losses") or {})
         import random
 
         random.setstate(st["python_rng"])
@@ -300,10 +324,24 @@ def train(spec: TrainSpec, run_dir: str | None, events: EventLog, stopper: Stopp
     def save_lora(ep: int | None, final: bool) -> str:
         path = lora_filename(spec, None if final else ep)
         if acc.is_main_process:
-            tensors = kohya_tensors(net, acc.unwrap_model(unet_t), acc.unwrap_model(te_t), save_dtype,
-                                    text_encoder_2=te2)
+            def tensors_now():
+                return kohya_tensors(net, acc.unwrap_model(unet_t), acc.unwrap_model(te_t), save_dtype,
+                                     text_encoder_2=te2)
+
             md = file_metadata(base_md, epoch=ep or epoch, step=step, final=final)
-            save_kohya(path, tensors, md)
+            if last_val[0] is not None:
+                md["loratui_validation_loss"] = f"{last_val[0]:.6f}"
+                md["loratui_validation_step"] = str(last_val[1])
+            if ema is not None:
+                md["loratui_ema_decay"] = str(spec.ema_decay)
+                if final and spec.save_raw_with_ema:
+                    raw = path[:-len(".safetensors")] + "-raw.safetensors"
+                    save_kohya(raw, tensors_now(), {**md, "loratui_ema_decay": ""})
+                    events.emit("saved", path=raw, epoch=ep, step=step, final=final, ema=False)
+                with ema.applied():  # saved inside: the tensors may be views of the parameters
+                    save_kohya(path, tensors_now(), md)
+            else:
+                save_kohya(path, tensors_now(), md)
             events.emit("saved", path=path, epoch=ep, step=step, final=final)
             if not final and spec.keep_last and spec.save_every_n_epochs:
                 prune_epoch_files(spec, ep, events)
@@ -328,7 +366,10 @@ def train(spec: TrainSpec, run_dir: str | None, events: EventLog, stopper: Stopp
         st = {"adapter": adapter_state(net, acc.unwrap_model(unet_t), acc.unwrap_model(te_t), te2),
               "optimizer": optimizer.state_dict(), "scheduler": lr_sched.state_dict(),
               "step": step, "epoch": ep, "batch": bpos, "fingerprint": spec.fingerprint(), "world": world,
-              "python_rng": random.getstate(), "torch_rng": torch.get_rng_state()}
+              "python_rng": random.getstate(), "torch_rng": torch.get_rng_state(),
+              "image_losses": image_losses.state_dict()}
+        if ema is not None:
+            st["ema"] = ema.state_dict()
         tmp = ckpt_path + ".tmp"
         torch.save(st, tmp)
         os.replace(tmp, ckpt_path)
@@ -342,11 +383,34 @@ def train(spec: TrainSpec, run_dir: str | None, events: EventLog, stopper: Stopp
     text_cache = None
     if spec.cache_text_encoder_outputs:
         text_cache = _cache_text(data, text_encoder, acc.autocast, events)
+        if validator is not None:  # the held-out captions too, while the encoders are on the device
+            with acc.autocast():
+                text_cache.fill(validator.captions, text_encoder)
         if acc.num_processes == 1 and device.type != "cpu":
             for m in models.text_encoders:  # never called again: free their memory for the UNet
                 m.to("cpu")
             torch.cuda.empty_cache()
     loss_settings = LossSettings(v_prediction=models.v_parameterization, min_snr_gamma=spec.min_snr_gamma)
+    mask_memo: dict = {}
+
+    def batch_masks(batch, latents):
+        """(B, 1, h, w) loss weights of a batch (ones where an image has no mask); read once per image."""
+        from .masks import MaskError, load_mask
+
+        out = []
+        for i, f in batch:
+            if (i, f) not in mask_memo:
+                try:
+                    m = load_mask(data.items[i], f)
+                except MaskError as e:
+                    from .data import DataError
+
+                    raise DataError(str(e)) from None
+                mask_memo[(i, f)] = None if m is None else torch.from_numpy(m)
+            m = mask_memo[(i, f)]
+            out.append(torch.ones(latents.shape[2:]) if m is None or tuple(m.shape) != tuple(latents.shape[2:]) else m)
+        return torch.stack(out)[:, None].to(latents.device)
+
     def micro_step(batch, ep: int, bi: int, scale: float) -> float:
         hang_for_test(step + 1)
         seed = _seed_of(spec.seed, "batch", ep, bi)
@@ -379,10 +443,43 @@ def train(spec: TrainSpec, run_dir: str | None, events: EventLog, stopper: Stopp
                 ids = [size_ids(data.items[i].size, data.items[i].bucket, f) for i, f in batch]
                 added = {"text_embeds": cond.pooled, "time_ids": torch.tensor(ids, dtype=torch.float32, device=device)}
             pred = unet_t(noisy, timesteps, cond.hidden, added_cond_kwargs=added).sample
-        loss = batch_loss(pred, latents, noise, timesteps, alphas_cumprod, loss_settings)
-        loss = nan_for_test(loss, step + 1)
+        per_image = per_image_loss(pred, target(latents, noise, timesteps, alphas_cumprod, loss_settings.v_prediction),
+                                   timesteps, alphas_cumprod, loss_settings,
+                                   mask=batch_masks(batch, latents) if spec.alpha_mask else None)
+        loss = nan_for_test(per_image.mean(), step + 1)
+        image_losses.add([data.items[i].path for i, _ in batch], per_image.detach().float().cpu().tolist())
         acc.backward(loss * scale)
         return float(loss.detach())
+
+    last_val: list = [None, None]  # (loss, step) of the latest validation
+
+    def predict(noisy, timesteps, captions):
+        """The UNet's prediction for validation (its images are shown whole: size = bucket, no crop)."""
+        with acc.autocast():
+            cond = text_cache.get(captions, device, weight_dtype) if text_cache is not None else text_encoder(captions)
+            added = None
+            if cond.pooled is not None:
+                bucket = (noisy.shape[3] * 8, noisy.shape[2] * 8)
+                ids = [size_ids(bucket, bucket, False)] * noisy.shape[0]
+                added = {"text_embeds": cond.pooled, "time_ids": torch.tensor(ids, dtype=torch.float32, device=device)}
+            return unet_t(noisy, timesteps, cond.hidden, added_cond_kwargs=added).sample
+
+    def validate() -> None:
+        if validator is None or not acc.is_main_process or last_val[1] == step:
+            return
+        t0 = time.time()
+        run = ema.applied() if ema is not None else _nullcontext()
+        with run:
+            mean, per = validator.evaluate(predict, sched, alphas_cumprod, loss_settings,
+                                           [acc.unwrap_model(m) for m in (unet_t, te_t, te2_t) if m is not None],
+                                           device, weight_dtype)
+        last_val[0], last_val[1] = mean, step
+        events.emit("validation", step=step, epoch=epoch + 1, loss=round(mean, 6),
+                    images=[{"path": p, "loss": round(v, 6)} for p, v in per], seconds=round(time.time() - t0, 2))
+
+    def emit_image_losses() -> None:
+        if acc.is_main_process and image_losses.recent:
+            events.emit("image_losses", step=step, epoch=epoch + 1, images=image_losses.table())
 
     # ---- loop
     params = unet_params + te_params + te2_params
@@ -412,6 +509,8 @@ def train(spec: TrainSpec, run_dir: str | None, events: EventLog, stopper: Stopp
                 raise NonFiniteLoss(bad[0], step + 1, bad[1], save_checkpoint(epoch, bi) if params_finite(params)
                                     else None, lrs)
             optimizer.step()
+            if ema is not None:
+                ema.update()
             lr_sched.step()
             optimizer.zero_grad(set_to_none=True)
             step += 1
@@ -429,6 +528,8 @@ def train(spec: TrainSpec, run_dir: str | None, events: EventLog, stopper: Stopp
                         samples_s=round(nimg / dt, 3), eta_s=round((total_steps - step) / rate, 1))
             if spec.sample_every_n_steps and step % spec.sample_every_n_steps == 0 and step < total_steps:
                 sample(epoch + 1, by_step=True)
+            if spec.validate_every_n_steps and step % spec.validate_every_n_steps == 0:
+                validate()
             if step >= total_steps:
                 done = True
                 break
@@ -442,6 +543,9 @@ def train(spec: TrainSpec, run_dir: str | None, events: EventLog, stopper: Stopp
             stop_ckpt = save_checkpoint(epoch, bi)
             break
         events.emit("epoch_end", epoch=epoch + 1, step=step, loss_avg=round(loss_sum / loss_n, 6) if loss_n else None)
+        emit_image_losses()
+        if not spec.validate_every_n_steps:
+            validate()
         last_epoch = done or epoch + 1 >= num_epochs
         if not last_epoch and spec.save_every_n_epochs and (epoch + 1) % spec.save_every_n_epochs == 0:
             save_lora(epoch + 1, final=False)
@@ -455,8 +559,10 @@ def train(spec: TrainSpec, run_dir: str | None, events: EventLog, stopper: Stopp
             if stop_reason:
                 break
     if stop_reason:
+        emit_image_losses()
         events.emit("stopped", step=step, epoch=epoch + 1, reason=stop_reason, checkpoint=stop_ckpt)
         return Result("stopped", step, epoch)
+    validate()  # the final weights' validation loss goes into the file's metadata
     final = save_lora(epoch, final=True)
     if run_dir and acc.is_main_process:
         import json
@@ -466,6 +572,12 @@ def train(spec: TrainSpec, run_dir: str | None, events: EventLog, stopper: Stopp
             json.dump({"path": final, "step": step, "epoch": epoch}, f)
     events.emit("finished", step=step, epoch=epoch, path=final, seconds=round(time.time() - t_start, 2))
     return Result("finished", step, epoch, final)
+
+
+def _nullcontext():
+    from contextlib import nullcontext
+
+    return nullcontext()
 
 
 def _non_finite(loss: float, gnorm) -> tuple[str, float] | None:

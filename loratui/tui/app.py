@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 from textual import work
@@ -206,6 +207,21 @@ class LoraTuiApp(App):
     def on_health_pane_show_images(self, event) -> None:
         self.pop_screen()
         self.screen.post_message(ShowImages(list(event.image_ids), event.title))  # the dataset screen under it
+
+    def on_show_image_files(self, event) -> None:
+        """The monitor's "hardest images": back to the dataset screen, showing those files."""
+        ds = self.state.dataset
+        if ds is None:
+            self.notify("open the run's dataset to see its images (loratui DATASET)", timeout=4)
+            return
+        wanted = {os.path.realpath(p) for p in event.paths}
+        ids = [e.id for e in ds.images if os.path.realpath(ds.abspath(e.path)) in wanted]
+        if not ids:
+            self.notify("those images are not in the dataset open here", severity="warning", timeout=4)
+            return
+        while len(self.screen_stack) > 2:  # the default screen, then the dataset screen
+            self.pop_screen()
+        self.screen.post_message(ShowImages(ids, event.title))
 
     def on_health_pane_fix_requested(self, event) -> None:
         fix = event.finding.fix

@@ -29,6 +29,11 @@ class MonitorApp(App):
         if self.run_dir:
             self.push_screen(MonitorScreen(self.run_dir, **self.monitor_kw))
 
+    def on_show_image_files(self, event) -> None:
+        names = ", ".join(p.rsplit("/", 1)[-1] for p in event.paths[:5])
+        self.notify(f"{event.title}: {names}. Open the dataset (`loratui DATASET`, then r) to browse them there.",
+                    timeout=8)
+
 
 def run_monitor(run_dir: str | None = None, roots: list[str] | None = None, images: str = "auto") -> int:
     if images != "none":

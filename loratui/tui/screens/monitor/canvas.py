@@ -2,7 +2,8 @@
 
 Pure Python (no Textual): ``chart_rows`` returns rows of (text, layer) runs that the widget
 styles. Layers, lowest priority first: EPOCH markers, RAW loss, COMPARE (a second run), SMOOTH
-(the smoothed loss), LR. A cell takes the colour of its highest layer and the dots of all.
+(the smoothed loss), LR, AXIS, VAL (the validation loss). A cell takes the colour of its highest
+layer and the dots of all.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-EPOCH, RAW, COMPARE, SMOOTH, LR, AXIS = range(6)
+EPOCH, RAW, COMPARE, SMOOTH, LR, AXIS, VAL = range(7)
 _BITS = ((0x01, 0x08), (0x02, 0x10), (0x04, 0x20), (0x40, 0x80))  # [dot row][dot column]
 
 
@@ -85,7 +86,7 @@ def _fmt(v: float) -> str:
 def chart_rows(width: int, height: int, loss: Series, lr: Series | None = None, *, x_max: int = 0,
                last_n: int = 0, epoch_marks: list[int] = (), compare: Series | None = None,
                smooth: float = 0.05, label_w: int = 9, y_range: tuple[float, float] | None = None,
-               ) -> tuple[list[list[tuple[str, int]]], tuple[float, float]]:
+               val: Series | None = None) -> tuple[list[list[tuple[str, int]]], tuple[float, float]]:
     """The whole chart as styled rows: loss (raw band + smoothed line + compare) on top, LR below,
     x axis last. ``x_max`` (the run's total steps) keeps the x scale still while steps arrive,
     so a new step only changes the right edge; ``last_n`` zooms to the last N steps. The loss
@@ -111,7 +112,8 @@ def chart_rows(width: int, height: int, loss: Series, lr: Series | None = None, 
     if compare is not None and compare.steps:
         cs = ema(compare.values, smooth)
         cmp_pts = [(s, v) for s, v in zip(compare.steps, cs) if lo_x <= s <= hi_x]
-    vals = [v for v in raw if math.isfinite(v)] + [v for _, v in cmp_pts if math.isfinite(v)]
+    val_pts = [(s, v) for s, v in zip(val.steps, val.values) if lo_x <= s <= hi_x] if val is not None else []
+    vals = [v for v in raw if math.isfinite(v)] + [v for _, v in cmp_pts + val_pts if math.isfinite(v)]
     y_lo, y_hi = (min(vals), max(vals)) if vals else (0.0, 1.0)
     y_lo, y_hi = nice_range(y_lo, y_hi, y_range)
     canvas = Canvas(plot_w, loss_h)
@@ -145,9 +147,16 @@ def chart_rows(width: int, height: int, loss: Series, lr: Series | None = None, 
             pt = (col(s), row(v))
             canvas.line(*(prev or pt), *pt, COMPARE)
             prev = pt
+    prev = None
+    for s, v in val_pts:  # few points (one per validation): joined by straight lines, never smoothed
+        if math.isfinite(v):
+            pt = (col(s), row(v))
+            canvas.line(*(prev or pt), *pt, VAL)
+            prev = pt
     rows = []
     for i, r in enumerate(canvas.rows()):
-        label = _fmt(y_hi) if i == 0 else _fmt(y_lo) if i == loss_h - 1 else ("loss" if i == 1 else "")
+        label = _fmt(y_hi) if i == 0 else _fmt(y_lo) if i == loss_h - 1 else (
+            "loss" if i == 1 else "val" if i == 2 and val_pts and loss_h > 3 else "")
         rows.append([(label.rjust(label_w - 1)[: label_w - 1] + "│", AXIS)] + r)
     if lr_h:
         lstart = _first_index(lr.steps, lo_x, len(lr.steps))

@@ -14,14 +14,15 @@ from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 
-from loratui.tui.screens.monitor.canvas import AXIS, COMPARE, EPOCH, LR, RAW, SMOOTH, Series, chart_rows
+from loratui.tui.screens.monitor.canvas import AXIS, COMPARE, EPOCH, LR, RAW, SMOOTH, VAL, Series, chart_rows
 
 ZOOMS = (0, 1000, 200, 50)
 """Last-N-steps zoom levels (0 = the whole run)."""
 
 
 class LossChart(Widget):
-    COMPONENT_CLASSES = {"chart--raw", "chart--smooth", "chart--lr", "chart--compare", "chart--epoch", "chart--axis"}
+    COMPONENT_CLASSES = {"chart--raw", "chart--smooth", "chart--lr", "chart--compare", "chart--epoch", "chart--axis",
+                         "chart--val"}
     DEFAULT_CSS = """
     LossChart { height: 1fr; min-height: 8; }
     LossChart > .chart--raw { color: $primary 45%; }
@@ -30,6 +31,7 @@ class LossChart(Widget):
     LossChart > .chart--lr { color: $success; }
     LossChart > .chart--epoch { color: $text-muted 40%; }
     LossChart > .chart--axis { color: $text-muted; }
+    LossChart > .chart--val { color: $error; text-style: bold; }
     """
 
     def __init__(self, *, min_interval: float = 1.0, id: str | None = None) -> None:
@@ -89,10 +91,11 @@ class LossChart(Widget):
         rows, self._y_range = chart_rows(
             w, h, Series(steps, p.losses[:n]), Series(steps, p.lrs[:n]) if any(p.lrs[:n]) else None,
             x_max=p.total_steps, last_n=self.zoom, epoch_marks=list(p.epoch_marks), compare=self.compare,
-            y_range=self._y_range if self._key_view == (w, h, self.zoom, id(self.compare)) else None)
+            y_range=self._y_range if self._key_view == (w, h, self.zoom, id(self.compare)) else None,
+            val=Series(list(p.val_steps), list(p.val_losses)) if p.val_steps else None)
         self._key_view = (w, h, self.zoom, id(self.compare))
         styles = {RAW: "chart--raw", SMOOTH: "chart--smooth", LR: "chart--lr", COMPARE: "chart--compare",
-                  EPOCH: "chart--epoch", AXIS: "chart--axis"}
+                  EPOCH: "chart--epoch", AXIS: "chart--axis", VAL: "chart--val"}
         base = self.rich_style
         cache: dict[int, Style] = {}
 

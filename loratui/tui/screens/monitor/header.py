@@ -8,7 +8,8 @@ from textual.widgets import Static
 from loratui.runs.progress import RunProgress, fmt_duration
 
 STATE_STYLE = {"running": "bold $success", "starting": "$success", "queued": "$secondary", "finished": "bold $accent",
-               "stopped": "$warning", "failed": "bold $error", "crashed": "bold $error", "created": "$text-muted"}
+               "stopped": "$warning", "failed": "bold $error", "crashed": "bold $error", "created": "$text-muted",
+               "stalled": "bold $warning"}
 
 
 def header_text(name: str, state: str, detail: str, p: RunProgress, elapsed: float, width: int = 80) -> str:

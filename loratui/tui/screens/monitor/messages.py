@@ -22,3 +22,12 @@ class StatusChanged(Message):
     def __init__(self, status) -> None:
         super().__init__()
         self.status = status
+
+
+class ShowImageFiles(Message):
+    """Show these image files in the dataset screen (the app that holds one handles it)."""
+
+    def __init__(self, paths: list[str], title: str) -> None:
+        super().__init__()
+        self.paths = paths
+        self.title = title

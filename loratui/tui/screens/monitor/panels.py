@@ -120,3 +120,32 @@ class SamplesPanel(Vertical):
                 self.query_one("#samples-image").image = these[self.pick].get("path")
             except Exception:  # noqa: BLE001 - a sample that cannot be decoded is not fatal
                 pass
+
+
+class ImageLossPanel(Static):
+    """The training images with the highest and lowest recent loss (``image_losses`` events)."""
+
+    DEFAULT_CSS = "ImageLossPanel { height: auto; max-height: 10; border: round $panel; padding: 0 1; }"
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__("per-image loss after the first epoch", id=id)
+        self.border_title = "Images by loss (w: show hardest)"
+        self.text = ""
+        self.hardest: list[str] = []
+
+    def show(self, progress) -> None:
+        from rich.markup import escape
+
+        from loratui.runs.text import hardest_easiest
+
+        hard, easy = hardest_easiest(progress, 3)
+        self.hardest = [r["path"] for r in progress.image_losses[:10]]
+        if not hard:
+            return
+        lines = ["[b]hardest[/b]"] + [f"{r['loss']:.4f} {escape(os.path.basename(r['path']))}" for r in hard]
+        if easy:
+            lines += ["[b]easiest[/b]"] + [f"{r['loss']:.4f} {escape(os.path.basename(r['path']))}" for r in easy]
+        text = "\n".join(lines)
+        if text != self.text:
+            self.text = text
+            self.update(text)

@@ -31,7 +31,7 @@ from loratui.tui.screens.monitor.chart import LossChart
 from loratui.tui.screens.monitor.gpu import GpuPanel, nvml_reader
 from loratui.tui.screens.monitor.header import RunHeader, header_text, progress_bar
 from loratui.tui.screens.monitor.messages import RunUpdate, StatusChanged
-from loratui.tui.screens.monitor.panels import OutputsTable, SamplesPanel
+from loratui.tui.screens.monitor.panels import ImageLossPanel, OutputsTable, SamplesPanel
 
 LEVEL_STYLE = {"warning": "bold yellow", "error": "bold red", "info": ""}
 
@@ -45,6 +45,7 @@ class MonitorScreen(Screen):
         Binding("s", "stop", "Stop"),
         Binding("r", "resume", "Resume"),
         Binding("i", "inspect", "Inspect output"),
+        Binding("w", "hardest", "Hardest images"),
         Binding("left_square_bracket", "samples(-1)", "Earlier samples", show=False),
         Binding("right_square_bracket", "samples(1)", "Later samples", show=False),
         Binding("full_stop", "next_sample", "Next sample", show=False),
@@ -89,7 +90,7 @@ class MonitorScreen(Screen):
         with Horizontal(id="mon-body"):
             with Vertical(id="mon-left"):
                 chart = LossChart(min_interval=self.chart_interval, id="mon-chart")
-                chart.border_title = "loss (raw, smoothed) / learning rate"
+                chart.border_title = "loss (raw, smoothed, validation) / learning rate"
                 yield chart
                 yield Static("", id="mon-crash")
                 tail = RichLog(max_lines=1000, wrap=False, markup=False, id="mon-tail")
@@ -97,6 +98,7 @@ class MonitorScreen(Screen):
                 yield tail
             with Vertical(id="mon-right"):
                 yield GpuPanel(self.gpu_reader, id="mon-gpu")
+                yield ImageLossPanel(id="mon-images")
                 yield OutputsTable(id="mon-outputs")
                 yield SamplesPanel(self.images, id="mon-samples")
         yield Footer()
@@ -137,6 +139,10 @@ class MonitorScreen(Screen):
             if terminal or now - last_status >= self.status_every:
                 last_status = now
                 st = run_status(self.run_dir)
+                if st.state == "stalled":  # the watchdog's diagnosis, read here (off the UI thread)
+                    from loratui.runs.doctor import diagnose, format_diagnosis
+
+                    st.report = format_diagnosis(diagnose(self.run_dir)).splitlines()[1:]
                 key = (st.state, st.detail, st.stop_requested, tuple(st.report))
                 if key != status_key:
                     status_key = key
@@ -158,14 +164,16 @@ class MonitorScreen(Screen):
         self._render_header()
         self.query_one(LossChart).show(p)
         self.query_one(OutputsTable).show(p.saved)
+        self.query_one(ImageLossPanel).show(p)
         self.query_one(SamplesPanel).show(p.samples)
 
     def on_status_changed(self, msg: StatusChanged) -> None:
         self.status = msg.status
         st = msg.status
         crash = self.query_one("#mon-crash", Static)
-        if st.state in ("crashed", "failed") and st.report:
-            crash.border_title = "Crash report" if st.state == "crashed" else "Error"
+        if st.state in ("crashed", "failed", "stalled") and st.report:
+            crash.border_title = {"crashed": "Crash report", "failed": "Error",
+                                  "stalled": "Stalled: no progress (s stops it)"}[st.state]
             crash.update(Text("\n".join(st.report[-40:])))
             crash.add_class("shown")
         else:
@@ -193,6 +201,16 @@ class MonitorScreen(Screen):
             self.app.pop_screen()
         else:
             self.app.exit()
+
+    def action_hardest(self) -> None:
+        """The images the run learns worst, in the dataset screen (often badly captioned or off-concept)."""
+        from .messages import ShowImageFiles
+
+        paths = self.query_one(ImageLossPanel).hardest
+        if not paths:
+            self.notify("no per-image loss yet (it comes at the end of the first epoch)", timeout=3)
+            return
+        self.app.post_message(ShowImageFiles(paths, f"hardest images of {self.run_name}"))
 
     def action_zoom(self) -> None:
         z = self.query_one(LossChart).cycle_zoom()
