@@ -134,20 +134,24 @@ def format_value(field: FormField, value) -> str | bool:
 
 def format_subset(s: SubsetConfig) -> str:
     line = f"{s.repeats} x {s.image_dir}"
-    if s.class_tokens or s.is_reg:
+    validation = getattr(s, "validation", False)
+    if s.class_tokens or s.is_reg or validation:
         line += f" | {s.class_tokens}"
     if s.is_reg:
         line += " | reg"
+    if validation:
+        line += " | val"
     return line
 
 
 def parse_subset(line: str) -> SubsetConfig:
-    """``10 x 10_mychar | mychar | reg`` (class tokens and ``reg`` optional)."""
+    """``10 x 10_mychar | mychar | reg`` (class tokens, ``reg`` and ``val`` optional; ``val``: held out for
+    the validation loss)."""
     parts = [p.strip() for p in line.split("|")]
     head = parts[0]
     reps, sep, d = head.partition(" x ")
     if not sep:
-        raise ValueError(f"`{line}`: expected `REPEATS x FOLDER [| class tokens] [| reg]`")
+        raise ValueError(f"`{line}`: expected `REPEATS x FOLDER [| class tokens] [| reg] [| val]`")
     try:
         r = int(reps.strip())
     except ValueError:
@@ -157,12 +161,14 @@ def parse_subset(line: str) -> SubsetConfig:
     if not d.strip():
         raise ValueError(f"`{line}`: folder missing")
     extra = parts[1:]
-    is_reg = bool(extra) and extra[-1].lower() == "reg"
-    if is_reg:
-        extra = extra[:-1]
+    flags = set()
+    while extra and extra[-1].lower() in ("reg", "val") and extra[-1].lower() not in flags:
+        flags.add(extra.pop().lower())
     if len(extra) > 1:
         raise ValueError(f"`{line}`: too many `|` parts")
-    return SubsetConfig(d.strip(), r, extra[0] if extra else "", is_reg)
+    sub = SubsetConfig(d.strip(), r, extra[0] if extra else "", "reg" in flags)
+    sub.validation = "val" in flags
+    return sub
 
 
 def _float(t: str) -> float:
