@@ -175,6 +175,9 @@ class Watchdog:
     def dump_stacks(self, wait: float = 3.0) -> tuple[str, str]:
         """Ask the worker for a faulthandler dump of all its threads; (dump text, note)."""
         ev = self.start_ev
+        if not ev:  # the worker may have written its start event before this watchdog began following
+            ev = next((e for e in reversed(last_events(os.path.join(self.run_dir, L.EVENTS), max_bytes=256 << 10))
+                       if e.get("type") == "start"), {})
         if ev.get("stack_signal") != STACK_SIGNAL:
             return "", "the worker has no stack dump handler (an older or foreign worker)"
         try:

@@ -26,7 +26,9 @@ async def test_validation_line_images_by_loss_and_stalled_diagnosis(tmp_path):
     screen = fast(run.dir)
     async with Host(screen).run_test(size=(130, 40)) as pilot:
         chart = screen.query_one(LossChart)
-        await until(pilot, lambda: chart._rows and chart.progress is not None and chart.progress.val_steps == [10, 20])
+        await until(pilot, lambda: screen.progress.step == 25)
+        assert list(screen.progress.val_steps) == [10, 20]
+        await until(pilot, lambda: chart._rows and chart.progress is not None)
         await pilot.pause(0.1)
         assert "val" in chart_text(chart)
         panel = screen.query_one(ImageLossPanel)
