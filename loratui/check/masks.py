@@ -14,7 +14,7 @@ MASK_SUFFIX = ".mask.png"
 def mask_findings(ds) -> list[Finding]:
     from loratui.dataset.training_images import probe_image
 
-    by_stem: dict[str, object] = {}
+    by_stem: dict = {}
     masks = []
     for e in ds.images:
         if e.path.lower().endswith(MASK_SUFFIX):

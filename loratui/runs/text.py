@@ -174,7 +174,7 @@ def show_text(run_dir: str, n: int = 5) -> str:
                        f"(compare the per-epoch files around step {p.val_steps[best]})")
     hard, easy = hardest_easiest(p, n)
     if hard:
-        out.append(f"  hardest images (recent training loss; often badly captioned or off-concept):")
+        out.append("  hardest images (recent training loss; often badly captioned or off-concept):")
         out += [f"    {r['loss']:.4f}  {r['path']}" for r in hard]
     if easy:
         out.append("  easiest images:")

@@ -143,11 +143,10 @@ def train(spec: TrainSpec, run_dir: str | None, events: EventLog, stopper: Stopp
 
     from .conditioning import TextEncoder, size_ids
     from .distributed import agree_stop, mean_over_ranks
-    from .latents import build_cache, default_cache_dir, encode_pixels
-    from .metadata import file_metadata, training_metadata
-    from .conditioning import TextEncoder, size_ids
     from .image_loss import ImageLosses
+    from .latents import build_cache, default_cache_dir, encode_pixels
     from .loss import LossSettings, offset_noise, per_image_loss, target
+    from .metadata import file_metadata, training_metadata
     from .models import load_models
     from .network import adapter_state, build_network, kohya_tensors, load_adapter_state
     from .optim import make_optimizer, make_scheduler

@@ -47,9 +47,7 @@ class Validator:
 
         import torch
 
-        from .data import process_caption
-
-        from .data import load_pixels
+        from .data import load_pixels, process_caption
         from .latents import encode_pixels
 
         k = TIMESTEPS_PER_IMAGE

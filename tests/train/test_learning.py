@@ -10,7 +10,7 @@ from loratui.train.events import EventLog, read_events
 from loratui.train.spec import SubsetSpec
 from loratui.train.trainer import Stopper, train
 
-from .conftest import make_dataset, tiny_spec
+from .conftest import tiny_spec
 
 pytestmark = pytest.mark.slow
 
