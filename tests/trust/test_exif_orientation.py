@@ -36,3 +36,31 @@ def test_pixels_are_transposed_for_the_trainer_tagger_and_preview(tmp_path):
     a = load_image(str(p), 64)  # BGR: shown upright, the red half is on top (stored: on the left)
     assert a[12, 32, 2] > 150 and a[12, 32, 0] < 100
     assert a[52, 32, 0] > 150 and a[52, 32, 2] < 100
+
+
+def test_trainer_loads_and_buckets_the_oriented_image(tmp_path):
+    # stored 60x30 with orientation 6: the trainer must see it as 30x60 (kohya applies exif_transpose)
+    from loratui.train.data import BucketManager, build_train_data, load_pixels
+    from loratui.train.spec import SubsetSpec, TrainSpec
+
+    d = tmp_path / "ds" / "1_x"
+    d.mkdir(parents=True)
+    im = Image.new("RGB", (60, 30), (220, 10, 10))  # stored: red on the left, blue on the right
+    im.paste((10, 10, 220), (30, 0, 60, 30))
+    ex = Image.Exif()
+    ex[0x0112] = 6
+    im.save(d / "a.png", exif=ex.tobytes())
+    (d / "a.txt").write_text("x\n")
+    spec = TrainSpec(base_model="m", output_dir=str(tmp_path / "out"), subsets=[SubsetSpec(path=str(d))],
+                     resolution=(48, 48), min_bucket_reso=16, max_bucket_reso=64, bucket_reso_steps=16)
+    bm = BucketManager(spec)
+    assert bm.select(30, 60)[0] != bm.select(60, 30)[0]  # the orientation changes the bucket
+    (item,) = build_train_data(spec).items
+    assert item.size == (30, 60)
+    assert (item.bucket, item.resized) == bm.select(30, 60)
+    a = load_pixels(item)
+    bw, bh = item.bucket
+    assert a.shape == (3, bh, bw) and bh > bw
+    # upright, the stored left (red) half is on top and the blue half at the bottom
+    assert a[0, 2, bw // 2] > 0.5 and a[2, 2, bw // 2] < -0.5
+    assert a[2, bh - 3, bw // 2] > 0.5 and a[0, bh - 3, bw // 2] < -0.5
