@@ -33,6 +33,7 @@ from loratui.config import (
 from loratui.config.fields import FormField, form_fields, format_value, get_value, parse_value, set_value
 from loratui.config.presets import find_subsets
 from loratui.config.stepmath import step_math, survey
+from loratui.config.validate import launch_errors
 from loratui.config.vram import estimate_config
 from loratui.tui.dialogs.prompt import PromptScreen
 from loratui.tui.widgets.config_fields import field_id, field_widget, msg_id, row_id
@@ -517,8 +518,14 @@ class ConfigScreen(Screen):
         return True
 
     def action_launch(self) -> None:
-        if self.error_count:
-            self.notify(f"fix {self.error_count} error(s) first", severity="error")
+        # the gate every launch path uses (CLI, queue, resume, worker), named field by field here
+        blocking = [f"{fd.path}: {fd.message}" for fd in launch_errors(self.config)]
+        blocking += [f"{p}: {m}" for p, m in self.parse_errors.items()]
+        if blocking or self.error_count:
+            n = max(len(blocking), self.error_count)
+            shown = "; ".join(blocking[:3]) + (f" (+{len(blocking) - 3} more)" if len(blocking) > 3 else "")
+            self.notify(f"not launched: fix {n} error(s) first" + (f": {shown}" if shown else ""),
+                        severity="error", timeout=10)
             return
         if self.dirty or not self.path:
             self.notify("save the config first (Ctrl+S)", severity="warning")
