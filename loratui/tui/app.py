@@ -103,11 +103,14 @@ class LoraTuiApp(App):
     def on_dataset_loaded(self, event: DatasetLoaded) -> None:
         self.state.dataset = event.dataset
         self.state.journal = event.journal
+        self.state.read_only = event.dataset.read_only()  # a statvfs and an access(): cheap
         self.state.vocabulary.attach(event.dataset)
         for s in self.screen_stack:  # the dataset screen shows it (it asked for nothing: it was opened with the app)
             s.post_message(event)
         for p in event.dataset.recovery:
             self.notify(str(p), title="recovered", severity="warning", timeout=10)
+        if self.state.read_only:
+            self.notify(self.state.read_only_message(), title="read-only", severity="warning", timeout=15)
         self._load_tagger_vocabulary()
         self._find_active_runs()
 
@@ -227,6 +230,9 @@ class LoraTuiApp(App):
         fix = event.finding.fix
         ds = self.state.dataset
         if fix is None or ds is None:
+            return
+        if self.state.read_only:
+            self.notify(self.state.read_only_message(), severity="error")
             return
         self.edits.submit(fix.label, lambda: fix.apply(ds))
         self._recheck_when_idle()

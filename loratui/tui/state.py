@@ -29,6 +29,9 @@ class AppState:
     images_mode: str = "none"
     dataset: Dataset | None = None
     journal: tuple[int, int] = (0, 0)
+    read_only: str | None = None
+    """Why the open dataset cannot be edited here (``Dataset.read_only``), or None: browsing works
+    either way, every edit is refused up front with this reason."""
     """(applied, total) journal entries, as of the last edit."""
     training_config: TrainConfig | None = None
     """The config being edited in the config screen (kept, saved or not, while the app runs)."""
@@ -40,6 +43,9 @@ class AppState:
     vocabulary: TagVocabulary = field(default_factory=TagVocabulary)
     confidences: TagConfidences = field(default_factory=TagConfidences)
     _triggers: tuple[int, set[str]] | None = None
+
+    def read_only_message(self) -> str:
+        return f"this dataset is read-only here ({self.read_only}); browsing works, edits are refused"
 
     @property
     def dataset_root(self) -> str:

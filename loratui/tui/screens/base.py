@@ -28,9 +28,18 @@ class LoraScreen(Screen):
     def state(self) -> AppState:
         return self.app.state
 
-    def submit_edit(self, label: str, fn: Callable[[], object], **kw) -> None:
+    def refuse_if_read_only(self) -> bool:
+        """True (and the reason on screen) when the dataset cannot be edited here."""
+        if self.state.read_only:
+            self.notify(self.state.read_only_message(), severity="error")
+            return True
+        return False
+
+    def submit_edit(self, label: str, fn: Callable[[], object], *, writes: bool = True, **kw) -> None:
         """Queue an edit on the app's writer thread; its ``EditDone`` comes back to this screen
-        (and bubbles up to the app, which reports refused files)."""
+        (and bubbles up to the app, which reports refused files). ``writes=False``: a re-read."""
+        if writes and self.refuse_if_read_only():
+            return
         self.app.edits.submit(label, fn, reply_to=self, **kw)
         self.edit_queued()
 
@@ -42,7 +51,7 @@ class LoraScreen(Screen):
 
     def preview_and_apply(self, op: Operation, ids: Iterable[int]) -> None:
         """Plan ``op`` over ``ids`` (in a worker: 100k files take a second), preview, queue if confirmed."""
-        if self.state.dataset is None:
+        if self.state.dataset is None or self.refuse_if_read_only():
             return
         self.show_busy(f"planning: {op.describe()} …")
         self._plan(op, list(ids))

@@ -126,7 +126,8 @@ class DatasetScreen(LoraScreen):
         self.query_one(ImageList).dataset = ds
         self.query_one(SubsetList).show(ds)
         self.query_one(ImageList).loading = False
-        self.status(message="", root=ds.root, total=len(ds.images), journal=event.journal)
+        self.status(message="", root=ds.root, total=len(ds.images), journal=event.journal,
+                    read_only=bool(self.state.read_only))
         self.apply_view()
         self.query_one(ImageList).focus()
 
@@ -309,10 +310,12 @@ class DatasetScreen(LoraScreen):
             state += " (changed outside)"
         editor.tag_list.confidence = self.state.confidences.get(ds, image_id)
         why = ""
-        if not e.editable:
+        if self.state.read_only:
+            why = self.state.read_only_message()
+        elif not e.editable:
             why = next((f"{p.path}: {p.message}" for p in ds.problems if p.path == e.caption_path),
                        f"{e.caption_path}: cannot be read")
-        editor.load(image_id, e.tags, self.state.trigger_tags(), editable=e.editable,
+        editor.load(image_id, e.tags, self.state.trigger_tags(), editable=e.editable and not self.state.read_only,
                     title=f"Caption{state}", why_not=why)
         preview.show(image_id, ds.abspath(e.path), e.path)
 
@@ -346,20 +349,20 @@ class DatasetScreen(LoraScreen):
             self.show_image(lst.cursor_key)
 
     def action_undo(self) -> None:
-        if self.dataset is not None:
+        if self.dataset is not None and not self.refuse_if_read_only():
             self.submit_edit("undo", self.dataset.undo)
 
     def action_redo(self) -> None:
-        if self.dataset is not None:
+        if self.dataset is not None and not self.refuse_if_read_only():
             self.submit_edit("redo", self.dataset.redo)
 
     def action_refresh(self) -> None:
         if self.dataset is not None:
-            self.submit_edit("refresh", self.dataset.refresh)
+            self.submit_edit("refresh", self.dataset.refresh, writes=False)
 
     def action_add_tag(self) -> None:
         """Add to the caption being edited, or to every selected image (with a preview)."""
-        if self.dataset is None:
+        if self.dataset is None or self.refuse_if_read_only():
             return
         lst = self.query_one(ImageList)
         if len(lst.selected) <= 1 or self.focused is not lst:
@@ -388,7 +391,7 @@ class DatasetScreen(LoraScreen):
         """Remove a tag from the selected images (with a preview); suggestions are their own tags."""
         lst = self.query_one(ImageList)
         ds = self.dataset
-        if ds is None:
+        if ds is None or self.refuse_if_read_only():
             return
         if not lst.selected:
             self.notify("select images first (Space, Shift+↓, Ctrl+A); `d` in the caption deletes one tag",
@@ -471,7 +474,7 @@ class DatasetScreen(LoraScreen):
         yield "LoRA: inspect a file", "Format, ranks, alphas and training settings of a .safetensors LoRA", self.action_inspect_lora
 
     def action_auto_tag(self) -> None:
-        if self.dataset is None:
+        if self.dataset is None or self.refuse_if_read_only():
             return
         from loratui.tui.dialogs.tagging import TaggingDialog
 

@@ -19,6 +19,8 @@ class StatusInfo:
     filters: str = ""
     """What narrows the list (subset, query, pinned images): never filtering without a visible sign."""
     message: str = ""
+    read_only: bool = False
+    """The dataset cannot be edited here: shown on every repaint, not only in a notification."""
 
 
 class StatusBar(Static):
@@ -41,6 +43,8 @@ class StatusBar(Static):
         if i.message:
             return escape(i.message)
         parts = [f"[b]{i.shown:,}[/b]/{i.total:,} shown"]
+        if i.read_only:
+            parts.insert(0, "[$error]read-only here[/]")
         if i.filters:
             parts.append(f"[$accent]{escape(i.filters)}[/]")
         if i.selected:
