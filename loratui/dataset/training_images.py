@@ -177,6 +177,11 @@ MASK_SUFFIX = ".mask.png"
 _IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 
 
+def mask_file_for(image_path: str) -> str:
+    """Where the loss mask of an image lives: ``NAME.mask.png`` beside ``NAME.<ext>``."""
+    return os.path.splitext(image_path)[0] + MASK_SUFFIX
+
+
 def is_mask_companion(path: str) -> bool:
     """``NAME.mask.png`` with an image ``NAME.<ext>`` beside it."""
     if not path.lower().endswith(MASK_SUFFIX):

@@ -55,6 +55,7 @@ class DatasetScreen(LoraScreen):
         Binding("i", "inspect_lora", "Inspect LoRA", show=False),
         Binding("r", "runs", "Runs", show=False),
         Binding("h", "health", "Health"),
+        Binding("m", "toggle_mask", "Show loss mask", show=False),
     ]
 
     def __init__(self, sort: str = "name", cache_size: int = 64) -> None:
@@ -526,6 +527,11 @@ class DatasetScreen(LoraScreen):
         from loratui.tui.screens.monitor import RunsScreen
 
         self.app.push_screen(RunsScreen(self.state.runs_roots(), monitor_kw={"images": self.state.images_mode}))
+
+    def action_toggle_mask(self) -> None:
+        """Show the current image's loss mask (alpha channel or NAME.mask.png), or the image again."""
+        on = self.query_one(Preview).toggle_mask()
+        self.notify("preview: loss mask (white = trained, black = ignored)" if on else "preview: image", timeout=3)
 
     def action_health(self) -> None:
         if self.dataset is None:

@@ -37,10 +37,11 @@ class Preview(Vertical):
     """
 
     class Loaded(Message):
-        def __init__(self, key: object, thumb: Thumbnail) -> None:
+        def __init__(self, key: object, thumb: Thumbnail, mask: bool = False) -> None:
             super().__init__()
             self.key = key
             self.thumb = thumb
+            self.mask = mask
 
     def __init__(self, mode: str, cache: ThumbnailCache, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -51,6 +52,8 @@ class Preview(Vertical):
         self._path: str | None = None
         self._timer = None
         self._image_cls = image_widget_class(mode)
+        self.show_mask = False
+        """Show the image's loss mask (``m`` on the dataset screen) instead of the image."""
 
     def compose(self) -> ComposeResult:
         with Vertical(id="picture"):
@@ -74,6 +77,14 @@ class Preview(Vertical):
             return
         self._timer = self.set_timer(DEBOUNCE_S, self._start_load)
 
+    def toggle_mask(self) -> bool:
+        """Switch between the image and its loss mask; reloads the current image. Returns the new state."""
+        self.show_mask = not self.show_mask
+        if self._path is not None:
+            self.query_one("#facts", Static).update("…", layout=False)
+            self._load(self._key, self._path)
+        return self.show_mask
+
     def _start_load(self) -> None:
         self._timer = None
         if self._path is not None:
@@ -81,14 +92,17 @@ class Preview(Vertical):
 
     @work(thread=True, exclusive=True, group="thumbnail")
     def _load(self, key: object, path: str) -> None:
-        self.post_message(self.Loaded(key, self.cache.get(path)))
+        mask = self.show_mask
+        self.post_message(self.Loaded(key, self.cache.get(path, mask=mask), mask))
 
     def on_preview_loaded(self, event: Loaded) -> None:
         event.stop()
-        if event.key != self._key:
-            return  # the cursor moved on
+        if event.key != self._key or event.mask != self.show_mask:
+            return  # the cursor moved on, or the mask was toggled meanwhile
         facts = event.thumb.facts
         bits = []
+        if self.show_mask:
+            bits.append(f"mask ({facts.mask_source})" if facts.mask_source else "mask")
         if facts.width:
             bits.append(f"{facts.width}×{facts.height} px  aspect {facts.aspect}")
         bits.append(human_size(facts.file_size))
