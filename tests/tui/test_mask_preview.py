@@ -43,6 +43,8 @@ async def test_m_toggles_the_preview_between_image_and_mask(tmp_path):
     sub.mkdir()
     _rgba_half_transparent(sub / "a.png")
     (sub / "a.txt").write_text("thing, red", encoding="utf-8")
+    Image.new("RGB", (64, 32), "white").save(sub / "b.png")
+    (sub / "b.txt").write_text("thing", encoding="utf-8")
     app = make_app(tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_loaded(app, pilot)
@@ -57,6 +59,10 @@ async def test_m_toggles_the_preview_between_image_and_mask(tmp_path):
         await pilot.press("m")
         await until(pilot, lambda: "mask (alpha channel)" in str(facts.render()))
         assert preview.show_mask
+        await pilot.press("down")  # the mask view stays on while moving; a maskless image says why, first
+        await until(pilot, lambda: str(facts.render()).startswith("mask  no mask: no alpha channel and no b.mask.png"))
+        await pilot.press("up")
+        await until(pilot, lambda: "mask (alpha channel)" in str(facts.render()))
         await pilot.press("m")
         await until(pilot, lambda: "mask" not in str(facts.render()) and "64×32" in str(facts.render()))
         assert not preview.show_mask

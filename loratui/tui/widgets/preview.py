@@ -101,12 +101,14 @@ class Preview(Vertical):
             return  # the cursor moved on, or the mask was toggled meanwhile
         facts = event.thumb.facts
         bits = []
-        if self.show_mask:
+        if self.show_mask:  # in mask view, why there is no mask matters more than the size: it goes first
             bits.append(f"mask ({facts.mask_source})" if facts.mask_source else "mask")
+            if facts.error:
+                bits.append(f"[$warning]{facts.error}[/]")
         if facts.width:
             bits.append(f"{facts.width}×{facts.height} px  aspect {facts.aspect}")
         bits.append(human_size(facts.file_size))
-        if facts.error:
+        if facts.error and not self.show_mask:
             bits.append(f"[$warning]{facts.error}[/]")
         facts_w = self.query_one("#facts", Static)
         facts_w.update("  ".join(bits), layout=False)
