@@ -112,6 +112,10 @@ def to_kohya(cfg: TrainConfig, dataset_config_path: str = "dataset.toml",
         if getattr(out, k):
             train[f"metadata_{k}"] = getattr(out, k)
     train["dataset_config"] = dataset_config_path
+    if r.hardware.cpu_threads:
+        # accelerate launch's option, not sd-scripts' (which keeps the key as an unused attribute):
+        # kohya_ss's field name, read back by our import; the launch line in the header carries it
+        train["num_cpu_threads_per_process"] = r.hardware.cpu_threads
     args = {"model_arguments": model, "network_arguments": net, "optimizer_arguments": opt,
             "training_arguments": train}
     general = {"caption_extension": d.caption_extension, "keep_tokens": d.keep_tokens,
@@ -159,8 +163,11 @@ def export_kohya(cfg: TrainConfig, outdir: str, stem: str | None = None) -> tupl
     ds_path = os.path.join(outdir, f"{stem}_dataset.toml")
     pr_path = os.path.join(outdir, f"{stem}_prompts.txt")
     args, dataset, notes = to_kohya(cfg, ds_path, pr_path)
+    n_threads = args["training_arguments"].get("num_cpu_threads_per_process")
+    threads = f"--num_cpu_threads_per_process {n_threads} " if n_threads else ""
     head = (f"# sd-scripts training arguments written by loratui: "
-            f"accelerate launch {'sdxl_' if cfg.model.family == 'sdxl' else ''}train_network.py --config_file {args_path}\n"
+            f"accelerate launch {threads}{'sdxl_' if cfg.model.family == 'sdxl' else ''}train_network.py "
+            f"--config_file {args_path}\n"
             f"# loratui: model.family = {cfg.model.family}\n"
             f"# loratui: extra = {json.dumps(_extra(cfg), ensure_ascii=False)}\n")
     written = []

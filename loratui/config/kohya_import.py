@@ -86,7 +86,7 @@ SIMPLE = {
 }
 
 # Handled by _apply_flat's special cases.
-SPECIAL = {"learning_rate", "unet_lr", "text_encoder_lr", "optimizer_type", "lr_scheduler", "lr_warmup_steps",
+SPECIAL = {"num_cpu_threads_per_process", "learning_rate", "unet_lr", "text_encoder_lr", "optimizer_type", "lr_scheduler", "lr_warmup_steps",
            "v2", "v_parameterization", "sdxl", "network_module", "network_args", "network_train_unet_only",
            "network_train_text_encoder_only", "mixed_precision", "save_precision", "save_last_n_epochs",
            "save_last_n_steps", "sample_prompts", "dataset_config", "train_data_dir", "reg_data_dir",
@@ -145,6 +145,7 @@ def _apply_flat(flat: dict, res: ImportResult, where: str, base_dir: str) -> Non
             res.unmapped.append(Unmapped(key, value, "no equivalent (off, nothing lost)"))
         else:
             bad(key, value, "no equivalent in loratui")
+    _cpu_threads(flat, res)
     # learning rates: unet/te fall back to learning_rate. text_encoder_lr is `nargs="*"` in sd-scripts
     # and its --output_config writes a list: one value, or two for SDXL's two encoders
     te2 = None
@@ -282,6 +283,27 @@ def _apply_flat(flat: dict, res: ImportResult, where: str, base_dir: str) -> Non
                                            if ln.strip() and not ln.strip().startswith("#")]
         else:
             bad("sample_prompts", sp, "prompt file not found; prompts not imported")
+
+
+def _cpu_threads(flat: dict, res: ImportResult) -> None:
+    """``num_cpu_threads_per_process`` is accelerate launch's option (kohya_ss passes it as
+    ``accelerate launch --num_cpu_threads_per_process=N``; accelerate sets ``OMP_NUM_THREADS=N`` for
+    the training process): the same knob as ``hardware.cpu_threads``. Unset or 0: loratui's default
+    (the cores this process may use)."""
+    v = flat.get("num_cpu_threads_per_process")
+    if _empty(v):
+        return
+    try:
+        n = _to_int(v)
+    except _Bad as e:
+        res.unmapped.append(Unmapped("num_cpu_threads_per_process", v, f"{e}; not applied"))
+        return
+    if n < 0:
+        res.unmapped.append(Unmapped("num_cpu_threads_per_process", v, "expected 0 or more threads; not applied"))
+        return
+    res.config.hardware.cpu_threads = n
+    if n:
+        res.notes.append(f"num_cpu_threads_per_process = {n} (accelerate's OMP_NUM_THREADS): hardware.cpu_threads = {n}")
 
 
 def _epochs_or_steps(flat: dict, res: ImportResult) -> None:

@@ -18,7 +18,7 @@ NOT_EXPRESSIBLE = (
 
 # Speed/memory knobs that loratui's trainer chooses itself.
 AUTOMATIC = {"xformers", "sdpa", "mem_eff_attn",
-             "max_data_loader_n_workers", "persistent_data_loader_workers", "num_cpu_threads_per_process",
+             "max_data_loader_n_workers", "persistent_data_loader_workers",
              "vae_batch_size", "save_model_as", "lowram", "highvram", "full_fp16", "full_bf16",
              "max_token_length", "log_with", "logging_dir", "log_prefix", "save_state"}
 

@@ -232,6 +232,7 @@ def test_kohya_ss_gui_preset_fixture():
     assert (c.dataset.caption_extension, c.dataset.keep_tokens, c.dataset.bucket_no_upscale) == (".txt", 0, True)
     assert (c.schedule.epochs, c.schedule.max_steps, c.schedule.save_every_n_epochs) == (1, 0, 1)
     assert (c.model.clip_skip, c.model.family, c.output.save_precision) == (2, "sd1", "bf16")
+    assert c.hardware.cpu_threads == 2  # num_cpu_threads_per_process (accelerate launch)
     # every GUI key is either applied or reported
     import json
 
@@ -243,7 +244,8 @@ def test_kohya_ss_gui_preset_fixture():
                "lr_scheduler_power", "lr_warmup", "max_resolution", "max_train_epochs", "min_snr_gamma",
                "mixed_precision", "network_alpha", "network_dim", "noise_offset", "optimizer", "optimizer_args",
                "save_every_n_epochs", "save_precision", "seed", "shuffle_caption", "text_encoder_lr",
-               "train_batch_size", "unet_lr", "v2", "v_parameterization", "training_comment"}
+               "train_batch_size", "unet_lr", "v2", "v_parameterization", "training_comment",
+               "num_cpu_threads_per_process"}
     assert set(data) - applied <= reported, set(data) - applied - reported
     assert {"conv_dim", "conv_alpha", "xformers", "prior_loss_weight", "block_dims"} <= reported
 
