@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import threading
 from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
 MAX_SIDE = 384
@@ -43,8 +44,10 @@ class Thumbnail:
 class ThumbnailCache:
     """Thread-safe LRU of thumbnails keyed by (path, mtime, size)."""
 
-    def __init__(self, capacity: int = 64):
+    def __init__(self, capacity: int = 64, decode: Callable[[str, int, bool], Thumbnail] | None = None):
         self.capacity = capacity
+        self._decode = decode or _decode
+        """``decode(path, file_size, mask)``: the slow part (tests inject one)."""
         self._items: OrderedDict[tuple, Thumbnail] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = 0
@@ -65,7 +68,7 @@ class ThumbnailCache:
                 self.hits += 1
                 return hit
         self.misses += 1
-        thumb = decode_mask_thumbnail(path, st.st_size) if mask else decode_thumbnail(path, st.st_size)
+        thumb = self._decode(path, st.st_size, mask)
         with self._lock:
             self._items[key] = thumb
             while len(self._items) > self.capacity:
@@ -74,6 +77,87 @@ class ThumbnailCache:
 
     def __len__(self) -> int:
         return len(self._items)
+
+
+class ThumbnailLoader:
+    """Loads thumbnails on one background thread, latest request first and only.
+
+    A cursor held down over 50 images asks for 50 thumbnails; each ``request`` replaces the one
+    still waiting, so only the image the cursor stops on is decoded (plus the one already in flight
+    when the requests began). A result whose request was superseded while it decoded is dropped,
+    never delivered: ``deliver(key, thumbnail, mask)`` is called (on the loader's thread) for the
+    latest request only. Cache hits cost no decode.
+    """
+
+    def __init__(self, cache: ThumbnailCache, deliver: Callable[[Hashable, Thumbnail, bool], None]):
+        self.cache = cache
+        self.deliver = deliver
+        self._cond = threading.Condition()
+        self._pending: tuple[int, Hashable, str, bool] | None = None
+        self._generation = 0
+        self._closed = False
+        self._thread: threading.Thread | None = None
+        self.discarded = 0
+        """Results thrown away because a newer request came while they loaded."""
+
+    def request(self, key: Hashable, path: str, mask: bool = False) -> None:
+        """Ask for ``path``'s thumbnail; supersedes every earlier request. Never blocks."""
+        with self._cond:
+            if self._closed:
+                return
+            self._generation += 1
+            self._pending = (self._generation, key, path, mask)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="thumbnails", daemon=True)
+                self._thread.start()
+            self._cond.notify()
+
+    def cancel(self) -> None:
+        """Forget the waiting request and drop the result of the one in flight."""
+        with self._cond:
+            self._generation += 1
+            self._pending = None
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._pending = None
+            self._generation += 1
+            self._cond.notify()
+
+    @property
+    def idle(self) -> bool:
+        """Nothing waiting and nothing in flight (tests poll this)."""
+        with self._cond:
+            return self._pending is None and not self._busy
+
+    _busy = False
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while self._pending is None and not self._closed:
+                    self._cond.wait()
+                if self._closed:
+                    return
+                gen, key, path, mask = self._pending  # type: ignore[misc]
+                self._pending = None
+                self._busy = True
+            try:
+                thumb = self.cache.get(path, mask=mask)
+                with self._cond:
+                    current = gen == self._generation and not self._closed
+                    if not current:
+                        self.discarded += 1
+                if current:
+                    self.deliver(key, thumb, mask)
+            finally:
+                with self._cond:
+                    self._busy = False
+
+
+def _decode(path: str, file_size: int, mask: bool) -> Thumbnail:
+    return decode_mask_thumbnail(path, file_size) if mask else decode_thumbnail(path, file_size)
 
 
 def decode_thumbnail(path: str, file_size: int | None = None, max_side: int = MAX_SIDE) -> Thumbnail:

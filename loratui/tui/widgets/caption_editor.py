@@ -48,6 +48,7 @@ class CaptionEditor(Vertical):
         self.why_not = ""
         """Why this caption cannot be edited (an unreadable file: which encoding, which error)."""
         self._mode = ""  # "add" | "edit" while the input is open
+        self._completions = ""
         self.border_title = "Caption"
 
     def compose(self) -> ComposeResult:
@@ -77,10 +78,17 @@ class CaptionEditor(Vertical):
         if not editable:  # say why the caption is blank and read-only, where the caption would be
             from rich.markup import escape
 
-            self.query_one("#completions", Static).update(
+            self._set_completions(
                 f"[$error]not editable:[/] {escape(self.why_not)}; loratui never overwrites a file it cannot read")
         elif not self._mode:
-            self.query_one("#completions", Static).update("")
+            self._set_completions("")
+
+    def _set_completions(self, text: str) -> None:
+        """Update the line under the caption only when it changes: moving the cursor between
+        editable captions then touches nothing but the tag list (no layout pass)."""
+        if text != self._completions:
+            self._completions = text
+            self.query_one("#completions", Static).update(text)
 
     # --- edits ---------------------------------------------------------------------------------
     def _commit(self, tags: list[str], label: str, cursor: int) -> None:
@@ -155,7 +163,7 @@ class CaptionEditor(Vertical):
         last = value.rpartition(",")[2].strip()
         found = self.vocabulary.complete(last) if last else []
         text = "  ".join(f"{escape(t)} [dim]{n:,}[/]" if n else f"{escape(t)} [dim]tagger[/]" for t, n in found)
-        self.query_one("#completions", Static).update(text)
+        self._set_completions(text)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id != "tag-input":

@@ -1,21 +1,20 @@
 """The preview pane: the selected image (textual-image) and its facts.
 
-Decoding happens in a thread worker behind a short debounce, so holding an arrow key only decodes
-the image the cursor stops on; thumbnails are cached (LRU) by path and mtime.
+Decoding happens on the thumbnail loader's thread (services/thumbnails.ThumbnailLoader): each move
+of the cursor supersedes the request before it, so holding an arrow key decodes only the image the
+cursor stops on (and the one in flight when it started, whose result is dropped); thumbnails are
+cached (LRU) by path, mtime and size. The facts line is updated in place (fixed height, no layout).
 """
 
 from __future__ import annotations
 
-from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Static
 
-from loratui.tui.services.thumbnails import Thumbnail, ThumbnailCache
+from loratui.tui.services.thumbnails import Thumbnail, ThumbnailCache, ThumbnailLoader
 from loratui.tui.widgets.image_list import human_size
-
-DEBOUNCE_S = 0.06
 
 
 def image_widget_class(mode: str):
@@ -50,7 +49,7 @@ class Preview(Vertical):
         self.border_title = "Preview"
         self._key: object = None
         self._path: str | None = None
-        self._timer = None
+        self.loader = ThumbnailLoader(cache, self._deliver)
         self._image_cls = image_widget_class(mode)
         self.show_mask = False
         """Show the image's loss mask (``m`` on the dataset screen) instead of the image."""
@@ -70,30 +69,26 @@ class Preview(Vertical):
         self._key, self._path = key, abs_path
         self.border_title = label or "Preview"
         self.query_one("#facts", Static).update("…" if abs_path else "", layout=False)
-        if self._timer is not None:
-            self._timer.stop()
         if abs_path is None:
+            self.loader.cancel()
             self._set_image(None)
             return
-        self._timer = self.set_timer(DEBOUNCE_S, self._start_load)
+        self.loader.request(key, abs_path, self.show_mask)
 
     def toggle_mask(self) -> bool:
         """Switch between the image and its loss mask; reloads the current image. Returns the new state."""
         self.show_mask = not self.show_mask
         if self._path is not None:
             self.query_one("#facts", Static).update("…", layout=False)
-            self._load(self._key, self._path)
+            self.loader.request(self._key, self._path, self.show_mask)
         return self.show_mask
 
-    def _start_load(self) -> None:
-        self._timer = None
-        if self._path is not None:
-            self._load(self._key, self._path)
+    def on_unmount(self) -> None:
+        self.loader.close()
 
-    @work(thread=True, exclusive=True, group="thumbnail")
-    def _load(self, key: object, path: str) -> None:
-        mask = self.show_mask
-        self.post_message(self.Loaded(key, self.cache.get(path, mask=mask), mask))
+    def _deliver(self, key, thumb: Thumbnail, mask: bool) -> None:
+        """Called on the loader's thread: hand the thumbnail to the UI thread."""
+        self.post_message(self.Loaded(key, thumb, mask))
 
     def on_preview_loaded(self, event: Loaded) -> None:
         event.stop()
