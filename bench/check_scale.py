@@ -122,11 +122,14 @@ def main() -> int:
         print(f"images: {len(paths):,}; threads: {threads}; cpu cores: {os.cpu_count()}")
         print(f"(c) full decode pass        {decode:7.2f} s")
         print(f"(a) check, cold cache       {cold:7.2f} s   {cold / decode:5.2f}x decode  "
-              f"({r1.stats['image_facts']['decoded']:,} decoded)")
+              f"({r1.stats['image_facts']['decoded']:,} decoded)   target <= 1.20x: "
+              f"{'met' if cold <= 1.2 * decode else 'NOT met'}")
+        print(f"    cold phases: {r1.stats['seconds']}")
         print(f"(b) check, warm cache       {warm:7.2f} s   {warm / decode:5.2f}x decode  "
               f"({r2.stats['image_facts']['decoded']:,} decoded)   target <= 0.20x: "
               f"{'met' if warm <= 0.2 * decode else 'NOT met'}")
         print(f"    warm phases: {r2.stats['seconds']}")
+        print(f"    load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         print(f"    findings: {r2.summary()}; near-duplicate groups {r2.stats['near_groups']}, "
               f"identical groups {r2.stats['exact_groups']}")
         return 0
