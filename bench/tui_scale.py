@@ -183,11 +183,11 @@ def main() -> int:
     ours = asyncio.run(bench_loratui(root, args.moves))
     print(f"\nloratui TUI on {args.images:,} images vs a bare Textual app with a {BARE_ROWS}-row list "
           f"({os.cpu_count()} CPUs, Python {sys.version.split()[0]})")
-    print(f"  {'':32}{'loratui':>12}{'bare app':>14}")
+    print(f"  {'':40}{'loratui':>12}{'bare app':>14}")
     for key in ours:
         b = bare.get(key, bare.get("filter (bare list)") if key.startswith("filter") else None)
-        print(f"  {key:32}{ms(ours[key]):>12}{ms(b) if b is not None else '':>14}")
-    print(f"  {'Dataset.open (core, no UI)':32}{ms(core_open):>12}")
+        print(f"  {key:40}{ms(ours[key]):>12}{ms(b) if b is not None else '':>14}")
+    print(f"  {'Dataset.open (core, no UI)':40}{ms(core_open):>12}")
     print("\n".join(verdicts(ours, bare)))
     print(f"  load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print("\nfirst paint = the app's first frame (the dataset is scanned in a worker behind it);"

@@ -49,6 +49,7 @@ class CaptionEditor(Vertical):
         """Why this caption cannot be edited (an unreadable file: which encoding, which error)."""
         self._mode = ""  # "add" | "edit" while the input is open
         self._completions = ""
+        self._title = "Caption"
         self.border_title = "Caption"
 
     def compose(self) -> ComposeResult:
@@ -71,7 +72,9 @@ class CaptionEditor(Vertical):
         self.image_id = image_id
         self.editable = editable
         self.why_not = "" if editable else (why_not or "this caption file cannot be read")
-        self.border_title = title
+        if title != self._title:  # Textual repaints the whole pane on every title set
+            self._title = title
+            self.border_title = title
         self.tag_list.show_tags(tags, trigger, cursor=None if same else 0)
         if not same and self._mode:
             self.finish_input(refocus=False)

@@ -47,6 +47,8 @@ class Preview(Vertical):
         self.mode = mode
         self.cache = cache
         self.border_title = "Preview"
+        self._title = "Preview"
+        self._placeholder: str | None = ""
         self._key: object = None
         self._path: str | None = None
         self.loader = ThumbnailLoader(cache, self._deliver)
@@ -67,13 +69,19 @@ class Preview(Vertical):
         if key == self._key and abs_path == self._path:
             return
         self._key, self._path = key, abs_path
-        self.border_title = label or "Preview"
+        self._set_title(label or "Preview")
         self.query_one("#facts", Static).update("…" if abs_path else "", layout=False)
         if abs_path is None:
             self.loader.cancel()
             self._set_image(None)
             return
         self.loader.request(key, abs_path, self.show_mask)
+
+    def _set_title(self, title: str) -> None:
+        """Textual repaints the whole pane (the picture too) on every title set: only when it changes."""
+        if title != self._title:
+            self._title = title
+            self.border_title = title
 
     def toggle_mask(self) -> bool:
         """Switch between the image and its loss mask; reloads the current image. Returns the new state."""
@@ -112,6 +120,9 @@ class Preview(Vertical):
     def _set_image(self, image) -> None:
         widget = self.query_one("#image")
         if self._image_cls is None:
-            widget.update("" if image is None else "[dim](image previews off: --images none)[/]", layout=False)
+            text = "" if image is None else "[dim](image previews off: --images none)[/]"
+            if text != self._placeholder:
+                self._placeholder = text
+                widget.update(text, layout=False)
         else:
             widget.image = image
