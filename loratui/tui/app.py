@@ -37,6 +37,7 @@ class LoraTuiApp(App):
             settings, settings_problems = load_settings()
         self.settings = settings
         self.state = AppState(root, caption_ext, images or settings.images)
+        self.state.vocabulary.style_setting = settings.tag_style
         self._requested_theme = theme
         self._problems = list(settings_problems or [])
         self._save = save
@@ -331,6 +332,7 @@ class LoraTuiApp(App):
         from loratui.tui.screens.help import HelpScreen
         from loratui.tui.screens.tag_frequency import TagFrequencyScreen
         from loratui.tui.widgets.image_list import ImageList
+        from loratui.tui.widgets.tag_entry import TagEntryInput
         from loratui.tui.widgets.tag_list import TagList
 
         self.push_screen(HelpScreen([
@@ -338,6 +340,7 @@ class LoraTuiApp(App):
             ("Dataset screen", [DatasetScreen, FilterInput]),
             ("Image list (and tag table)", [ImageList.__mro__[1]]),
             ("Caption editor (focus it with e or Tab)", [TagList]),
+            ("Typing a tag (a, rename): a dropdown of the dataset's tags", [TagEntryInput]),
             ("Tag frequencies (t)", [TagFrequencyScreen]),
         ]))
 

@@ -1,7 +1,8 @@
 """A one-line question in a modal (a tag to add, a rename target, a file or folder path).
 
 Dismisses with the stripped text, or None on Escape or an empty answer. One dialog for every
-one-line question: tag prompts pass a suggester (autocomplete), path prompts do not.
+one-line question: tag prompts pass a ``TagSuggester`` (a dropdown of the dataset's tags, and the
+answer written in the dataset's tag style: ``red_hair`` -> ``red hair``), path prompts do not.
 """
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.suggester import Suggester
-from textual.widgets import Input, Label
+from textual.widgets import Input, Label, Static
+
+from loratui.tui.services.tag_vocabulary import TagSuggester
+from loratui.tui.widgets.tag_entry import TagDropdown, TagEntryInput
 
 
 class PromptScreen(ModalScreen[str | None]):
@@ -33,13 +37,24 @@ class PromptScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(self.question)
-            yield Input(self.value, suggester=self.suggester, id="answer")
-            keys = "Enter: continue  →: accept suggestion  Esc: cancel" if self.suggester else "Enter: OK  Esc: cancel"
+            if isinstance(self.suggester, TagSuggester):
+                dropdown = TagDropdown(id="answer-dropdown")
+                note = Static("", id="answer-note")
+                yield TagEntryInput(self.suggester.vocabulary, dropdown, note, value=self.value, id="answer")
+                yield dropdown
+                yield note
+                keys = "Enter: continue  ↑↓: suggestions  Tab/Enter: accept suggestion  Esc: close / cancel"
+            else:
+                yield Input(self.value, suggester=self.suggester, id="answer")
+                keys = "Enter: continue  →: accept suggestion  Esc: cancel" if self.suggester else "Enter: OK  Esc: cancel"
             yield Label(f"[dim]{keys}[/]")
 
     @on(Input.Submitted, "#answer")
     def _answered(self, event: Input.Submitted) -> None:
         event.stop()
+        if isinstance(event.input, TagEntryInput):
+            self.dismiss(", ".join(event.input.normalized()) or None)
+            return
         self.dismiss(event.value.strip() or None)
 
     def action_cancel(self) -> None:

@@ -459,6 +459,8 @@ class DatasetScreen(LoraScreen):
         yield "Images: remove duplicate tags", "Dedupe the selection (or every image shown): red_hair = red hair, (smile:1.2) = smile (D)", self.action_dedupe
         yield "Images: show subsets pane", "Toggle the subset list (hidden in narrow terminals)", self.action_toggle_subsets
         yield "Caption: add tag", "Add a tag to the current image (autocomplete)", self.action_add_tag
+        yield ("Tags: style of typed tags", "Cycle auto / spaces / underscores / off: red_hair typed in a "
+               "dataset written with spaces becomes red hair", self.cycle_tag_style)
         yield "Caption: edit tag", "Edit the tag under the cursor in place", lambda: self.query_one(CaptionEditor).start_edit()
         yield "Caption: delete tag", "Delete the tag under the cursor", lambda: self.query_one(CaptionEditor).remove_current()
         yield "Caption: move tag up", "Move the tag under the cursor up", lambda: self.query_one(CaptionEditor).move_current(-1)
@@ -473,6 +475,17 @@ class DatasetScreen(LoraScreen):
         yield "Dataset: health check", "Duplicates, tiny images, caption problems, trigger word, framing mix", self.action_health
         yield "Training: runs", "Every training run of this dataset: state, attach to the live monitor", self.action_runs
         yield "LoRA: inspect a file", "Format, ranks, alphas and training settings of a .safetensors LoRA", self.action_inspect_lora
+
+    def cycle_tag_style(self) -> None:
+        from loratui.tui.services.settings import TAG_STYLES
+
+        vocab = self.state.vocabulary
+        vocab.style_setting = TAG_STYLES[(TAG_STYLES.index(vocab.style_setting) + 1) % len(TAG_STYLES)] \
+            if vocab.style_setting in TAG_STYLES else "auto"
+        self.app.remember(tag_style=vocab.style_setting)
+        now = vocab.style()
+        self.notify(f"typed tags: {vocab.style_setting}"
+                    + (f" (this dataset: {now})" if vocab.style_setting == "auto" else ""), timeout=4)
 
     def action_auto_tag(self) -> None:
         if self.dataset is None or self.refuse_if_read_only():

@@ -16,6 +16,7 @@ from loratui.fileio import write_atomic
 SETTINGS_FILE = "settings.toml"
 IMAGE_MODES = ("auto", "kitty", "sixel", "halfcell", "none")
 SORT_MODES = ("name", "tags", "modified")
+TAG_STYLES = ("auto", "spaces", "underscores", "off")
 
 
 def config_dir() -> str:
@@ -40,6 +41,8 @@ class Settings:
     """Image list order: name, tags (tag count) or modified (file time)."""
     thumbnail_cache: int = 64
     """How many downscaled previews are kept in memory."""
+    tag_style: str = "auto"
+    """Typed tags are rewritten to the dataset's style: auto (detect it), spaces, underscores or off."""
 
     def validate(self) -> list[str]:
         """Reset invalid values to their defaults; returns what was wrong."""
@@ -51,6 +54,9 @@ class Settings:
         if self.sort not in SORT_MODES:
             problems.append(f"sort = {self.sort!r}: expected one of {', '.join(SORT_MODES)}")
             self.sort = default.sort
+        if self.tag_style not in TAG_STYLES:
+            problems.append(f"tag_style = {self.tag_style!r}: expected one of {', '.join(TAG_STYLES)}")
+            self.tag_style = default.tag_style
         if not isinstance(self.thumbnail_cache, int) or not 1 <= self.thumbnail_cache <= 10_000:
             problems.append(f"thumbnail_cache = {self.thumbnail_cache!r}: expected a number from 1 to 10000")
             self.thumbnail_cache = default.thumbnail_cache

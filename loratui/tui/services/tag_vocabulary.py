@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual.suggester import Suggester
 
 from loratui.dataset import normalize_tag
+from loratui.dataset.tag_style import rank_matches, resolve_style, to_style
 
 
 def tagger_vocabulary() -> list[str]:
@@ -43,6 +44,9 @@ class TagVocabulary:
         self._ranked: list[tuple[str, str, int]] = []
         self._generation = -1
         self._dataset = None
+        self.style_setting = "auto"
+        """``auto``, ``spaces``, ``underscores`` or ``off`` (the ``tag_style`` setting)."""
+        self._style: tuple[tuple[int, str], str | None] | None = None
 
     @classmethod
     def of_images(cls, dataset, ids) -> "TagVocabulary":
@@ -86,19 +90,22 @@ class TagVocabulary:
         self._generation = -1
 
     def complete(self, prefix: str, limit: int = 6) -> list[tuple[str, int]]:
-        """Tags starting with ``prefix`` (underscores = spaces, any case), then tags containing it."""
-        p = normalize_tag(prefix)
-        if not p:
-            return []
-        starts, contains = [], []
-        for tag, norm, n in self.ranked():
-            if norm.startswith(p):
-                starts.append((tag, n))
-                if len(starts) >= limit:
-                    break
-            elif len(p) >= 2 and len(contains) < limit and p in norm:
-                contains.append((tag, n))
-        return (starts + contains)[:limit]
+        """Tags starting with ``prefix`` (underscores = spaces, any case), then tags containing it,
+        then tags holding its letters in order (``rdhr`` -> ``red hair``); most frequent first."""
+        return rank_matches(prefix, self.ranked(), limit)
+
+    def style(self) -> str | None:
+        """The style typed tags are written in here (None: as typed)."""
+        ranked = self.ranked()
+        key = (self._generation, self.style_setting)
+        if self._style is None or self._style[0] != key:
+            counts = ((t, n) for t, _, n in ranked if n)
+            self._style = (key, resolve_style(self.style_setting, counts))
+        return self._style[1]
+
+    def normalize(self, tag: str) -> str:
+        """``tag`` as this dataset writes it (``red_hair`` -> ``red hair`` in a spaces dataset)."""
+        return to_style(tag, self.style())
 
 
 class TagSuggester(Suggester):

@@ -7,20 +7,21 @@ thread) and reloads the editor from the dataset when the writer is done.
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Input, Static
 
-from loratui.tui.services.tag_vocabulary import TagSuggester, TagVocabulary
+from loratui.tui.services.tag_vocabulary import TagVocabulary
+from loratui.tui.widgets.tag_entry import TagDropdown, TagEntryInput
 from loratui.tui.widgets.tag_list import TagList
 
 
-class TagInput(Input):
-    BINDINGS = [Binding("escape", "cancel", "Cancel", show=True)]
-
-    def action_cancel(self) -> None:
-        self.query_ancestor(CaptionEditor).finish_input()
+class TagInput(TagEntryInput):
+    def action_close_dropdown(self) -> None:
+        if self.dropdown_shown:  # Esc closes the suggestions first, then leaves the input
+            self.close_dropdown()
+        else:
+            self.query_ancestor(CaptionEditor).finish_input()
 
 
 class CaptionEditor(Vertical):
@@ -31,6 +32,10 @@ class CaptionEditor(Vertical):
     CaptionEditor > #completions { display: none; height: auto; max-height: 3; color: $text-muted; }
     CaptionEditor.-typing > TagInput { display: block; }
     CaptionEditor.-typing > #completions { display: block; }
+    CaptionEditor > #tag-note { display: none; height: auto; color: $text-muted; }
+    CaptionEditor.-typing > #tag-note { display: block; }
+    CaptionEditor > TagDropdown.-shown { display: none; }
+    CaptionEditor.-typing > TagDropdown.-shown { display: block; }
     """
 
     class TagsEdited(Message):
@@ -54,8 +59,13 @@ class CaptionEditor(Vertical):
 
     def compose(self) -> ComposeResult:
         yield TagList(id="tags")
-        yield TagInput(placeholder="tag, another tag  (→ accepts the suggestion, Esc cancels)",
-                       suggester=TagSuggester(self.vocabulary), id="tag-input", compact=True)
+        dropdown = TagDropdown(id="tag-dropdown")
+        note = Static("", id="tag-note")
+        yield TagInput(self.vocabulary, dropdown, note,
+                       placeholder="tag, another tag  (↓ suggestions, Tab/Enter accepts, Esc cancels)",
+                       id="tag-input", compact=True)
+        yield dropdown
+        yield note
         yield Static("", id="completions")
 
     @property
@@ -148,32 +158,21 @@ class CaptionEditor(Vertical):
         inp.cursor_position = len(value)
         inp.border_title = "add tag" if mode == "add" else "edit tag"
         inp.focus()
-        self._show_completions(value)
+        inp.refresh_suggestions()
 
     def finish_input(self, refocus: bool = True) -> None:
         self._mode = ""
         self.remove_class("-typing")
+        self.query_one(TagInput).close_dropdown()
         if refocus:
             self.tag_list.focus()
-
-    def on_input_changed(self, event: Input.Changed) -> None:
-        if event.input.id == "tag-input":
-            self._show_completions(event.value)
-
-    def _show_completions(self, value: str) -> None:
-        from rich.markup import escape
-
-        last = value.rpartition(",")[2].strip()
-        found = self.vocabulary.complete(last) if last else []
-        text = "  ".join(f"{escape(t)} [dim]{n:,}[/]" if n else f"{escape(t)} [dim]tagger[/]" for t, n in found)
-        self._set_completions(text)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id != "tag-input":
             return
         event.stop()
         mode = self._mode
-        entered = [t.strip() for t in event.value.split(",") if t.strip()]
+        entered = self.query_one(TagInput).normalized()  # in the dataset's style (red_hair -> red hair)
         self.finish_input()
         if not entered:
             return
