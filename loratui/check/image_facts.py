@@ -102,7 +102,12 @@ def decode_facts(path: str) -> tuple[int, int, int | None, str]:
             im.draft("L", (64, 64))
             from PIL import ImageOps
 
-            return w, h, dhash_of(ImageOps.exif_transpose(im)), ""  # as shown (EXIF orientation)
+            from loratui.dataset.training_images import ORIENTATION
+
+            # as shown (EXIF orientation); exif_transpose copies the whole image even when it has
+            # nothing to turn, so it runs only for an orientation that turns or flips
+            turned = im.getexif().get(ORIENTATION, 1) not in (None, 1)
+            return w, h, dhash_of(ImageOps.exif_transpose(im) if turned else im), ""
     except Image.DecompressionBombError as e:
         return w, h, None, f"too large to open safely ({e})"
     except (PermissionError, FileNotFoundError, IsADirectoryError) as e:
