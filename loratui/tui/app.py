@@ -334,6 +334,7 @@ class LoraTuiApp(App):
         from loratui.tui.widgets.image_list import ImageList
         from loratui.tui.widgets.tag_entry import TagEntryInput
         from loratui.tui.widgets.tag_list import TagList
+        from loratui.tui.widgets.tag_panel import TagPanelList
 
         self.push_screen(HelpScreen([
             ("Everywhere", [type(self)]),
@@ -341,6 +342,7 @@ class LoraTuiApp(App):
             ("Image list (and tag table)", [ImageList.__mro__[1]]),
             ("Caption editor (focus it with e or Tab)", [TagList]),
             ("Typing a tag (a, rename): a dropdown of the dataset's tags", [TagEntryInput]),
+            ("All-tags panel (p; typing narrows it)", [TagPanelList]),
             ("Tag frequencies (t)", [TagFrequencyScreen]),
         ]))
 

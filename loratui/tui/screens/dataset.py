@@ -11,7 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Input, Static
 from textual.worker import get_current_worker
 
-from loratui.dataset import AddTags, Dataset, Dedupe, QueryError, RemoveTags
+from loratui.dataset import AddTags, Dataset, Dedupe, QueryError, RemoveTags, bare_tag
 from loratui.demo import TRAIN_CONFIG
 from loratui.tui.dialogs.prompt import PromptScreen
 from loratui.tui.messages import DatasetFailed, DatasetLoaded, EditDone, ScanProgress, ShowImages
@@ -24,6 +24,7 @@ from loratui.tui.widgets.preview import Preview
 from loratui.tui.widgets.status_bar import StatusBar
 from loratui.tui.widgets.subset_list import SubsetList
 from loratui.tui.widgets.tag_list import TagList
+from loratui.tui.widgets.tag_panel import TagPanel
 
 SORTS = ("name", "tags", "modified")
 NARROW = 100
@@ -56,6 +57,7 @@ class DatasetScreen(LoraScreen):
         Binding("r", "runs", "Runs", show=False),
         Binding("h", "health", "Health"),
         Binding("m", "toggle_mask", "Show loss mask", show=False),
+        Binding("p", "tag_panel", "All-tags panel (toggle tags)", show=False),
     ]
 
     def __init__(self, sort: str = "name", cache_size: int = 64) -> None:
@@ -89,6 +91,7 @@ class DatasetScreen(LoraScreen):
             with Vertical(id="right"):
                 yield Preview(self.state.images_mode, self.thumbs, id="preview")
                 yield CaptionEditor(self.state.vocabulary, id="caption")
+            yield TagPanel(id="tagpanel")
         yield StatusBar(id="status")
         yield Footer(id="footer")
 
@@ -294,6 +297,59 @@ class DatasetScreen(LoraScreen):
     def on_virtual_list_selection_changed(self, event) -> None:
         if isinstance(event.list, ImageList):
             self.status(selected=len(event.list.selected))
+            self._update_tag_panel()
+
+    # --- the all-tags panel (p) ------------------------------------------------------------------
+    def panel_targets(self) -> list[int]:
+        """What a panel toggle acts on: the selected images, else the image under the cursor."""
+        lst = self.query_one(ImageList)
+        if lst.selected:
+            return sorted(lst.selected)
+        key = lst.cursor_key
+        return [] if key is None else [key]
+
+    def _update_tag_panel(self) -> None:
+        if self.dataset is None or not self.has_class("-tagpanel"):
+            return
+        panel = self.query_one(TagPanel)
+        ids = self.panel_targets()
+        key = (self.dataset.generation, len(ids), sum(ids), ids[0] if ids else None, ids[-1] if ids else None)
+        if key == panel._targets_key:
+            return  # the cursor moved inside a selection: same targets, nothing to recount
+        tag_lists = [self.dataset.images[i].tags for i in ids]
+        panel.add_new_tags(t for tags in tag_lists for t in tags)
+        panel.set_targets(tag_lists, key)
+
+    def action_tag_panel(self) -> None:
+        """Show the all-tags panel and focus it, or hide it (p again, from the images or caption;
+        inside the panel letters narrow the list and Esc comes back)."""
+        panel = self.query_one(TagPanel)
+        if not self.has_class("-tagpanel"):
+            self.add_class("-tagpanel")
+            panel.show(self.dataset)
+            self._update_tag_panel()
+            panel.list.focus()
+        else:
+            self.remove_class("-tagpanel")
+            if panel.list.has_focus:
+                self.query_one(ImageList).focus()
+
+    @on(TagPanel.Leave)
+    def _panel_leave(self) -> None:
+        self.query_one(ImageList).focus()
+
+    @on(TagPanel.Toggle)
+    def _panel_toggle(self, event: TagPanel.Toggle) -> None:
+        ds = self.dataset
+        ids = self.panel_targets()
+        if ds is None or not ids or self.refuse_if_read_only():
+            return
+        tag = event.tag
+        have = sum(1 for i in ids if tag in ds.images[i].tags or tag in {bare_tag(t) for t in ds.images[i].tags})
+        op = RemoveTags([tag]) if have == len(ids) else AddTags([tag])
+        where = "this image" if len(ids) == 1 else f"{len(ids):,} selected images"
+        label = f"{'remove' if have == len(ids) else 'add'} `{tag}` ({where})"
+        self.submit_edit(label, lambda: ds.run(op, ids), refilter=False, quiet=len(ids) == 1)
 
     def show_image(self, image_id: int | None) -> None:
         ds = self.dataset
@@ -319,6 +375,7 @@ class DatasetScreen(LoraScreen):
         editor.load(image_id, e.tags, self.state.trigger_tags(), editable=e.editable and not self.state.read_only,
                     title=f"Caption{state}", why_not=why)
         preview.show(image_id, ds.abspath(e.path), e.path)
+        self._update_tag_panel()
 
     # --- edits (all go through the app's writer thread) -----------------------------------------
     def on_caption_editor_tags_edited(self, event: CaptionEditor.TagsEdited) -> None:
