@@ -120,7 +120,7 @@ class GpuPanel(Static):
                 time.sleep(0.1)
 
     def on_gpu_panel_update(self, msg: "GpuPanel.Update") -> None:
-        msg.stop()
+        # not stopped: it bubbles on to the screen, whose compact summary quotes the panel
         if msg.text != self.text:
             self.text = msg.text
             self.update(msg.text)

@@ -37,7 +37,8 @@ class OutputsTable(DataTable):
             except OSError:
                 size = "missing"
             self.paths.append(path)
-            self.add_row(os.path.basename(path), "final" if ev.get("final") else str(ev.get("epoch", "")),
+            name = os.path.basename(path)  # outputs are all .safetensors: the suffix would only crowd the panel
+            self.add_row(name.removesuffix(".safetensors"), "final" if ev.get("final") else str(ev.get("epoch", "")),
                          str(ev.get("step", "")), size, key=str(len(self.paths) - 1))
 
     def selected_path(self) -> str | None:
@@ -68,6 +69,8 @@ class SamplesPanel(Vertical):
         """The epoch shown; None follows the latest."""
         self.pick = 0
         self._shown = None
+        self.headline = ""
+        """What is shown, in one line (the narrow screen's summary)."""
 
     def compose(self) -> ComposeResult:
         yield Static("no samples yet", id="samples-text")
@@ -110,16 +113,63 @@ class SamplesPanel(Vertical):
         for k, s in enumerate(these):
             mark = "▶" if k == self.pick else " "
             lines.append(f"{mark} @{s.get('strength')}: {escape(str(s.get('prompt', ''))[:60])}")
-        key = (tuple(lines), these[self.pick].get("path") if these else None)
+        path = these[self.pick].get("path") if these else None
+        self.headline = f"epoch {ep} ({eps.index(ep) + 1}/{len(eps)})" + (
+            f" @{these[self.pick].get('strength')}" if these else "")
+        key = (tuple(lines), path)
         if key == self._shown:
             return
         self._shown = key
-        self.query_one("#samples-text", Static).update("\n".join(lines))
-        if these and self.images != "none":
-            try:
-                self.query_one("#samples-image").image = these[self.pick].get("path")
-            except Exception:  # noqa: BLE001 - a sample that cannot be decoded is not fatal
-                pass
+        image, why = None, ""
+        if path and self.images != "none":
+            image, why = _load_sample(str(path))
+        self.query_one("#samples-text", Static).update("\n".join(lines + ([f"[dim]{escape(why)}[/dim]"] if why else [])))
+        if self.images != "none":
+            self.query_one("#samples-image").image = image
+
+
+def _load_sample(path: str):
+    """(PIL image, "") or (None, why): a sample that is missing or cannot be decoded is said, not drawn
+    (handing the widget a bad path would raise while the screen renders)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            im.load()
+            return im.copy(), ""
+    except FileNotFoundError:
+        return None, f"image missing: {os.path.basename(path)}"
+    except Exception as e:  # noqa: BLE001 - truncated or not an image
+        return None, f"cannot read {os.path.basename(path)}: {type(e).__name__}"
+
+
+class MonitorSummary(Static):
+    """The side panels in three lines, for terminals too narrow to show them beside the chart."""
+
+    DEFAULT_CSS = "MonitorSummary { height: 3; padding: 0 1; text-wrap: nowrap; text-overflow: ellipsis; }"
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__("", id=id)
+        self.text = ""
+
+    def show(self, gpu: str, outputs: list[str], samples: str, progress) -> None:
+        from rich.text import Text
+
+        from loratui.runs.text import hardest_easiest
+
+        gpu_lines = [line.strip() for line in Text.from_markup(gpu).plain.splitlines() if line.strip()]
+        gpu_line = "  ".join(gpu_lines[1:3]) if len(gpu_lines) > 1 else (gpu_lines[0] if gpu_lines else "…")
+        out = (f"{len(outputs)}, last {escape(os.path.basename(outputs[-1]).removesuffix('.safetensors'))} (i)"
+               if outputs else "none saved yet")
+        hard, _ = hardest_easiest(progress, 3) if progress is not None else ([], [])
+        hardest = ", ".join(f"{escape(os.path.basename(r['path']))} {r['loss']:.3f}" for r in hard) or "after the first epoch"
+        lines = [f"[b]GPU[/b] {escape(gpu_line)}",
+                 f"[b]outputs[/b] {out}   [b]samples[/b] {escape(samples) or 'none yet'}",
+                 f"[b]hardest[/b] {hardest}" + ("  (w shows them)" if hard else "")]
+        text = "\n".join(lines)
+        if text != self.text:
+            self.text = text
+            self.update(text)
 
 
 class ImageLossPanel(Static):

@@ -31,8 +31,9 @@ from loratui.tui.screens.monitor.chart import LossChart
 from loratui.tui.screens.monitor.gpu import GpuPanel, nvml_reader
 from loratui.tui.screens.monitor.header import RunHeader, header_text, progress_bar
 from loratui.tui.screens.monitor.messages import RunUpdate, StatusChanged
-from loratui.tui.screens.monitor.panels import ImageLossPanel, OutputsTable, SamplesPanel
+from loratui.tui.screens.monitor.panels import ImageLossPanel, MonitorSummary, OutputsTable, SamplesPanel
 
+NARROW_BELOW = 100
 LEVEL_STYLE = {"warning": "bold yellow", "error": "bold red", "info": ""}
 
 
@@ -41,15 +42,18 @@ class MonitorScreen(Screen):
         Binding("escape", "back", "Back"),
         Binding("z", "zoom", "Zoom"),
         Binding("c", "compare", "Compare"),
-        Binding("k", "checkpoint", "Checkpoint now"),
+        Binding("k", "checkpoint", "Save now", tooltip="Save a resumable checkpoint after the current step"),
         Binding("s", "stop", "Stop"),
         Binding("r", "resume", "Resume"),
-        Binding("i", "inspect", "Inspect output"),
-        Binding("w", "hardest", "Hardest images"),
+        Binding("i", "inspect", "Inspect", tooltip="Open the selected output in the LoRA inspector"),
+        Binding("w", "hardest", "Hardest", tooltip="Show the images the run learns worst"),
         Binding("left_square_bracket", "samples(-1)", "Earlier samples", show=False),
         Binding("right_square_bracket", "samples(1)", "Later samples", show=False),
         Binding("full_stop", "next_sample", "Next sample", show=False),
     ]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (NARROW_BELOW, "-wide")]
+    """Below NARROW_BELOW columns the chart takes the whole width and the side panels fold into
+    a three-line summary (a 46-column side panel would squash the chart to a third of an 80-column terminal)."""
     DEFAULT_CSS = """
     MonitorScreen { layout: vertical; }
     MonitorScreen #mon-body { height: 1fr; }
@@ -60,10 +64,15 @@ class MonitorScreen(Screen):
                                color: $error; padding: 0 1; }
     MonitorScreen #mon-crash.shown { display: block; }
     MonitorScreen #mon-tail { height: 9; border: round $panel; overflow-x: hidden; }
+    MonitorScreen #mon-summary { display: none; }
+    MonitorScreen.-narrow #mon-right { display: none; }
+    MonitorScreen.-narrow #mon-summary { display: block; }
+    MonitorScreen.-narrow #mon-tail { height: 6; }
     """
 
     def __init__(self, run_dir: str, *, images: str = "none", poll: float = 0.05, coalesce: float = 0.2,
                  status_every: float = 2.0, chart_interval: float = 1.0, gpu_reader=nvml_reader,
+                 status_reader=run_status,
                  name: str | None = None, id: str | None = None) -> None:
         super().__init__(name=name, id=id)
         self.run_dir = os.path.abspath(run_dir)
@@ -74,6 +83,8 @@ class MonitorScreen(Screen):
         self.status_every = status_every
         self.chart_interval = chart_interval
         self.gpu_reader = gpu_reader
+        self.status_reader = status_reader
+        """``run_status`` (a test gives a fixed one: a recorded run drawn as if it were running)."""
         self.progress = RunProgress()
         self.status = None
         self.updates = 0
@@ -92,6 +103,7 @@ class MonitorScreen(Screen):
                 chart = LossChart(min_interval=self.chart_interval, id="mon-chart")
                 chart.border_title = "loss (raw, smoothed, validation) / learning rate"
                 yield chart
+                yield MonitorSummary(id="mon-summary")
                 yield Static("", id="mon-crash")
                 tail = RichLog(max_lines=1000, wrap=False, markup=False, id="mon-tail")
                 tail.border_title = "Events"
@@ -138,7 +150,7 @@ class MonitorScreen(Screen):
                 pending, reset, last_post = 0, False, now
             if terminal or now - last_status >= self.status_every:
                 last_status = now
-                st = run_status(self.run_dir)
+                st = self.status_reader(self.run_dir)
                 if st.state == "stalled":  # the watchdog's diagnosis, read here (off the UI thread)
                     from loratui.runs.doctor import diagnose, format_diagnosis
 
@@ -166,6 +178,24 @@ class MonitorScreen(Screen):
         self.query_one(OutputsTable).show(p.saved)
         self.query_one(ImageLossPanel).show(p)
         self.query_one(SamplesPanel).show(p.samples)
+        self._render_summary()
+
+    def on_gpu_panel_update(self, msg: GpuPanel.Update) -> None:
+        msg.stop()
+        self._render_summary()
+
+    def on_resize(self) -> None:
+        # narrow: the compact footer (no padding around keys) without the palette's key (^p still
+        # works), so every key fits in 80 columns
+        narrow = self.size.width < NARROW_BELOW
+        footer = self.query_one(Footer)
+        footer.compact, footer.show_command_palette = narrow, not narrow
+        self._render_header()
+        self._render_summary()
+
+    def _render_summary(self) -> None:
+        self.query_one(MonitorSummary).show(self.query_one(GpuPanel).text, self.query_one(OutputsTable).paths,
+                                            self.query_one(SamplesPanel).headline, self.progress)
 
     def on_status_changed(self, msg: StatusChanged) -> None:
         self.status = msg.status
@@ -218,9 +248,11 @@ class MonitorScreen(Screen):
 
     def action_samples(self, delta: int) -> None:
         self.query_one(SamplesPanel).browse(delta)
+        self._render_summary()
 
     def action_next_sample(self) -> None:
         self.query_one(SamplesPanel).next_sample()
+        self._render_summary()
 
     def action_checkpoint(self) -> None:
         from loratui.runs import RunError, save_now
