@@ -11,6 +11,7 @@ from loratui.tui.screens.config import ConfigScreen
 from loratui.tui.widgets.config_fields import field_id, msg_id
 
 from ..lora.lorafiles import SS_META, write_lora
+from ..tui.helpers import until
 from .helpers import ready_config
 
 
@@ -51,7 +52,7 @@ async def test_edit_validate_save_reload(tmp_path):
     screen = ConfigScreen(cfg, str(out))
     app = Host(screen)
     async with app.run_test(size=(160, 50)) as pilot:
-        await pilot.pause()
+        await until(pilot, lambda: not screen.reading)
         assert screen.error_count == 0
         assert "2,400 steps" in text(screen, "#cfg-math")
         # a bad value shows an inline error and disables launch
@@ -259,3 +260,41 @@ async def test_network_form_shows_only_the_chosen_types_fields(tmp_path):
         screen.query_one(f"#{field_id('network.dora')}", Checkbox).value = True
         await pilot.pause()
         assert shown("preset") and shown("module_dropout")
+
+
+async def test_the_form_shows_at_once_and_the_dataset_figures_fill_in_after(tmp_path, monkeypatch):
+    """The slow part (reading every image header for the step math) runs in a thread: the form's fields
+    are there while it runs, with a visible "reading" state, and the figures arrive after."""
+    import threading
+
+    import loratui.tui.screens.config as config_screen
+    from loratui.config.stepmath import survey
+
+
+    release = threading.Event()
+    started = threading.Event()
+
+    def slow_survey(cfg):
+        started.set()
+        release.wait(20)
+        return survey(cfg)
+
+    monkeypatch.setattr(config_screen, "survey", slow_survey)
+    cfg = ready_config(tmp_path)
+    screen = ConfigScreen(cfg, str(tmp_path / "run.toml"))
+    app = Host(screen)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await until(pilot, started.is_set)
+        await pilot.pause()
+        # the form is up and usable while the headers are read
+        assert screen.query_one(f"#{field_id('model.base')}", Input).value == cfg.model.base
+        assert screen.query_one(f"#{field_id('optim.unet_lr')}", Input)
+        assert screen.reading
+        assert "reading the dataset" in text(screen, "#cfg-math")
+        assert "reading the dataset" in text(screen, "#cfg-findings")
+        assert screen.query_one("#cfg-launch", Button).disabled
+        release.set()
+        await until(pilot, lambda: not screen.reading)
+        assert "2,400 steps" in text(screen, "#cfg-math")
+        assert "reading" not in text(screen, "#cfg-findings")
+        assert not screen.query_one("#cfg-launch", Button).disabled

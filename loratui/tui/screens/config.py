@@ -122,6 +122,9 @@ class ConfigScreen(Screen):
         self.dirty = dirty
         """Edited since the last save or load: kept across visits (the form's edits are kept too)."""
         self._counts: list | None = None
+        self._survey_gen = 0
+        self._surveying = False
+        """A thread worker is reading the subsets' image headers (``_survey`` and ``_counts`` come after)."""
         self._survey: list | None = None
         """Each subset's training images and sizes (``stepmath.survey``): the step math buckets them."""
         self._report: list[str] = []
@@ -186,7 +189,7 @@ class ConfigScreen(Screen):
                 set_value(self.config, f.path, value)
                 self.dirty = True
                 if f.path in ("dataset.root", "dataset.subsets"):
-                    self._counts = None
+                    self._invalidate_counts()
                 if f.path in ("network.type", "network.dora"):
                     self._show_network_fields()
         self.refresh_checks(side_now=False)
@@ -223,10 +226,15 @@ class ConfigScreen(Screen):
         """Re-validate and redraw the field messages now; the side panel (step math, findings, TOML)
         now or, while typing, once the keys pause (each redraw there re-lays out the screen)."""
         cfg = self.config
-        if self._counts is None or len(self._counts) != len(cfg.dataset.subsets):
-            self._survey = survey(cfg)
-            self._counts = [None if fi.error else fi.count for fi in self._survey]
-        self.findings = validate(cfg, image_counts=self._counts)
+        if self._counts is not None and len(self._counts) != len(cfg.dataset.subsets):
+            self._invalidate_counts()
+        if self._counts is None:
+            if not self._surveying:
+                self._start_survey()
+            # the folders' image headers are being read in a thread: the other checks now, the file ones after
+            self.findings = validate(cfg, check_files=False)
+        else:
+            self.findings = validate(cfg, image_counts=self._counts)
         per_field: dict[str, list] = {}
         for fd in self.findings:
             key = fd.path
@@ -268,6 +276,36 @@ class ConfigScreen(Screen):
         else:
             self._side_timer = self.set_timer(0.25, self._refresh_side)
 
+    def _invalidate_counts(self) -> None:
+        self._counts = None
+        self._survey = None
+        self._surveying = False
+        self._survey_gen += 1  # a survey still running answers for an older subset list: ignored
+
+    def _start_survey(self) -> None:
+        self._surveying = True
+        gen = self._survey_gen
+        cfg = self.config.copy()
+
+        def work() -> None:
+            result = survey(cfg)
+            self.app.call_from_thread(self._survey_done, gen, result)
+
+        self.run_worker(work, thread=True, group="cfg-survey", name="read the dataset's image headers")
+
+    def _survey_done(self, gen: int, result: list) -> None:
+        if gen != self._survey_gen or not self.is_mounted:
+            return
+        self._surveying = False
+        self._survey = result
+        self._counts = [None if fi.error else fi.count for fi in result]
+        self.refresh_checks()
+
+    @property
+    def reading(self) -> bool:
+        """The dataset's images are still being read (step math and file checks are not final)."""
+        return self._counts is None
+
     def flush(self) -> None:
         """Redraw the side panel now if a redraw is pending."""
         if self._side_timer is not None:
@@ -278,10 +316,14 @@ class ConfigScreen(Screen):
     def _refresh_side(self) -> None:
         self._side_timer = None
         cfg = self.config
-        math = step_math(cfg, images=self._survey) if self._survey is not None else cfg.step_math(
-            image_counts=self._counts)
+        if self._survey is not None:
+            math_lines = step_math(cfg, images=self._survey).lines()
+        elif self._counts is not None:
+            math_lines = cfg.step_math(image_counts=self._counts).lines()
+        else:
+            math_lines = ["reading the dataset's images…"]
         vram = estimate_config(cfg)  # the same figure `config check` prints and the launch compares
-        self._set_static("#cfg-math", "step math\n" + "\n".join(f"  {ln}" for ln in math.lines())
+        self._set_static("#cfg-math", "step math\n" + "\n".join(f"  {ln}" for ln in math_lines)
                          + "\nGPU memory (estimate; compared with the GPU's free memory at launch)\n"
                          + "\n".join(f"  {ln}" for ln in vram.lines()))
         errors = [fd for fd in self.findings if fd.is_error]
@@ -294,8 +336,10 @@ class ConfigScreen(Screen):
         for fd in warnings:
             out.append(f"[yellow]warning[/] {_esc(fd.path)}: {_esc(fd.message)}")
         summary = f"{len(errors) + len(self.parse_errors)} error(s), {len(warnings)} warning(s)"
+        if self.reading:
+            summary += " so far (reading the dataset's images…)"
         self._set_static("#cfg-findings", summary + ("\n" + "\n".join(out) if out else ""))
-        self.query_one("#cfg-launch", Button).disabled = bool(errors or self.parse_errors)
+        self.query_one("#cfg-launch", Button).disabled = bool(errors or self.parse_errors or self.reading)
         self._set_static("#cfg-toml", cfg.to_toml())
         self._update_title()
 
@@ -320,7 +364,7 @@ class ConfigScreen(Screen):
         """Show ``cfg`` in the form (after a load, preset or import)."""
         self.config = cfg
         self.path = path
-        self._counts = None
+        self._invalidate_counts()
         self.parse_errors.clear()
         self._report = list(report or [])
         self.dirty = dirty
@@ -411,7 +455,7 @@ class ConfigScreen(Screen):
             return
         self.config.dataset.subsets = subsets
         self.dirty = True
-        self._counts = None
+        self._invalidate_counts()
         self._fill()
         self._show_network_fields()
         self.refresh_checks()
@@ -518,6 +562,9 @@ class ConfigScreen(Screen):
         return True
 
     def action_launch(self) -> None:
+        if self.reading:
+            self.notify("still reading the dataset's images: launch again in a moment", severity="warning")
+            return
         # the gate every launch path uses (CLI, queue, resume, worker), named field by field here
         blocking = [f"{fd.path}: {fd.message}" for fd in launch_errors(self.config)]
         blocking += [f"{p}: {m}" for p, m in self.parse_errors.items()]
