@@ -4,6 +4,9 @@ Built in one vectorised pass when a dataset opens: every tag gets a sorted numpy
 image ids carrying it, and every image its number of tags, so that queries (``red_hair``,
 ``tags<8``, ``*hair``, OR, NOT) are mask operations over arrays instead of a Python loop over
 100,000 images. A tag touched by an edit switches to a Python ``set`` (cheap single updates).
+
+A prompt-weighted tag counts as its bare tag: ``(smile:1.2)`` is ``smile`` here (as the edit
+operations treat it), so the tag view, queries and ``loratui stats`` show one number for it.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from itertools import chain
 from typing import TYPE_CHECKING
 
-from .caption import normalize_tag
+from .caption import bare_tag, normalize_tag
 
 if TYPE_CHECKING:
     import numpy as np
@@ -75,6 +78,13 @@ class TagIndex:
     def _fill(self, names: list[str], tid: np.ndarray, lengths: np.ndarray) -> None:
         np = _numpy()
         n = len(lengths)
+        bare = [bare_tag(t) for t in names]  # once per distinct tag, not per occurrence
+        if bare != names:
+            table = dict.fromkeys(bare)
+            names = list(table)
+            where = dict(zip(names, range(len(names))))
+            remap = np.fromiter((where[b] for b in bare), np.int32, len(bare))
+            tid = remap[tid] if len(tid) else tid
         img = np.repeat(np.arange(n, dtype=np.int64), lengths)
         # one sort of (tag << 32 | image) keys groups images by tag, ascending within each tag
         keys = np.sort((tid.astype(np.int64) << 32) | img)
@@ -136,7 +146,7 @@ class TagIndex:
     def add(self, image_id: int, subset: int, tags: Iterable[str]) -> None:
         """Record that the image carries ``tags`` (membership only; see ``update`` for counts)."""
         table = self._per_subset
-        for tag in set(tags):
+        for tag in {bare_tag(t) for t in tags}:
             ids = self._mutable(tag)
             if ids is None:
                 ids = self._ids[tag] = set()
@@ -150,7 +160,7 @@ class TagIndex:
 
     def _drop(self, image_id: int, subset: int, tags: Iterable[str]) -> None:
         table = self._per_subset
-        for tag in set(tags):
+        for tag in {bare_tag(t) for t in tags}:
             ids = self._mutable(tag)
             if ids is None or image_id not in ids:
                 continue
@@ -171,7 +181,7 @@ class TagIndex:
     def update(self, image_id: int, subset: int, old: Iterable[str], new: Sequence[str]) -> None:
         """The image's tags went from ``old`` to ``new`` (``new`` as written, repeats included)."""
         self.set_length(image_id, len(new))
-        old_s, new_s = set(old), set(new)
+        old_s, new_s = {bare_tag(t) for t in old}, {bare_tag(t) for t in new}
         if old_s != new_s:
             self._drop(image_id, subset, old_s - new_s)
             self.add(image_id, subset, new_s - old_s)
@@ -187,6 +197,7 @@ class TagIndex:
     # --- reading ---------------------------------------------------------------------------------
     def images(self, tag: str) -> frozenset[int] | set[int]:
         """Ids of the images carrying ``tag`` (do not modify the result)."""
+        tag = bare_tag(tag)
         v = self._ids.get(tag)
         if v is None:
             return _EMPTY
@@ -200,7 +211,7 @@ class TagIndex:
     def ids_array(self, tag: str) -> np.ndarray:
         """Ids of the images carrying ``tag`` as an integer array (queries scatter it into masks)."""
         np = _numpy()
-        v = self._ids.get(tag)
+        v = self._ids.get(bare_tag(tag))
         if v is None:
             return np.zeros(0, np.int32)
         if isinstance(v, set):
@@ -223,6 +234,7 @@ class TagIndex:
         return self._groups
 
     def count(self, tag: str, subset: int | None = None) -> int:
+        tag = bare_tag(tag)
         if subset is None:
             return len(self._ids.get(tag, ()))
         per = self._subset_table().get(tag)
@@ -235,14 +247,14 @@ class TagIndex:
         return {t: per[subset] for t, per in self._subset_table().items() if per[subset]}
 
     def per_subset(self, tag: str) -> list[int]:
-        return list(self._subset_table().get(tag, [0] * self._subset_count))
+        return list(self._subset_table().get(bare_tag(tag), [0] * self._subset_count))
 
     def most_common(self, n: int | None = None, subset: int | None = None) -> list[tuple[str, int]]:
         items = sorted(self.counts(subset).items(), key=lambda kv: (-kv[1], kv[0]))
         return items if n is None else items[:n]
 
     def __contains__(self, tag: str) -> bool:
-        return tag in self._ids
+        return bare_tag(tag) in self._ids
 
     def __len__(self) -> int:
         return len(self._ids)

@@ -59,3 +59,20 @@ def test_stats_check_stepmath_and_worker_agree(tmp_path):
     assert not any("only" in f.message and "training images" in f.message and str(want) not in f.message
                    for f in findings)
     assert "only 11 training images" in [f.message for f in findings]
+
+
+def test_weighted_tag_one_count_in_cli_and_index(tmp_path):
+    """`(smile:1.2)` counts as `smile`: `loratui stats` says what the tag view's index says."""
+    from loratui.dataset import Dataset
+
+    sub = tmp_path / "data" / "3_x"
+    sub.mkdir(parents=True)
+    for i, c in enumerate(["(smile:1.2), solo", "smile", "solo, (smile:0.8), smile"]):
+        Image.new("RGB", (8, 8)).save(sub / f"{i}.png")
+        (sub / f"{i}.txt").write_text(c, encoding="utf-8")
+    root = str(tmp_path / "data")
+    p = subprocess.run([sys.executable, "-m", "loratui", "stats", root, "--json"], capture_output=True, text=True,
+                       timeout=120)
+    top = {d["tag"]: d["count"] for d in json.loads(p.stdout)["top_tags"]}
+    assert top == {"smile": 3, "solo": 2}
+    assert Dataset.open(root).index.counts() == top

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from loratui.dataset import Dataset, normalize_tag, parse_query
-from loratui.dataset.caption import Caption
+from loratui.dataset.caption import Caption, bare_tag
 from loratui.dataset.scan import ImageEntry, ScanResult, Subset
 
 VOCAB = ["red hair", "red_hair", "Red Hair", "blue eyes", "1girl", "solo", "hat", "cap", "^_^",
@@ -29,11 +29,12 @@ def reference(node, ds: Dataset) -> set[int]:
     def match(n, e: ImageEntry) -> bool:
         tags = e.tags
         if n.kind == "tag":
+            # a weighted tag `(smile:1.2)` is the tag `smile`
             want = normalize_tag(str(n.value))
-            return any(t == n.value or normalize_tag(t) == want for t in tags)
+            return any(bare_tag(t) == bare_tag(str(n.value)) or normalize_tag(bare_tag(t)) == want for t in tags)
         if n.kind == "glob":
             pat = normalize_tag(str(n.value))
-            return any(fnmatch.fnmatchcase(normalize_tag(t), pat) for t in tags)
+            return any(fnmatch.fnmatchcase(normalize_tag(bare_tag(t)), pat) for t in tags)
         if n.kind == "count":
             op, num = n.value
             return OPS[op](len(tags), num)
@@ -143,3 +144,30 @@ def test_counts_per_subset_from_arrays(tmp_path):
     assert ds.index.counts(1) == {"a": 1, "b": 1}
     assert ds.select("tags=3") == [0]  # repeats count as written
     assert ds.index.images("a") == {0, 1}
+
+
+def test_weighted_tag_counts_as_its_bare_tag(tmp_path):
+    """`(smile:1.2)` is `smile` in the index: counts, queries, scope and edits agree."""
+    from PIL import Image
+
+    from loratui.dataset import RemoveTags
+
+    sub = tmp_path / "5_x"
+    sub.mkdir()
+    captions = ["(smile:1.2), 1girl", "smile, 1girl", "1girl, (smile:1.2), smile", "[smile], hat", "hat"]
+    for i, c in enumerate(captions):
+        Image.new("RGB", (8, 8)).save(sub / f"{i}.png")
+        (sub / f"{i}.txt").write_text(c, encoding="utf-8")
+    ds = Dataset.open(str(tmp_path))
+    counts = ds.index.counts()
+    assert counts["smile"] == 4
+    assert "(smile:1.2)" not in counts and "[smile]" not in counts
+    assert ds.index.count("(smile:1.2)") == 4 and "(smile:1.2)" in ds.index
+    assert ds.index.most_common(1) == [("smile", 4)]
+    assert ds.select("smile") == [0, 1, 2, 3]
+    assert ds.select("tags<2") == [4]
+    # an edit keeps the index right: removing `smile` removes the weighted forms too
+    ids = sorted(ds.index.images("smile"))
+    ds.apply(ds.plan(RemoveTags(["smile"]), ids))
+    assert ds.index.count("smile") == 0 and "smile" not in ds.index.counts()
+    assert ds.index.counts()["1girl"] == 3

@@ -7,7 +7,17 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer, Input, Static
 
-from loratui.dataset import AddTags, Dataset, MergeTags, MoveToFront, RemoveTags, RenameTag, normalize_tag, tags_query
+from loratui.dataset import (
+    AddTags,
+    Dataset,
+    MergeTags,
+    MoveToFront,
+    RemoveTags,
+    RenameTag,
+    bare_tag,
+    normalize_tag,
+    tags_query,
+)
 from loratui.tui.dialogs.prompt import PromptScreen
 from loratui.tui.messages import EditDone
 from loratui.tui.screens.base import LoraScreen
@@ -106,7 +116,7 @@ class TagFrequencyScreen(LoraScreen):
             c: Counter = Counter()
             for i in self.scope_ids or []:
                 if i < len(ds.images):
-                    c.update(dict.fromkeys(ds.images[i].tags, 1))
+                    c.update(dict.fromkeys(map(bare_tag, ds.images[i].tags), 1))  # `(smile:1.2)` is `smile`
             self._scoped = (ds.generation, dict(c))
         return self._scoped[1]
 
