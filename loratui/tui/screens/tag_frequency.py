@@ -24,6 +24,28 @@ from loratui.tui.screens.base import LoraScreen
 from loratui.tui.services.tag_vocabulary import TagSuggester
 from loratui.tui.widgets.tag_table import TagTable
 
+COMMAND_KEYS = frozenset("srdfavwjk /")
+"""Letters that are commands while the list has focus (the screen's bindings and the list's j/k,
+space); every other printable key typed on the list goes to the filter."""
+
+
+class TagFilter(Input):
+    """The filter box: typing narrows; the arrows move the list's cursor without leaving it."""
+
+    BINDINGS = [
+        Binding("down", "list('cursor', 1)", show=False),
+        Binding("up", "list('cursor', -1)", show=False),
+        Binding("pagedown", "list('page', 1)", show=False),
+        Binding("pageup", "list('page', -1)", show=False),
+    ]
+
+    def action_list(self, what: str, delta: int) -> None:
+        table = self.screen.query_one(TagTable)
+        if what == "cursor":
+            table.action_cursor(delta)
+        else:
+            table.action_page(delta)
+
 
 class TagFrequencyScreen(LoraScreen):
     """Dismisses with a query ("show these images") or None.
@@ -44,8 +66,11 @@ class TagFrequencyScreen(LoraScreen):
     ]
     DEFAULT_CSS = """
     TagFrequencyScreen #tag-scope { height: 1; padding: 0 1; text-style: bold; color: $accent; }
-    TagFrequencyScreen #tag-filter { margin: 0 1; }
-    TagFrequencyScreen #tag-header { height: 1; color: $text-muted; text-style: bold; }
+    TagFrequencyScreen #tag-filter { margin: 0 1; border: round $panel-lighten-2; height: 3; }
+    TagFrequencyScreen TagTable { border: round $panel-lighten-2; }
+    /* the pane with the focus: a heavy border (a shape, so it shows without colour too) */
+    TagFrequencyScreen #tag-filter:focus, TagFrequencyScreen TagTable:focus { border: heavy $primary; }
+    TagFrequencyScreen #tag-header { height: 1; padding-left: 1; color: $text-muted; text-style: bold; }
     TagFrequencyScreen TagTable { height: 1fr; }
     TagFrequencyScreen #tag-status { height: 1; background: $panel; padding: 0 1; }
     """
@@ -66,8 +91,8 @@ class TagFrequencyScreen(LoraScreen):
 
     def compose(self) -> ComposeResult:
         yield Static("", id="tag-scope", markup=False)
-        yield Input(placeholder="filter tags (type to narrow, Enter/↓ to the list)", id="tag-filter",
-                    compact=True)
+        yield TagFilter(placeholder="filter tags: type to narrow, ↑↓ move, Enter to the list, Esc clears",
+                        id="tag-filter", select_on_focus=False)
         yield Static("", id="tag-header")
         yield TagTable(id="tag-table")
         yield Static("", id="tag-status")
@@ -153,7 +178,30 @@ class TagFrequencyScreen(LoraScreen):
 
     @on(Input.Submitted, "#tag-filter")
     def _filter_submitted(self) -> None:
+        if not self.table.rows:
+            self.notify(self.no_match(), severity="warning", timeout=3)
+            return
         self.table.focus()
+
+    def no_match(self) -> str:
+        return f"no tag matches `{self.filter.value}`" if self.filter.value else "no tags in this scope"
+
+    @property
+    def filter(self) -> Input:
+        return self.query_one("#tag-filter", Input)
+
+    def on_key(self, event) -> None:
+        """Typing always filters: a printable key that is not a list command, typed while the list
+        has focus, goes to the filter (and the focus with it, so the next keys do too)."""
+        if self.focused is not self.table or not event.is_printable or not event.character:
+            return
+        if event.character in COMMAND_KEYS:
+            return
+        event.stop()
+        event.prevent_default()
+        f = self.filter
+        f.focus()
+        f.insert_text_at_cursor(event.character)
 
     def on_edit_done(self, event: EditDone) -> None:
         """A bulk edit this screen asked for is written: recount (the app reports it)."""
@@ -167,6 +215,10 @@ class TagFrequencyScreen(LoraScreen):
         self.query_one("#tag-filter", Input).focus()
 
     def action_back(self) -> None:
+        """Esc: clear the filter first (focus stays where it is), then close the view."""
+        if self.filter.value:
+            self.filter.value = ""
+            return
         self.dismiss(None)
 
     def action_sort(self) -> None:
@@ -241,6 +293,9 @@ class TagFrequencyScreen(LoraScreen):
                                           TagSuggester(self.state.vocabulary)), done)
 
     def action_show_images(self) -> None:
+        if not self.table.rows:
+            self.notify(self.no_match(), severity="warning", timeout=3)
+            return
         tags = self.chosen()
         if tags:
             self.dismiss(tags_query(tags))
