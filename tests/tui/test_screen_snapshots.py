@@ -108,3 +108,56 @@ def test_tagging_dialog(snap_compare, monkeypatch, size):
         app.clear_notifications()
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+def health_dataset(name: str) -> Path:
+    """Small real images (so the check decodes them): one exact duplicate, one too small, one uncaptioned."""
+    from PIL import Image, ImageDraw
+
+    root = make_dataset(fresh(name) / "ds")
+    for i in range(5):
+        im = Image.new("RGB", (640, 512), (40 * i, 90, 200 - 30 * i))
+        ImageDraw.Draw(im).ellipse((60 + 50 * i, 80, 300 + 40 * i, 400), fill=(220, 180 - 20 * i, 60))
+        im.save(root / "10_mychar" / f"img{i:02d}.png")
+    (root / "10_mychar" / "img04.png").write_bytes((root / "10_mychar" / "img01.png").read_bytes())
+    Image.new("RGB", (600, 600), (30, 120, 60)).save(root / "4_bg" / "bg0.png")
+    Image.new("RGB", (96, 80), (130, 20, 60)).save(root / "4_bg" / "bg1.png")
+    return root
+
+
+@SIZES
+def test_health_screen(snap_compare, size):
+    """The health check of a small dataset with findings, once the check has finished."""
+    from loratui.check import Report
+    from loratui.tui.screens.health import HealthPane, HealthScreen
+
+    app = make_app(health_dataset(f"health-{size[0]}"))
+
+    async def run_before(pilot):
+        await wait_loaded(app, pilot)
+        await pilot.press("h")
+        await until(pilot, lambda: isinstance(app.screen, HealthScreen)
+                    and isinstance(app.screen.query_one(HealthPane).report, Report), timeout=60)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        app.clear_notifications()
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@SIZES
+def test_config_screen(snap_compare, size):
+    """The training config prefilled from the dataset, once its slower parts are filled in."""
+    from loratui.tui.screens.config import ConfigScreen
+
+    app = make_app(health_dataset(f"config-{size[0]}"))
+
+    async def run_before(pilot):
+        await wait_loaded(app, pilot)
+        await pilot.press("c")
+        await until(pilot, lambda: isinstance(app.screen, ConfigScreen), timeout=30)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        app.clear_notifications()
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)

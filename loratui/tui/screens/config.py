@@ -51,20 +51,22 @@ def tab_id(section: str) -> str:
 
 
 class ConfigScreen(Screen):
+    # the footer shows the keys in this order, most used first, in short words so all of them fit
+    # 80 columns (compact); the others are in the help (?) and the palette
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", priority=True),
-        Binding("ctrl+o", "load", "Load", priority=True),
-        Binding("f7", "export_kohya", "Export kohya"),
-        Binding("ctrl+l", "from_lora", "From LoRA", priority=True),
-        Binding("f2", "focus_preset", "Preset"),
-        Binding("f3", "section(-1)", "Prev section", show=False),
-        Binding("f4", "section(1)", "Next section"),
-        Binding("f8", "next_problem", "Next problem"),
-        Binding("f9", "save_preset", "Save as preset", show=False),
-        Binding("f5", "rescan", "Scan dataset"),
-        Binding("f6", "toggle_preview", "TOML"),
         Binding("f10", "launch", "Launch"),
+        Binding("f8", "next_problem", "Problem", tooltip="Jump to the next field with a problem"),
+        Binding("f4", "section(1)", "Section", tooltip="Next section"),
+        Binding("f3", "section(-1)", "Prev section", show=False),
+        Binding("f6", "toggle_preview", "TOML"),
+        Binding("f5", "rescan", "Scan", tooltip="Scan the dataset again"),
+        Binding("ctrl+o", "load", "Load", show=False, priority=True),
         Binding("escape", "back", "Back"),
+        Binding("f2", "focus_preset", "Preset", show=False),
+        Binding("f7", "export_kohya", "Export kohya", show=False),
+        Binding("ctrl+l", "from_lora", "From LoRA", show=False, priority=True),
+        Binding("f9", "save_preset", "Save as preset", show=False),
     ]
     DEFAULT_CSS = """
     ConfigScreen #cfg-form { width: 3fr; padding: 0 1; }
@@ -165,7 +167,11 @@ class ConfigScreen(Screen):
         yield Footer()
 
     def on_resize(self, event) -> None:
-        self.set_class(0 < event.size.width < self.NARROW, "-narrow")
+        narrow = 0 < event.size.width < self.NARROW
+        self.set_class(narrow, "-narrow")
+        # narrow: the compact footer without the palette's key (Ctrl+P still works), so every key shows
+        footer = self.query_one(Footer)
+        footer.compact, footer.show_command_palette = narrow, not narrow
 
     def on_mount(self) -> None:
         self.set_class(0 < self.size.width < self.NARROW, "-narrow")

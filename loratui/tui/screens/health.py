@@ -37,7 +37,7 @@ class HealthPane(Vertical):
     DEFAULT_CSS = """
     HealthPane { height: 1fr; }
     HealthPane > #health-summary { height: auto; padding: 0 1; }
-    HealthPane > OptionList { height: 2fr; }
+    HealthPane > OptionList { height: 2fr; scrollbar-gutter: stable; }  /* wrapped lines measured at the width they are drawn at */
     HealthPane > #health-detail { height: 1fr; padding: 0 1; border-top: solid $panel; overflow-y: auto; }
     """
     BINDINGS = [
