@@ -155,7 +155,9 @@ def test_config_screen(snap_compare, size):
     async def run_before(pilot):
         await wait_loaded(app, pilot)
         await pilot.press("c")
-        await until(pilot, lambda: isinstance(app.screen, ConfigScreen), timeout=30)
+        # the subsets' image headers are read in a worker after the form shows: wait for them
+        await until(pilot, lambda: isinstance(app.screen, ConfigScreen) and app.screen._counts is not None
+                    and not app.screen._surveying, timeout=30)
         await app.workers.wait_for_complete()
         await pilot.pause()
         app.clear_notifications()
