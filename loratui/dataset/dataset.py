@@ -151,10 +151,12 @@ class Dataset:
 
     # --- opening ---------------------------------------------------------------------------------
     @classmethod
-    def open(cls, root: str, caption_ext: str = ".txt", progress=None) -> "Dataset":
+    def open(cls, root: str, caption_ext: str = ".txt", progress=None, partial=None) -> "Dataset":
         """Recover any interrupted edit, then scan ``root``. Raises DatasetError if unusable.
 
-        ``progress(done, total)`` is called from the scanning thread as captions are loaded."""
+        ``progress(done, total)`` is called from the scanning thread as captions are loaded;
+        ``partial(ScanPartial)`` too, with the rows so far (see ``scan.ScanPartial``): they are
+        for showing only; the dataset can be queried and edited once ``open`` has returned."""
         if not os.path.exists(root):
             raise DatasetError(f"{root}: no such folder")
         if not os.path.isdir(root):
@@ -163,14 +165,14 @@ class Dataset:
             raise DatasetError(f"{root}: folder cannot be read (permission denied)")
         ds = cls(root, caption_ext)
         ds.recover()
-        ds._scan_and_load(progress)
+        ds._scan_and_load(progress, partial)
         return ds
 
-    def _scan_and_load(self, progress=None) -> None:
+    def _scan_and_load(self, progress=None, partial=None) -> None:
         """Scan (captions unchanged since the last snapshot come from it), load, refresh the snapshot."""
         snap = snapshot.load(self.root, self.caption_ext)
         with _no_cyclic_gc():
-            result = scan(self.root, self.caption_ext, snap, progress)
+            result = scan(self.root, self.caption_ext, snap, progress, partial)
             built = self._load(result, snap if result.unchanged else None)
         if snap is None or result.misses or not result.unchanged:
             names, flat, lengths = built

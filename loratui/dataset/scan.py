@@ -122,12 +122,35 @@ Progress = Callable[[int, int], object]
 PROGRESS_EVERY = 4096
 
 
+@dataclass(slots=True)
+class ScanPartial:
+    """A scan in progress, as handed to ``scan(partial=...)``.
+
+    After the walk the structure is final: ``subsets`` and ``images`` (ids, paths, subset
+    indices) are the lists the finished ``ScanResult`` will hold. ``images[:ready]`` are final
+    (captions loaded); later entries with a caption file are in state ``"pending"`` and are
+    filled in place, in id order, by the scanning thread. Readers on other threads may show
+    ``images[:ready]`` but must not modify anything.
+    """
+
+    subsets: list[Subset]
+    images: list[ImageEntry]
+    ready: int
+    captions_done: int
+    captions_total: int
+
+
+Partial = Callable[[ScanPartial], object]
+"""partial(state): called once after the walk, then every ``PROGRESS_EVERY`` captions and at the end."""
+
+
 def scan(root: str, caption_ext: str = ".txt", snapshot: Snapshot | None = None,
-         progress: Progress | None = None) -> ScanResult:
+         progress: Progress | None = None, partial: Partial | None = None) -> ScanResult:
     """Scan ``root`` recursively. Caption files are ``<image stem><caption_ext>``.
 
     With a ``snapshot`` (see ``loratui.dataset.snapshot``), captions whose stat key is unchanged
     are rebuilt from it instead of read; the result is the same either way.
+    ``partial``: see ``ScanPartial`` (rows can be shown while captions load).
     """
     root = os.path.abspath(root)
     if not caption_ext.startswith("."):
@@ -139,7 +162,8 @@ def scan(root: str, caption_ext: str = ".txt", snapshot: Snapshot | None = None,
     stray: list[str] = []
     seen_real: set[str] = set()
     to_read: list[tuple[ImageEntry, str]] = []
-    followers: list[tuple[ImageEntry, ImageEntry]] = []
+    followers: dict[int, list[ImageEntry]] = {}
+    """First image id of a shared caption -> the other images of its stem."""
 
     root_name = os.path.basename(root.rstrip(os.sep)) or root
 
@@ -217,6 +241,7 @@ def scan(root: str, caption_ext: str = ".txt", snapshot: Snapshot | None = None,
                 if len(names) == 1:
                     entry = ImageEntry(len(images), prefix + names[0], subset_index, cap_rel)
                     if cap_name is not None:
+                        entry.state = "pending"
                         to_read.append((entry, abs_prefix + cap_name))
                     else:
                         problems.append(Problem("no-caption", entry.path,
@@ -231,8 +256,11 @@ def scan(root: str, caption_ext: str = ".txt", snapshot: Snapshot | None = None,
                     entry.duplicate_name = True
                     if first is not None:
                         # the same caption file serves every image of this stem: read it once
-                        followers.append((entry, first))
+                        if cap_name is not None:
+                            entry.state = "pending"
+                            followers.setdefault(first.id, []).append(entry)
                     elif cap_name is not None:
+                        entry.state = "pending"
                         to_read.append((entry, abs_prefix + cap_name))
                     else:
                         problems.append(Problem("no-caption", entry.path,
@@ -266,16 +294,15 @@ def scan(root: str, caption_ext: str = ".txt", snapshot: Snapshot | None = None,
     # `walk` refers to itself through its closure cell: break that cycle, or it keeps every list
     # of this scan (and so all its entries) alive until a full garbage collection
     walk = None  # type: ignore[assignment]
-    keys: dict[str, tuple[int, int, int, int]] = {}
-    misses = _load_captions(to_read, problems, snapshot, keys, progress)
-    for entry, first in followers:
-        entry.caption, entry.encoding, entry.fp, entry.state = first.caption, first.encoding, first.fp, first.state
     subsets = [s for s in subsets if s.image_ids]
     for i, s in enumerate(subsets):
         if s.index != i:
             for img_id in s.image_ids:
                 images[img_id].subset = i
             s.index = i
+    keys: dict[str, tuple[int, int, int, int]] = {}
+    misses = _load_captions(to_read, problems, snapshot, keys, progress, followers,
+                            _partial_reporter(partial, subsets, images, to_read))
     for s in subsets:
         if s.note:
             problems.append(Problem("no-repeats", s.path, s.note, NOTE))
@@ -283,9 +310,26 @@ def scan(root: str, caption_ext: str = ".txt", snapshot: Snapshot | None = None,
     return ScanResult(subsets, images, problems, stray, keys, misses, unchanged)
 
 
+def _partial_reporter(partial: Partial | None, subsets: list[Subset], images: list[ImageEntry],
+                      to_read: list[tuple[ImageEntry, str]]) -> Progress | None:
+    """A ``progress``-shaped callback that hands ``partial`` the scan so far (None without one)."""
+    if partial is None:
+        return None
+    report = partial
+
+    def at(done: int, total: int) -> None:
+        # captions load in image id order, and images without a caption file are final after
+        # the walk: every image before the next caption to load is final
+        ready = to_read[done][0].id if done < total else len(images)
+        report(ScanPartial(subsets, images, ready, done, total))
+    return at
+
+
 def _load_captions(to_read: list[tuple[ImageEntry, str]], problems: list[Problem],
                    snapshot: Snapshot | None, keys: dict[str, tuple[int, int, int, int]],
-                   progress: Progress | None = None) -> int:
+                   progress: Progress | None = None,
+                   followers: dict[int, list[ImageEntry]] | None = None,
+                   partial: Progress | None = None) -> int:
     """Read caption files (or take them from the snapshot) and parse them into their entries.
 
     One thread on purpose: reader threads were tried, and handing the GIL back and forth between
@@ -295,11 +339,21 @@ def _load_captions(to_read: list[tuple[ImageEntry, str]], problems: list[Problem
     misses = 0
     lookup = snapshot.lookup if snapshot is not None else None
     total = len(to_read)
+    follow = followers or {}
     if progress is not None:
         progress(0, total)
+    if partial is not None:
+        partial(0, total)
     for n, (entry, path) in enumerate(to_read):
-        if progress is not None and n and not n % PROGRESS_EVERY:
-            progress(n, total)
+        if n:
+            if follow:
+                # the images sharing the last caption take it now (before anything reports it ready)
+                _follow(to_read[n - 1][0], follow)
+            if not n % PROGRESS_EVERY:
+                if progress is not None:
+                    progress(n, total)
+                if partial is not None:
+                    partial(n, total)
         if lookup is not None and lookup(entry, path, keys):
             if entry.state == "empty":
                 problems.append(Problem("empty-caption", entry.caption_path,
@@ -319,9 +373,18 @@ def _load_captions(to_read: list[tuple[ImageEntry, str]], problems: list[Problem
             problems.append(Problem("empty-caption", entry.caption_path,
                                     "caption file is empty" if ct.fingerprint[1] == 0
                                     else "caption has no tags", WARNING))
+    if follow and to_read:
+        _follow(to_read[-1][0], follow)
     if progress is not None:
         progress(total, total)
+    if partial is not None:
+        partial(total, total)
     return misses
+
+
+def _follow(first: ImageEntry, followers: dict[int, list[ImageEntry]]) -> None:
+    for entry in followers.get(first.id, ()):
+        entry.caption, entry.encoding, entry.fp, entry.state = first.caption, first.encoding, first.fp, first.state
 
 
 def _join(rel_dir: str, name: str) -> str:

@@ -1,0 +1,58 @@
+"""Progressive open: the rows handed out while a scan runs add up to exactly the finished scan."""
+
+from __future__ import annotations
+
+import pytest
+
+from loratui.dataset import Dataset
+from loratui.dataset import scan as scan_mod
+from loratui.dataset.scan import scan
+
+from .test_snapshot import build, problems, rows
+
+
+def collect(monkeypatch, every: int):
+    """Scan with a small chunk size; keep the newly ready rows of each partial call."""
+    monkeypatch.setattr(scan_mod, "PROGRESS_EVERY", every)
+    chunks: list[list] = []
+    seen = [0]
+    calls = []
+
+    def partial(p):
+        calls.append((p.ready, p.captions_done, p.captions_total))
+        assert seen[0] <= p.ready <= len(p.images)
+        view = type("V", (), {"images": p.images[seen[0]:p.ready], "subsets": p.subsets})
+        chunks.append(rows(view))
+        seen[0] = p.ready
+        # nothing past `ready` claims a loaded caption yet when a caption file exists
+        for e in p.images[p.ready:]:
+            assert e.state in ("pending", "missing")
+    return chunks, calls, partial
+
+
+@pytest.mark.parametrize("every", [1, 2, 3, 7, 1000])
+@pytest.mark.parametrize("with_snapshot", [False, True])
+def test_partial_rows_concatenate_to_the_final_scan(tmp_path, monkeypatch, every, with_snapshot):
+    root = build(tmp_path / "ds")
+    if with_snapshot:
+        Dataset.open(str(root))  # writes the scan index; the next scan rebuilds rows from it
+    chunks, calls, partial = collect(monkeypatch, every)
+    ds = Dataset.open(str(root), partial=partial)
+    assert [r for c in chunks for r in c] == rows(ds)
+    assert rows(ds) == rows(scan(str(root), ".txt"))
+    assert problems(ds) == problems(scan(str(root), ".txt"))
+    assert calls[-1] == (len(ds.images), calls[-1][2], calls[-1][2])
+    assert len(calls) >= 2  # after the walk, and at the end
+    if every == 1:
+        # one report per caption: the rows come in many chunks, not all at the end
+        assert sum(1 for c in chunks if c) > 3
+
+
+def test_shared_caption_rows_are_ready_with_their_first_image(tmp_path, monkeypatch):
+    root = build(tmp_path / "ds")
+    chunks, calls, partial = collect(monkeypatch, 1)
+    result = scan(str(root), ".txt", partial=partial)
+    twins = [e for e in result.images if e.duplicate_name]
+    assert len(twins) == 2 and twins[0].tags == twins[1].tags == ["twin", "tag"]
+    flat = [r for c in chunks for r in c]
+    assert flat == rows(result)
