@@ -10,7 +10,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from loratui.tui.messages import DatasetFailed, DatasetLoaded, EditDone, EditOutcome, ScanProgress, ShowImages
+from loratui.tui.messages import DatasetFailed, DatasetLoaded, EditDone, EditOutcome, ScanProgress, ScanRows, ShowImages
 from loratui.tui.services.edit_queue import EditQueue
 from loratui.tui.services.settings import Settings, load_settings, save_settings
 from loratui.tui.services.themes import DEFAULT_THEME, load_themes
@@ -20,6 +20,9 @@ MAX_FILE_NOTES = 5
 
 
 class LoraTuiApp(App):
+    scan_hold = None
+    """Test seam: called on the opening thread after each batch of rows is posted (a test may
+    block there to look at the screen halfway through a scan)."""
     CSS_PATH = "styles.tcss"
     TITLE = "loratui"
     BINDINGS = [
@@ -89,8 +92,19 @@ class LoraTuiApp(App):
                 last[0] = now
                 self.post_message(ScanProgress(done, total))
 
+        shown = [0.0]
+
+        def partial(p) -> None:
+            # the rows as soon as the walk is done, then a few updates a second while captions load
+            now = time.perf_counter()
+            if not shown[0] or now - shown[0] >= 0.25 or p.captions_done == p.captions_total:
+                shown[0] = now
+                self.post_message(ScanRows(p))
+            if self.scan_hold is not None:
+                self.scan_hold(p)
+
         try:
-            ds = Dataset.open(self.state.root, self.state.caption_ext, progress=progress)
+            ds = Dataset.open(self.state.root, self.state.caption_ext, progress=progress, partial=partial)
         except DatasetError as e:
             self.post_message(DatasetFailed(str(e)))
             return
@@ -100,6 +114,11 @@ class LoraTuiApp(App):
         if self.state.dataset is None and event.total:
             for s in self.screen_stack:  # the dataset screen shows it in its status bar
                 s.post_message(ScanProgress(event.done, event.total))
+
+    def on_scan_rows(self, event: ScanRows) -> None:
+        if self.state.dataset is None:
+            for s in self.screen_stack:
+                s.post_message(ScanRows(event.partial))
 
     def on_dataset_loaded(self, event: DatasetLoaded) -> None:
         self.state.dataset = event.dataset

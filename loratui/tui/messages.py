@@ -50,6 +50,14 @@ class ScanProgress(Message, bubble=False):
         self.total = total
 
 
+class ScanRows(Message, bubble=False):
+    """Posted from the opening thread: the rows found so far (a ``ScanPartial``), for showing only."""
+
+    def __init__(self, partial) -> None:
+        super().__init__()
+        self.partial = partial
+
+
 class DatasetFailed(Message, bubble=False):
     def __init__(self, error: str) -> None:
         super().__init__()

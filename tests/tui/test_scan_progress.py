@@ -32,3 +32,56 @@ async def test_status_bar_shows_scanning_counts(tmp_path):
         await pilot.pause()
         assert bar.info.message == "scanning 41,000 / 100,000 captions …"
         app.state.dataset = ds
+
+
+async def test_rows_shown_and_cursor_moves_while_the_scan_runs(tmp_path, monkeypatch):
+    """The scan is held between two batches of captions (a seam, not timing): the rows are
+    on screen, the cursor moves, edits are refused with a message; released, the dataset is
+    exactly what a normal open gives and the cursor stays where it was."""
+    import threading
+
+    from loratui.tui.widgets.image_list import ImageList, ScanView
+
+    from .helpers import until
+
+    root = make_dataset(tmp_path / "ds")
+    before = {p.name: p.read_bytes() for p in (root / "10_mychar").iterdir()}
+    monkeypatch.setattr(scan_mod, "PROGRESS_EVERY", 2)
+    held, release = threading.Event(), threading.Event()
+
+    def hold(p):
+        if 0 < p.captions_done < p.captions_total and not held.is_set():
+            held.set()
+            assert release.wait(10), "the test never released the scan"
+
+    app = make_app(root)
+    app.scan_hold = hold
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await until(pilot, held.is_set)
+            lst = app.screen.query_one(ImageList)
+            await until(pilot, lambda: isinstance(lst.dataset, ScanView))
+            await pilot.pause()
+            assert app.dataset is None  # still scanning
+            assert len(lst.rows) == 7
+            text = "".join(s.text for s in lst.render_row(0, 60, lst.rich_style))
+            assert "img00.png" in text
+            assert lst.cursor_key == 0
+            await pilot.press("down", "down")
+            assert lst.cursor_key == 2
+            await pilot.press("a")  # add a tag: refused until the scan is done
+            await pilot.pause()
+            assert any("still scanning" in str(n.message) for n in app._notifications)
+            assert {p.name: p.read_bytes() for p in (root / "10_mychar").iterdir()} == before
+            release.set()
+            await wait_loaded(app, pilot)
+            await until(pilot, lambda: lst.dataset is app.dataset)
+            normal = Dataset.open(str(root))
+            assert [(e.id, e.path, e.state, e.tags, e.subset) for e in app.dataset.images] == \
+                   [(e.id, e.path, e.state, e.tags, e.subset) for e in normal.images]
+            assert [s.path for s in app.dataset.subsets] == [s.path for s in normal.subsets]
+            assert list(lst.rows) == list(range(7))
+            assert lst.cursor_key == 2
+            assert "scanning" not in app.screen.query_one(StatusBar).info.message
+    finally:
+        release.set()

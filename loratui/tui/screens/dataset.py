@@ -14,12 +14,12 @@ from textual.worker import get_current_worker
 from loratui.dataset import AddTags, Dataset, Dedupe, QueryError, RemoveTags, bare_tag
 from loratui.demo import TRAIN_CONFIG
 from loratui.tui.dialogs.prompt import PromptScreen
-from loratui.tui.messages import DatasetFailed, DatasetLoaded, EditDone, ScanProgress, ShowImages
+from loratui.tui.messages import DatasetFailed, DatasetLoaded, EditDone, ScanProgress, ScanRows, ShowImages
 from loratui.tui.screens.base import LoraScreen
 from loratui.tui.services.tag_vocabulary import TagSuggester
 from loratui.tui.services.thumbnails import ThumbnailCache
 from loratui.tui.widgets.caption_editor import CaptionEditor
-from loratui.tui.widgets.image_list import ImageList
+from loratui.tui.widgets.image_list import ImageList, ScanView
 from loratui.tui.widgets.preview import Preview
 from loratui.tui.widgets.status_bar import StatusBar
 from loratui.tui.widgets.subset_list import SubsetList
@@ -138,6 +138,24 @@ class DatasetScreen(LoraScreen):
     def on_scan_progress(self, event: ScanProgress) -> None:
         if self.dataset is None:
             self.status(message=f"scanning {event.done:,} / {event.total:,} captions …")
+
+    def on_scan_rows(self, event: ScanRows) -> None:
+        """Rows while the scan runs: shown (cursor and selection work) in name order, unfiltered.
+
+        Edits, filters and sorting wait for the finished scan (``refuse_while_scanning``): tag
+        operations on half-loaded captions could plan from captions not read yet."""
+        if self.dataset is not None:
+            return
+        p = event.partial
+        lst = self.query_one(ImageList)
+        if not isinstance(lst.dataset, ScanView):
+            lst.dataset = ScanView(self.state.root, p.subsets, p.images)
+            lst.loading = False
+            lst.set_rows(range(len(p.images)))
+            lst.focus()
+        else:
+            lst.refresh()
+        self.status(total=len(p.images), shown=len(p.images))
 
     def on_dataset_failed(self, event: DatasetFailed) -> None:
         self.query_one(ImageList).loading = False
@@ -269,7 +287,21 @@ class DatasetScreen(LoraScreen):
             # half-typed queries are common: say what is wrong (as the CLI does), keep the list
             self.show_query_error(str(e))
             return
+        if self.dataset is None:
+            self.show_query_error("")
+            self.status(message="the filter applies when the scan finishes")
+            return
         self.apply_view()
+
+    def refuse_while_scanning(self) -> bool:
+        """True (and a message) while the dataset is still opening: rows are shown as they load,
+        but edits, tag operations and checks wait for the finished scan (they would plan from
+        captions not read yet)."""
+        if self.dataset is not None:
+            return False
+        self.notify("still scanning the dataset; edits and checks are possible when it is loaded",
+                    severity="warning", timeout=3)
+        return True
 
     def show_query_error(self, error: str) -> None:
         """The query's parse error inline under the box, worded as the CLI words it ("" hides it)."""
@@ -407,11 +439,11 @@ class DatasetScreen(LoraScreen):
             self.show_image(lst.cursor_key)
 
     def action_undo(self) -> None:
-        if self.dataset is not None and not self.refuse_if_read_only():
+        if not self.refuse_while_scanning() and not self.refuse_if_read_only():
             self.submit_edit("undo", self.dataset.undo)
 
     def action_redo(self) -> None:
-        if self.dataset is not None and not self.refuse_if_read_only():
+        if not self.refuse_while_scanning() and not self.refuse_if_read_only():
             self.submit_edit("redo", self.dataset.redo)
 
     def action_refresh(self) -> None:
@@ -420,7 +452,7 @@ class DatasetScreen(LoraScreen):
 
     def action_add_tag(self) -> None:
         """Add to the caption being edited, or to every selected image (with a preview)."""
-        if self.dataset is None or self.refuse_if_read_only():
+        if self.refuse_while_scanning() or self.refuse_if_read_only():
             return
         lst = self.query_one(ImageList)
         if len(lst.selected) <= 1 or self.focused is not lst:
@@ -449,7 +481,7 @@ class DatasetScreen(LoraScreen):
         """Remove a tag from the selected images (with a preview); suggestions are their own tags."""
         lst = self.query_one(ImageList)
         ds = self.dataset
-        if ds is None or self.refuse_if_read_only():
+        if self.refuse_while_scanning() or self.refuse_if_read_only():
             return
         if not lst.selected:
             self.notify("select images first (Space, Shift+↓, Ctrl+A); `d` in the caption deletes one tag",
@@ -470,7 +502,7 @@ class DatasetScreen(LoraScreen):
 
     def action_dedupe(self) -> None:
         """Remove repeated tags (``red_hair``/``red hair``, ``(smile:1.2)``/``smile``) with a preview."""
-        if self.dataset is not None:
+        if not self.refuse_while_scanning():
             self.preview_and_apply(Dedupe(), self.target_ids())
 
     # --- navigation -----------------------------------------------------------------------------
@@ -545,7 +577,7 @@ class DatasetScreen(LoraScreen):
                     + (f" (this dataset: {now})" if vocab.style_setting == "auto" else ""), timeout=4)
 
     def action_auto_tag(self) -> None:
-        if self.dataset is None or self.refuse_if_read_only():
+        if self.refuse_while_scanning() or self.refuse_if_read_only():
             return
         from loratui.tui.dialogs.tagging import TaggingDialog
 
@@ -604,7 +636,7 @@ class DatasetScreen(LoraScreen):
         self.notify("preview: loss mask (white = trained, black = ignored)" if on else "preview: image", timeout=3)
 
     def action_health(self) -> None:
-        if self.dataset is None:
+        if self.refuse_while_scanning():
             return
         from loratui.tui.screens.health import HealthScreen
 

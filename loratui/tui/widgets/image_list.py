@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
+
 from rich.segment import Segment
 from rich.style import Style
 
 from loratui.dataset import Dataset
 from loratui.tui.widgets.virtual_list import VirtualList
 
-MARKERS = {"missing": ("∅", "warn"), "empty": ("·", "warn"), "unreadable": ("!", "warn"), "encoding": ("!", "warn")}
+MARKERS = {"pending": ("…", "dim"), "missing": ("∅", "warn"), "empty": ("·", "warn"), "unreadable": ("!", "warn"), "encoding": ("!", "warn")}
 LEGEND = "∅ no caption  · empty caption  ! unreadable  ~ changed outside  = duplicate name  ✓ selected"
 
 
@@ -37,6 +39,24 @@ def display_name(ds: Dataset, e) -> str:
     if folder != "." and e.path.startswith(folder + "/"):
         return e.path[len(folder) + 1:]
     return e.path
+
+
+class ScanView:
+    """The rows of a scan still running (``ScanPartial``), shown in place of the dataset until it
+    is loaded: read only, the same ``images``/``subsets``/``image_stat`` the rows are drawn from."""
+
+    def __init__(self, root: str, subsets, images) -> None:
+        self.root = os.path.abspath(root)
+        self.subsets = subsets
+        self.images = images
+
+    def image_stat(self, entry):
+        if entry._stat is None:
+            try:
+                entry._stat = os.stat(os.path.join(self.root, entry.path))
+            except OSError:
+                return None
+        return entry._stat
 
 
 class ImageList(VirtualList):
