@@ -1,6 +1,7 @@
 """How the TUI scales: a generated 100,000-image dataset vs a bare Textual app with a 200-row list.
 
-Prints (never asserts) time to first paint, time until the dataset's rows are shown, time to apply
+Prints (never asserts) time to first paint, time until the first rows are on screen (while the
+captions still load) and until the whole dataset is loaded, time to apply
 a filter, and key-press-to-repaint for cursor moves, for both apps in the same run, so the numbers
 are comparable on whatever machine runs it. Targets (issue 3): first paint <= 2 s on a 2-core
 machine; cursor move and filter < 100 ms.
@@ -65,13 +66,20 @@ async def bench_loratui(root: str, moves: int) -> dict[str, float]:
     async with app.run_test(size=(120, 40)) as pilot:
         await after_refresh(app)
         out["first paint"] = time.perf_counter() - t0
+        screen = app.screen
+        lst = screen.query_one(ImageList)
+        # the first frame with image rows in it (shown while the captions still load), not an empty one
+        while not (lst.rows and lst.dataset is not None):
+            await asyncio.sleep(0.005)
+        await after_refresh(app)
+        out["rows on screen"] = time.perf_counter() - t0
+        out["rows on screen, captions loaded"] = float(sum(
+            1 for e in lst.dataset.images[:len(lst.rows)] if e.state != "pending") / max(1, len(lst.rows)))
         while app.dataset is None:
             await asyncio.sleep(0.01)
         await pilot.pause()
         await after_refresh(app)
-        out["dataset shown"] = time.perf_counter() - t0
-        screen = app.screen
-        lst = screen.query_one(ImageList)
+        out["dataset loaded (full)"] = time.perf_counter() - t0
         assert len(lst.rows) == len(app.dataset.images)
         for query in FILTER_QUERIES:
             t = time.perf_counter()
@@ -102,6 +110,7 @@ FILTER_QUERIES = (
 """Every query form, each measured through the TUI (filter input -> rows repainted)."""
 
 FILTER_TARGET_S = 0.100
+ROWS_TARGET_S = 1.0
 CURSOR_TARGET_RATIO = 1.2
 
 
@@ -123,6 +132,10 @@ async def cursor_moves(app, pilot, moves: int) -> dict[str, float]:
 def verdicts(ours: dict[str, float], bare: dict[str, float]) -> list[str]:
     """The cursor against the bare list measured in the same run, and every filter against 100 ms."""
     lines = []
+    shown, full = ours["rows on screen"], ours["dataset loaded (full)"]
+    lines.append(f"  {'rows on screen':32}{ms(shown).strip()} (target <= {ROWS_TARGET_S * 1000:.0f} ms): "
+                 f"{'met' if shown <= ROWS_TARGET_S else 'NOT met'}; full load {ms(full).strip()}, "
+                 f"rows shown at {shown / full:.0%} of it")
     for key in ("cursor move (median)", "cursor move (p95)"):
         r = ours[key] / bare[key]
         lines.append(f"  {key:32}{r:6.2f}x the bare list (target <= {CURSOR_TARGET_RATIO}x): "
@@ -152,7 +165,7 @@ async def bench_bare(moves: int) -> dict[str, float]:
     async with app.run_test(size=(120, 40)) as pilot:
         await after_refresh(app)
         out["first paint"] = time.perf_counter() - t0
-        out["dataset shown"] = out["first paint"]
+        out["rows on screen"] = out["first paint"]
         ol = app.query_one(OptionList)
         ol.focus()
         t = time.perf_counter()
@@ -185,13 +198,17 @@ def main() -> int:
           f"({os.cpu_count()} CPUs, Python {sys.version.split()[0]})")
     print(f"  {'':40}{'loratui':>12}{'bare app':>14}")
     for key in ours:
+        if key == "rows on screen, captions loaded":
+            print(f"  {'  (captions loaded at that frame)':40}{ours[key] * 100:10.0f} %")
+            continue
         b = bare.get(key, bare.get("filter (bare list)") if key.startswith("filter") else None)
         print(f"  {key:40}{ms(ours[key]):>12}{ms(b) if b is not None else '':>14}")
     print(f"  {'Dataset.open (core, no UI)':40}{ms(core_open):>12}")
     print("\n".join(verdicts(ours, bare)))
     print(f"  load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    print("\nfirst paint = the app's first frame (the dataset is scanned in a worker behind it);"
-          " dataset shown = rows on screen.")
+    print("\nfirst paint = the app's first frame (empty: the dataset is scanned in a worker behind it);"
+          " rows on screen = the first frame with image rows (progressive: captions may still be loading);"
+          " dataset loaded = every caption in, filters and edits available.")
     return 0
 
 
