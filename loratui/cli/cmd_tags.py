@@ -42,6 +42,9 @@ def add_arguments(p) -> None:
                    help="regex replace inside every tag (Python syntax; a tag that becomes empty is dropped)")
     p.add_argument("--remove", action="append", default=[], metavar="TAG", help="remove a tag; repeatable")
     p.add_argument("--add", action="append", default=[], metavar="TAG", help="add a tag (no duplicates); repeatable")
+    p.add_argument("--normalize", nargs="?", const="auto", choices=["auto", "spaces", "underscores"],
+                   help="with --add/--rename: write the new tags in the dataset's style (red_hair -> red hair "
+                        "where captions use spaces; auto detects it; kaomoji such as ^_^ are kept)")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--front", action="store_true", help="with --add: put the added tags first")
     where.add_argument("--at", type=int, metavar="N", help="with --add: insert at position N (0 = first)")
@@ -65,17 +68,34 @@ def _pairs(values: list[str], flag: str) -> list[tuple[str, str]]:
     return out
 
 
+def _styler(args, ds):
+    """``--normalize``: a function writing a typed tag in the dataset's style (identity without it)."""
+    if not getattr(args, "normalize", None):
+        return lambda t: t
+    from loratui.dataset.tag_style import resolve_style, to_style
+
+    style = resolve_style(args.normalize, ds.index.most_common())
+
+    def styled(tag: str) -> str:
+        new = to_style(tag, style)
+        if new != tag.strip():
+            print(f"loratui: --normalize: {tag.strip()!r} written as {new!r} ({style})", file=sys.stderr)
+        return new
+    return styled
+
+
 def build_ops(args, ds) -> list[Operation]:
     ops: list[Operation] = []
+    styled = _styler(args, ds)
     for old, new in _pairs(args.rename, "--rename"):
-        ops.append(RenameTag(old, new))
+        ops.append(RenameTag(old, styled(new)))
     for pat, repl in _pairs(args.replace, "--replace"):
         ops.append(ReplaceRegex(pat, repl))
     if args.remove:
         ops.append(RemoveTags([t.strip() for t in args.remove]))
     if args.add:
         pos = "front" if args.front else (args.at if args.at is not None else "end")
-        ops.append(AddTags(args.add, pos))
+        ops.append(AddTags([styled(t) for t in args.add if t.strip()] or args.add, pos))
     elif args.front or args.at is not None:
         raise ValueError("--front and --at only go with --add (use --move-front TAG to move an existing tag)")
     if args.move_front:

@@ -148,3 +148,16 @@ def test_bare_loratui_outside_a_dataset_explains_instead_of_scanning(tmp_path):
     p = cli(cwd=tmp_path)
     assert p.returncode == 0
     assert "usage: loratui" in p.stdout and "loratui demo" in p.stdout
+
+
+def test_tags_add_normalize_follows_the_datasets_style(tmp_path):
+    simple_dataset(tmp_path)  # captions use spaces: `blonde hair`
+    p = cli("tags", tmp_path, "--where", "solo", "--add", "long_hair", "--add", "^_^", "--normalize")
+    assert p.returncode == 0, p.stderr
+    assert "'long_hair' written as 'long hair' (spaces)" in p.stderr and "^_^" not in p.stderr
+    assert read(tmp_path, "10_mychar/img01.txt").endswith(b", long hair, ^_^")
+    p = cli("tags", tmp_path, "--where", "solo", "--add", "x y", "--normalize", "underscores")
+    assert p.returncode == 0, p.stderr
+    assert read(tmp_path, "10_mychar/img01.txt").endswith(b", ^_^, x_y")
+    p = cli("tags", tmp_path, "--where", "solo", "--add", "pony_tail")  # without the flag: as typed
+    assert read(tmp_path, "10_mychar/img01.txt").endswith(b", x_y, pony_tail")
