@@ -82,6 +82,8 @@ class TagFrequencyScreen(LoraScreen):
         self.scope_label = scope_label
         self.whole = scope_ids is None
         self._scoped: tuple[int, dict[str, int]] | None = None
+        self._sorted: tuple[tuple[int, bool, str], list[str], list[str], dict[str, int]] | None = None
+        """(generation, whole, sort) -> the scope's tags sorted, their normalised forms, counts."""
 
     @property
     def dataset(self) -> Dataset:
@@ -110,24 +112,34 @@ class TagFrequencyScreen(LoraScreen):
         return self.query_one(TagTable)
 
     def reload(self) -> None:
-        """Rebuild rows from the index (after an edit, a refresh, a new filter)."""
+        """Rebuild rows from the index (after an edit, a refresh, a new filter).
+
+        The sorted tags and their normalised spellings are kept per (dataset generation, scope,
+        sort): a keystroke in the filter is one substring scan over precomputed strings, in order,
+        with no recount and no re-sort."""
         ds = self.dataset
-        text = normalize_tag(self.query_one("#tag-filter", Input).value)
-        if not ds.lock.acquire(blocking=False):
-            return  # the writer is updating the index; the app calls reload() when it is done
-        try:
-            counts = ds.index.counts() if self.whole else self.scope_counts()
-        finally:
-            ds.lock.release()
+        text = normalize_tag(self.filter.value)
+        key = (ds.generation, self.whole, self.sort_mode)
+        if self._sorted is None or self._sorted[0] != key:
+            if not ds.lock.acquire(blocking=False):
+                return  # the writer is updating the index; the app calls reload() when it is done
+            try:
+                counts = ds.index.counts() if self.whole else self.scope_counts()
+            finally:
+                ds.lock.release()
+            tags = list(counts)
+            if self.sort_mode == "count":
+                tags.sort(key=lambda t: (-counts[t], t))
+            else:
+                tags.sort(key=lambda t: (normalize_tag(t), t))
+            self._sorted = (key, tags, [normalize_tag(t) for t in tags], counts)
+            self.table.selected &= set(counts)
+        _, tags, norms, counts = self._sorted
         self.table.scoped = None if self.whole else counts
         self.update_title()
-        tags = [t for t in counts if text in normalize_tag(t)] if text else list(counts)
-        if self.sort_mode == "count":
-            tags.sort(key=lambda t: (-counts[t], t))
-        else:
-            tags.sort(key=lambda t: (normalize_tag(t), t))
+        if text:
+            tags = [t for t, n in zip(tags, norms) if text in n]
         table = self.table
-        table.selected &= set(counts)
         table.set_rows(tags)
         self.query_one("#tag-header", Static).update(table.header(table.size.width or self.size.width))
         self.update_status()
