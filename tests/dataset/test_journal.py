@@ -130,3 +130,35 @@ def test_corrupt_journal_state_is_reported_not_fatal(tmp_path):
     ds = Dataset.open(tmp_path)
     assert any(p.kind == "journal" and "state.json" in p.message for p in ds.problems)
     assert len(ds.images) == 7
+
+
+def test_one_gesture_on_several_tags_is_one_undo_step(tmp_path):
+    """Merging three tags into one, or removing three tags, is one journal entry: one undo restores
+    every caption byte for byte (BOM, CRLF, weights kept), one redo reapplies all of it."""
+    from loratui.dataset import MergeTags
+
+    make_dataset(tmp_path, {
+        "5_x/a.png": b"", "5_x/a.txt": "\ufeffred hair, (smile:1.2), 1girl\r\n",
+        "5_x/b.png": b"", "5_x/b.txt": "red_hair, crimson hair, solo",
+        "5_x/c.png": b"", "5_x/c.txt": "1girl, scarlet hair, hat, smile",
+    })
+    original = snapshot(tmp_path)
+    ds = Dataset.open(tmp_path)
+    ds.run(MergeTags(["red_hair", "crimson hair", "scarlet hair"], "red hair"))
+    merged = snapshot(tmp_path)
+    assert read(tmp_path, "5_x/b.txt") == b"red hair, solo"
+    assert read(tmp_path, "5_x/c.txt") == b"1girl, red hair, hat, smile"
+    ds.run(RemoveTags(["red hair", "smile", "hat"]))
+    removed = snapshot(tmp_path)
+    assert read(tmp_path, "5_x/a.txt") == "\ufeff1girl\r\n".encode()
+    assert ds.history()[1] == 2  # two gestures, two entries
+    ds.undo()
+    assert snapshot(tmp_path) == merged
+    ds.undo()
+    assert snapshot(tmp_path) == original
+    assert ds.index.count("smile") == 2 and ds.index.count("red_hair") == 1
+    ds = Dataset.open(tmp_path)  # the journal is durable: redo from a new process
+    ds.redo()
+    assert snapshot(tmp_path) == merged
+    ds.redo()
+    assert snapshot(tmp_path) == removed

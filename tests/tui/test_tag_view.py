@@ -121,3 +121,31 @@ async def test_removing_three_marked_tags_is_one_undo_step(tmp_path):
         await pilot.press("U")  # one redo reapplies the whole gesture
         await wait_edits(app, pilot)
         await until(pilot, lambda: _all_captions(root) == after)
+
+
+async def test_merging_marked_tags_is_one_undo_step(tmp_path):
+    root = make_dataset(tmp_path / "ds")
+    before = _all_captions(root)
+    app = make_app(root)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_loaded(app, pilot)
+        await pilot.press("t")
+        await until(pilot, lambda: isinstance(app.screen, TagFrequencyScreen))
+        await type_text(pilot, "hair")  # blonde hair, yellow hair, red hair
+        await pilot.press("enter", "ctrl+a", "r", "ctrl+u")
+        await type_text(pilot, "hair colour")
+        await pilot.press("enter")
+        await wait_plan(app, pilot)
+        await pilot.press("y")
+        await wait_edits(app, pilot)
+        after = _all_captions(root)
+        assert after != before
+        assert all("hair colour" in v.decode() for k, v in after.items() if k.startswith("10_mychar"))
+        await pilot.press("escape", "escape")  # the filter, then the view (the merged tags left no marks)
+        await until(pilot, lambda: not isinstance(app.screen, TagFrequencyScreen))
+        await pilot.press("u")
+        await wait_edits(app, pilot)
+        await until(pilot, lambda: _all_captions(root) == before)
+        await pilot.press("U")
+        await wait_edits(app, pilot)
+        await until(pilot, lambda: _all_captions(root) == after)
