@@ -304,3 +304,34 @@ async def test_bulk_preview_lists_read_only_files_as_refused(tmp_path):
             assert not caption(root, "10_mychar/img01.txt").endswith("best quality")
     finally:
         os.chmod(locked, 0o644)
+
+
+async def test_a_read_only_dataset_or_file_says_read_only_not_unreadable(tmp_path, monkeypatch):
+    import os
+
+    from loratui.dataset import Dataset
+
+    root = make_dataset(tmp_path / "ds")
+    locked = root / "10_mychar/img01.txt"
+    os.chmod(locked, 0o444)
+    try:
+        app = make_app(root)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_loaded(app, pilot)
+            await pilot.press("down")  # img01: its caption file is read-only
+            await pilot.pause()
+            text = editor_text(app)
+            assert "not editable" in text and "10_mychar/img01.txt is read-only" in text
+            assert "cannot read" not in text
+            await pilot.press("a")
+            await pilot.pause()
+            assert not isinstance(app.focused, TagInput)
+    finally:
+        os.chmod(locked, 0o644)
+    monkeypatch.setattr(Dataset, "read_only", lambda self: "it is on a read-only file system")
+    app = make_app(root)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_loaded(app, pilot)
+        text = editor_text(app)
+        assert "not editable" in text and "read-only" in text and "read-only file system" in text
+        assert "cannot read" not in text

@@ -399,13 +399,20 @@ class DatasetScreen(LoraScreen):
             state += " (changed outside)"
         editor.tag_list.confidence = self.state.confidences.get(ds, image_id)
         why = ""
+        file_read_only = None
+        if e.editable and not self.state.read_only and e.has_caption:
+            from loratui.dataset.caption_file import read_only_reason
+
+            file_read_only = read_only_reason(ds.abspath(e.caption_path))  # one stat: the write's own rule
         if self.state.read_only:
             why = self.state.read_only_message()
+        elif file_read_only:
+            why = f"{e.caption_path} {file_read_only}"
         elif not e.editable:
             why = next((f"{p.path}: {p.message}" for p in ds.problems if p.path == e.caption_path),
                        f"{e.caption_path}: cannot be read")
-        editor.load(image_id, e.tags, self.state.trigger_tags(), editable=e.editable and not self.state.read_only,
-                    title=f"Caption{state}", why_not=why)
+        editor.load(image_id, e.tags, self.state.trigger_tags(), editable=e.editable and not (self.state.read_only or file_read_only),
+                    title=f"Caption{state}", why_not=why, read_only=bool(self.state.read_only or file_read_only))
         preview.show(image_id, ds.abspath(e.path), e.path)
         self._update_tag_panel()
 

@@ -77,7 +77,8 @@ class CaptionEditor(Vertical):
         return self.tag_list.tags
 
     def load(self, image_id: int | None, tags: list[str], trigger: set[str], editable: bool = True,
-             title: str = "Caption", why_not: str = "") -> None:
+             title: str = "Caption", why_not: str = "", read_only: bool = False) -> None:
+        """``read_only``: the reason is a read-only dataset or file (not an unreadable one)."""
         same = image_id == self.image_id
         self.image_id = image_id
         self.editable = editable
@@ -91,8 +92,8 @@ class CaptionEditor(Vertical):
         if not editable:  # say why the caption is blank and read-only, where the caption would be
             from rich.markup import escape
 
-            self._set_completions(
-                f"[$error]not editable:[/] {escape(self.why_not)}; loratui never overwrites a file it cannot read")
+            tail = "" if read_only else "; loratui never overwrites a file it cannot read"
+            self._set_completions(f"[$error]not editable:[/] {escape(self.why_not)}{tail}")
         elif not self._mode:
             self._set_completions("")
 
