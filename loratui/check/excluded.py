@@ -66,6 +66,42 @@ def _free(path: str) -> str:
     return f"{stem} ({n}){ext}"
 
 
+def _mask_rel(ds, image_rel: str) -> str | None:
+    """The image's loss mask (``NAME.mask.png``, read by the trainer) when there is one, relative."""
+    from loratui.dataset.training_images import mask_file_for
+
+    rel = mask_file_for(image_rel)
+    return rel if os.path.isfile(ds.abspath(rel)) else None
+
+
+def plan_exclude(ds, ids, keep: int | None = None) -> list[str]:
+    """What ``exclude_images(ds, ids)`` would do, one line per file, touching nothing: each image,
+    its caption and mask moved (or a shared caption copied) under ``.loratui/excluded/``, the copy
+    kept, and what would be refused (a folder loratui cannot write)."""
+    root = ds.root
+    _excluded_base(root)  # a planted link under .loratui refuses the whole move (ExcludeError)
+    lines: list[str] = []
+    if keep is not None:
+        lines.append(f"keep     {ds.images[keep].path}")
+    leaving = set(ids)
+    target = EXCLUDED_DIR.replace(os.sep, "/")
+    for i in sorted(leaving):
+        e = ds.images[i]
+        if not os.access(os.path.dirname(ds.abspath(e.path)) or root, os.W_OK):
+            lines.append(f"refused  {e.path}: its folder is not writable")
+            continue
+        lines.append(f"move     {e.path} -> {target}/{e.path}")
+        if os.path.isfile(ds.abspath(e.caption_path)):
+            shared = set(ds.caption_ids(e.caption_path)) - leaving
+            verb = "copy   " if shared else "move   "
+            lines.append(f"  {verb}{e.caption_path} -> {target}/{e.caption_path}"
+                         + (" (another image still uses it)" if shared else ""))
+        mask = _mask_rel(ds, e.path)
+        if mask:
+            lines.append(f"  move   {mask} -> {target}/{mask}")
+    return lines
+
+
 def exclude_images(ds, ids, reason: str = "") -> tuple[list[str], list[str]]:
     """Move images ``ids`` of ``ds`` (and their captions) to ``.loratui/excluded/``.
 
@@ -104,6 +140,14 @@ def exclude_images(ds, ids, reason: str = "") -> tuple[list[str], list[str]]:
                 moves.append(["move", e.caption_path, os.path.relpath(cdst, root).replace(os.sep, "/")])
         except OSError as err:
             problems.append(f"{e.caption_path}: caption not moved ({err.strerror or err})")
+        mask = _mask_rel(ds, e.path)
+        if mask:  # the trainer reads NAME.mask.png beside the image: it leaves and comes back with it
+            try:
+                mdst = _free(os.path.join(base, mask))
+                os.rename(ds.abspath(mask), mdst)
+                moves.append(["move", mask, os.path.relpath(mdst, root).replace(os.sep, "/")])
+            except OSError as err:
+                problems.append(f"{mask}: mask not moved ({err.strerror or err})")
     if moves:
         os.makedirs(base, exist_ok=True)
         # ASCII-escaped JSON: file names that are not valid UTF-8 are kept exactly

@@ -140,3 +140,33 @@ def test_different_flat_pictures_are_not_near_duplicates(tmp_path):
         save(tmp_path, f"4_bg/{name}.png", im=im, caption="scenery")
     r = check_folder(str(tmp_path))
     assert r.find("near-duplicates") == []
+
+
+def test_exclude_preview_then_mask_and_caption_twins_leave_and_come_back(tmp_path):
+    from loratui.check.excluded import exclude_images, plan_exclude
+
+    _dup_dataset(tmp_path)
+    d = tmp_path / "10_mychar"
+    save(tmp_path, "10_mychar/copy_a.mask.png", im=picture(4242, (64, 64)).convert("L"))  # a loss mask
+    r = check_folder(str(tmp_path))
+    fix = r.find("exact-duplicates")[0].fix
+    ds = Dataset.open(str(tmp_path))
+    keep = (set(r.find("exact-duplicates")[0].image_ids) - set(fix.image_ids)).pop()
+    before = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
+    lines = plan_exclude(ds, fix.image_ids, keep)
+    # the preview touched nothing, and says what goes where and what stays
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()) == before
+    assert lines[0] == "keep     10_mychar/img000.png"
+    assert "move     10_mychar/copy_a.png -> .loratui/excluded/10_mychar/copy_a.png" in lines
+    assert "  move   10_mychar/copy_a.txt -> .loratui/excluded/10_mychar/copy_a.txt" in lines
+    assert "  move   10_mychar/copy_a.mask.png -> .loratui/excluded/10_mychar/copy_a.mask.png" in lines
+    moved, problems = exclude_images(ds, fix.image_ids, reason=fix.label)
+    assert problems == []
+    ex = tmp_path / ".loratui" / "excluded" / "10_mychar"
+    assert (ex / "copy_a.mask.png").exists() and not (d / "copy_a.mask.png").exists()
+    assert (ex / "copy_a.txt").exists() and not (d / "copy_a.txt").exists()
+    restored, problems = restore_excluded(str(tmp_path))
+    assert problems == []
+    assert (d / "copy_a.mask.png").exists() and (d / "copy_a.txt").read_text() == "mychar, 1girl, solo"
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*")
+                  if p.is_file() and ".loratui" not in p.parts) == [p for p in before if not p.startswith(".loratui")]
