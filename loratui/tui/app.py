@@ -183,7 +183,16 @@ class LoraTuiApp(App):
             self.notify(f"nothing to {o.label}", severity="warning")
         elif isinstance(o.result, dict):  # refresh counts
             r = o.result
-            self.notify(f"reloaded: {r['added']:,} added, {r['removed']:,} removed, {r['changed']:,} changed outside")
+            for p in r.get("problems", [])[:MAX_FILE_NOTES]:
+                self.notify(p, title="not moved", severity="error", timeout=10)
+            if "moved" in r:
+                self.notify(f"excluded {len(r['moved']):,} image(s) to .loratui/excluded/ (u on the health screen "
+                            "restores)")
+            elif "restored" in r:
+                self.notify(f"restored {len(r['restored']):,} file(s)")
+            else:
+                self.notify(f"reloaded: {r['added']:,} added, {r['removed']:,} removed, "
+                            f"{r['changed']:,} changed outside")
         else:
             res = o.result
             for p in res.refused[:MAX_FILE_NOTES]:
@@ -262,8 +271,85 @@ class LoraTuiApp(App):
         if self.state.read_only:
             self.notify(self.state.read_only_message(), severity="error")
             return
+        if fix.kind == "exclude":
+            self._confirm_exclude(fix, event.finding)
+            return
         self.edits.submit(fix.label, lambda: fix.apply(ds))
         self._recheck_when_idle()
+
+    def _dataset_screen(self):
+        from loratui.tui.screens.dataset import DatasetScreen
+
+        return next((s for s in self.screen_stack if isinstance(s, DatasetScreen)), None)
+
+    def _confirm_exclude(self, fix, finding) -> None:
+        """Preview the moves (which copy stays, what goes where, what is refused), then Apply/Cancel."""
+        from loratui.check.excluded import ExcludeError, exclude_images, plan_exclude
+        from loratui.tui.dialogs.confirm import ConfirmDialog
+
+        ds = self.state.dataset
+        ids = fix.current_ids(ds)
+        kept = [i for i in finding.image_ids if i not in set(fix.image_ids)]
+        try:
+            lines = plan_exclude(ds, ids, kept[0] if len(kept) == 1 else None)
+        except ExcludeError as e:
+            self.notify(str(e), severity="error", timeout=10)
+            return
+        shown = lines[:20] + ([f"… and {len(lines) - 20} more"] if len(lines) > 20 else [])
+        question = ("Exclude these duplicates (nothing is deleted)?\n" + "\n".join(shown)
+                    + "\nUndo later: u on the health screen, or 'Restore excluded images' in the palette.")
+
+        def answered(yes: bool | None) -> None:
+            if not yes:
+                self.notify("nothing excluded")
+                return
+
+            def run() -> dict:
+                moved, problems = exclude_images(ds, ids, reason=fix.label)
+                # image ids change: the dataset core rescans its folder (the one rescan after an edit)
+                return {**ds.refresh(), "moved": moved, "problems": problems}
+
+            self.edits.submit("exclude duplicates", run, reply_to=self._dataset_screen())
+            self._recheck_when_idle()
+
+        self.push_screen(ConfirmDialog(question, yes="apply", no="cancel"), answered)
+
+    def action_restore_excluded(self) -> None:
+        """Bring back every excluded image (the CLI's ``check --restore-excluded``), after asking."""
+        from loratui.check.excluded import ExcludeError, excluded_entries, restore_excluded
+        from loratui.tui.dialogs.confirm import ConfirmDialog
+
+        ds = self.state.dataset
+        if ds is None:
+            return
+        if self.state.read_only:
+            self.notify(self.state.read_only_message(), severity="error")
+            return
+        try:
+            entries = excluded_entries(ds.root)
+        except ExcludeError as e:
+            self.notify(str(e), severity="error", timeout=10)
+            return
+        moves = [m for ent in entries for m in ent["moves"]]
+        if not moves:
+            self.notify("nothing is excluded in this dataset")
+            return
+        lines = [f"{m[2]} -> {m[1]}" for m in moves if m[0] == "move"]
+        shown = lines[:20] + ([f"… and {len(lines) - 20} more"] if len(lines) > 20 else [])
+
+        def answered(yes: bool | None) -> None:
+            if not yes:
+                return
+
+            def run() -> dict:
+                restored, problems = restore_excluded(ds.root)
+                return {**ds.refresh(), "restored": restored, "problems": problems}
+
+            self.edits.submit("restore excluded", run, reply_to=self._dataset_screen())
+            self._recheck_when_idle()
+
+        self.push_screen(ConfirmDialog("Restore these excluded files?\n" + "\n".join(shown),
+                                       yes="restore", no="cancel"), answered)
 
     def on_health_pane_recheck_requested(self, event) -> None:
         self._recheck_when_idle()
@@ -381,6 +467,9 @@ class LoraTuiApp(App):
                 for title, help_text, callback in commands():
                     yield SystemCommand(title, help_text, callback)
                 break
+        if self.state.dataset is not None:
+            yield SystemCommand("Restore excluded images", "Move back what the health check excluded "
+                                "(the CLI's check --restore-excluded)", self.action_restore_excluded)
         yield SystemCommand("Theme: next loratui theme", "Cycle dark / light / high-contrast (saved)", self.action_next_theme)
         yield SystemCommand("Help: key map", "Every key, by screen", self.action_help)
 

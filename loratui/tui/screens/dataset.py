@@ -435,7 +435,7 @@ class DatasetScreen(LoraScreen):
         outcome = event.outcome
         self.status(pending=self.app.edits.pending, journal=outcome.journal)
         if self.dataset is not None and self.app.edits.pending == 0:
-            if outcome.label == "refresh":
+            if outcome.label == "refresh" or isinstance(outcome.result, dict):  # a rescan (exclude, restore)
                 self._times_known = False
                 self.query_one(SubsetList).show(self.dataset)
                 self.status(total=len(self.dataset.images))

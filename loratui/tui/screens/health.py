@@ -168,6 +168,9 @@ class HealthPane(Vertical):
             self.notify("no one-key fix for this finding", severity="warning", timeout=3)
             return
         idx = self._findings.index(f)
+        if f.fix.kind == "exclude":  # previewed first (the app asks Apply/Cancel), then re-checked
+            self.post_message(self.FixRequested(f))
+            return
         if idx in self._fixed:
             self.notify("already applied; press r to re-check", timeout=3)
             return
@@ -189,6 +192,7 @@ class HealthScreen(Screen[bool]):
         Binding("escape", "back", "Back"),
         Binding("l", "launch", "Launch"),
         Binding("ctrl+o", "launch_anyway", "Launch anyway"),
+        Binding("u", "restore_excluded", "Restore excluded"),
     ]
     DEFAULT_CSS = """
     HealthScreen > #health-gate { height: auto; padding: 0 1; background: $boost; }
@@ -236,6 +240,9 @@ class HealthScreen(Screen[bool]):
 
     def action_back(self) -> None:
         self.dismiss(False)
+
+    def action_restore_excluded(self) -> None:
+        self.app.action_restore_excluded()
 
     def action_launch(self) -> None:
         if self.report is None:
