@@ -126,8 +126,9 @@ PROGRESS_EVERY = 4096
 class ScanPartial:
     """A scan in progress, as handed to ``scan(partial=...)``.
 
-    After the walk the structure is final: ``subsets`` and ``images`` (ids, paths, subset
-    indices) are the lists the finished ``ScanResult`` will hold. ``images[:ready]`` are final
+    During the walk, after each folder with images (``walking``), then after the walk, when the
+    structure is final: ``subsets`` and ``images`` (ids, paths, subset indices) are the lists the
+    finished ``ScanResult`` will hold. ``images[:ready]`` are final
     (captions loaded); later entries with a caption file are in state ``"pending"`` and are
     filled in place, in id order, by the scanning thread. Readers on other threads may show
     ``images[:ready]`` but must not modify anything.
@@ -138,10 +139,13 @@ class ScanPartial:
     ready: int
     captions_done: int
     captions_total: int
+    walking: bool = False
+    """True while folders are still being listed: ``images`` grows (appended to in place) and
+    subset indices may still be renumbered (folders without images are dropped at the end)."""
 
 
 Partial = Callable[[ScanPartial], object]
-"""partial(state): called once after the walk, then every ``PROGRESS_EVERY`` captions and at the end."""
+"""partial(state): called after each folder with images, once after the walk, then every ``PROGRESS_EVERY`` captions and at the end."""
 
 
 def scan(root: str, caption_ext: str = ".txt", snapshot: Snapshot | None = None,
@@ -271,6 +275,9 @@ def scan(root: str, caption_ext: str = ".txt", snapshot: Snapshot | None = None,
                 problems.append(Problem("duplicate-name", prefix + stem,
                                         f"{len(names)} images share the name `{stem}` ({', '.join(names)}) and so "
                                         f"one caption file; rename all but one", WARNING))
+        if img_files and partial is not None:
+            # the rows of this folder, before the rest of the walk (captions still pending)
+            partial(ScanPartial(subsets, images, to_read[0][0].id if to_read else len(images), 0, 0, True))
         for stem, cap_name in sorted(cap_files.items()):
             if stem not in img_files:
                 problems.append(Problem("orphan-caption", _join(rel_dir, cap_name),

@@ -17,9 +17,13 @@ def collect(monkeypatch, every: int):
     chunks: list[list] = []
     seen = [0]
     calls = []
+    walks: list[int] = []
 
     def partial(p):
-        calls.append((p.ready, p.captions_done, p.captions_total))
+        if p.walking:
+            walks.append(len(p.images))
+        else:
+            calls.append((p.ready, p.captions_done, p.captions_total))
         assert seen[0] <= p.ready <= len(p.images)
         view = type("V", (), {"images": p.images[seen[0]:p.ready], "subsets": p.subsets})
         chunks.append(rows(view))
@@ -27,6 +31,7 @@ def collect(monkeypatch, every: int):
         # nothing past `ready` claims a loaded caption yet when a caption file exists
         for e in p.images[p.ready:]:
             assert e.state in ("pending", "missing")
+    collect.walks = walks  # type: ignore[attr-defined]
     return chunks, calls, partial
 
 
@@ -43,6 +48,9 @@ def test_partial_rows_concatenate_to_the_final_scan(tmp_path, monkeypatch, every
     assert problems(ds) == problems(scan(str(root), ".txt"))
     assert calls[-1] == (len(ds.images), calls[-1][2], calls[-1][2])
     assert len(calls) >= 2  # after the walk, and at the end
+    # during the walk: once per folder with images (10_mychar, 4_bg, plain), the list growing
+    assert collect.walks == sorted(collect.walks) and len(collect.walks) == 3  # type: ignore[attr-defined]
+    assert collect.walks[-1] == len(ds.images)  # type: ignore[attr-defined]
     if every == 1:
         # one report per caption: the rows come in many chunks, not all at the end
         assert sum(1 for c in chunks if c) > 3

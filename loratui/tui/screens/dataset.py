@@ -154,6 +154,9 @@ class DatasetScreen(LoraScreen):
             lst.set_rows(range(len(p.images)))
             lst.focus()
         else:
+            lst.dataset.subsets = p.subsets  # folders without images are dropped after the walk
+            if len(p.images) != len(lst.rows):  # more folders listed
+                lst.set_rows(range(len(p.images)))
             lst.refresh()
         self.status(total=len(p.images), shown=len(p.images))
 
