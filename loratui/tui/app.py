@@ -223,16 +223,39 @@ class LoraTuiApp(App):
         self._check_then_launch(event.config, event.path)
 
     @work(thread=True, exclusive=True, group="launch")
-    def _check_then_launch(self, config, path: str) -> None:
-        """Every launch runs the dataset check first: errors need an explicit override."""
+    def _check_then_launch(self, config, path: str, vram_ok: bool = False) -> None:
+        """Every launch compares the VRAM estimate with the GPU's free memory (a dialog when it does not
+        fit), then runs the dataset check: errors need an explicit override."""
         from loratui.check import pre_launch_check
+        from loratui.runs import gpu
 
+        if not vram_ok:
+            # the same gate and suggestions as `loratui config check` / `train`; read_gpu_memory is the seam
+            ok, msg = gpu.check_vram(config, reader=lambda index: gpu.read_gpu_memory(index))
+            if not ok:
+                self.call_from_thread(self._ask_vram, config, path, msg)
+                return
         self.call_from_thread(self.notify, "checking the dataset before launch…", timeout=3)
         report = pre_launch_check(config)
         if not report.errors and not report.warnings:
             self.call_from_thread(self._launch, path)
             return
         self.call_from_thread(self._show_gate, report, path)
+
+    def _ask_vram(self, config, path: str, message: str) -> None:
+        from loratui.tui.dialogs.confirm import ConfirmDialog
+
+        lines = [ln for ln in message.splitlines() if not ln.startswith("(or launch anyway with --ignore-vram")]
+        text = ("This run may not fit in the GPU's memory (the estimate can be off by a few GB).\n"
+                + "\n".join(lines))
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._check_then_launch(config, path, vram_ok=True)
+            else:
+                self.notify("not launched", severity="warning")
+
+        self.push_screen(ConfirmDialog(text, yes="launch anyway", no="cancel"), answered)
 
     def _show_gate(self, report, path: str) -> None:
         from loratui.tui.screens.health import HealthScreen
