@@ -27,6 +27,8 @@ async def test_panel_toggles_a_tag_on_the_current_image(tmp_path):
         await pilot.press("down", "p")  # img01: mychar, 1girl, blonde hair, hat, outdoors
         lst = app.screen.query_one(TagPanelList)
         assert panel.display and app.focused is lst
+        # the preview gives the panel its room: the image list stays readable beside it
+        assert app.screen.query_one(ImageList).size.width >= 25
         # most frequent first, with counts, marked without colour
         assert lst.rows[:3] == ["1girl", "mychar", "blonde hair"]
         assert row(app, "1girl").startswith("[x]") and "5" in row(app, "1girl")
