@@ -174,9 +174,10 @@ class Dataset:
         with _no_cyclic_gc():
             result = scan(self.root, self.caption_ext, snap, progress, partial)
             built = self._load(result, snap if result.unchanged else None)
-        if snap is None or result.misses or not result.unchanged:
+        if snap is None or result.misses or not result.unchanged or result.relisted:
             names, flat, lengths = built
-            snapshot.save(self.root, self.caption_ext, self.images, result.keys, names, flat, lengths)
+            snapshot.save(self.root, self.caption_ext, self.images, result.keys, names, flat, lengths,
+                          result.folders)
 
     def _load(self, result, snap: snapshot.Snapshot | None = None):
         """Take a scan result in; returns the tag table, flat tag ids and counts of the index build.

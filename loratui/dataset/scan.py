@@ -9,13 +9,15 @@ from __future__ import annotations
 import errno
 import os
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .caption import Caption, parse_caption
 from .caption_file import TMP_MARKER, CaptionError, Fingerprint, read_caption
 from .report import ERROR, NOTE, WARNING, Problem
-from .snapshot import Snapshot
+from .snapshot import DirKey, Listing, Snapshot, dir_key, settled_dir
+from .snapshot import _plain_name as plain_name
 
 IMAGE_EXTS = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp"})
 UNSUPPORTED_IMAGE_EXTS = frozenset({".gif", ".tif", ".tiff", ".avif", ".heic", ".heif", ".jxl", ".jfif"})
@@ -105,6 +107,10 @@ class ScanResult:
     """Captions read from disk rather than rebuilt from the snapshot."""
     unchanged: bool = False
     """Every row came from the snapshot, in the snapshot's order (its tag ids can be reused)."""
+    folders: dict[str, tuple[DirKey, Listing]] = field(default_factory=dict)
+    """Listings of the settled folders, for the snapshot (see ``snapshot.settled_dir``)."""
+    relisted: bool = False
+    """A settled folder was listed again (changed, or missing from the snapshot used)."""
 
 
 def subset_for_folder(index: int, rel: str, name: str) -> Subset:
@@ -171,6 +177,11 @@ def scan(root: str, caption_ext: str = ".txt", snapshot: Snapshot | None = None,
 
     root_name = os.path.basename(root.rstrip(os.sep)) or root
 
+    folders: dict[str, tuple[DirKey, Listing]] = {}
+    """Folders whose listing may be stored in the next snapshot (settled, nothing unusual in them)."""
+    listing = snapshot.listing if snapshot is not None else None
+    relisted = [False]
+
     def walk(abs_dir: str, rel_dir: str, subset: Subset | None) -> None:
         try:
             real = os.path.realpath(abs_dir)
@@ -178,8 +189,13 @@ def scan(root: str, caption_ext: str = ".txt", snapshot: Snapshot | None = None,
                 problems.append(Problem("symlink-loop", rel_dir, "folder reached twice through symlinks; scanned once", NOTE))
                 return
             seen_real.add(real)
-            with os.scandir(abs_dir) as it:
-                entries = list(it)
+            stored = listing(rel_dir, abs_dir) if listing is not None else None
+            if stored is None:
+                # the folder's key is taken before listing it: a change during the listing shows
+                key = dir_key(os.stat(abs_dir))
+                listed_at = time.time_ns()
+                with os.scandir(abs_dir) as it:
+                    entries = list(it)
         except PermissionError:
             problems.append(Problem("unreadable", rel_dir, "folder cannot be listed (permission denied)", ERROR))
             return
@@ -188,48 +204,84 @@ def scan(root: str, caption_ext: str = ".txt", snapshot: Snapshot | None = None,
             return
         img_files: dict[str, list[str]] = {}
         cap_files: dict[str, str] = {}
-        subdirs: list[os.DirEntry] = []
-        for e in entries:
-            name = e.name
-            if name[0] == ".":
-                if TMP_MARKER in name:
-                    stray.append(e.path)
-                continue
-            stem, dot, ext = name.rpartition(".")
-            ext_l = "." + ext.lower() if dot and stem else ""
-            try:
-                if ext_l in IMAGE_EXTS or ext_l == cap_ext_l:
-                    if e.is_file():
-                        if ext_l == cap_ext_l:
+        if stored is not None:
+            # unchanged since the snapshot listed it: its names, classified again here
+            folders[rel_dir] = stored
+            files, subdir_names = stored[1]
+            for name in files:
+                stem, dot, ext = name.rpartition(".")
+                if not (dot and stem):
+                    continue
+                ext_l = "." + ext.lower()
+                if ext_l == cap_ext_l:
+                    cap_files[stem] = name
+                elif ext_l in IMAGE_EXTS:
+                    if stem in img_files:
+                        img_files[stem].append(name)
+                    else:
+                        img_files[stem] = [name]
+        else:
+            files = []
+            subdir_names = []
+            # stored only when settled and plain: no symlink, stray temp file, unreadable entry
+            # or other problem of the listing itself (those are looked at again every time)
+            keep = settled_dir(key, listed_at)
+            for e in entries:
+                name = e.name
+                if name[0] == ".":
+                    if TMP_MARKER in name:
+                        stray.append(e.path)
+                        keep = False
+                    continue
+                stem, dot, ext = name.rpartition(".")
+                ext_l = "." + ext.lower() if dot and stem else ""
+                try:
+                    if ext_l in IMAGE_EXTS or ext_l == cap_ext_l:
+                        if e.is_file():
+                            if ext_l == cap_ext_l:
+                                cap_files[stem] = name
+                            elif stem in img_files:
+                                img_files[stem].append(name)
+                            else:
+                                img_files[stem] = [name]
+                            if keep:
+                                if e.is_symlink() or not plain_name(name):
+                                    keep = False
+                                files.append(name)
+                            continue
+                        if ext_l == cap_ext_l and e.is_dir():
+                            # a folder where a caption should be: read as a caption, it says so (and is
+                            # never edited); not scanned as a subset
                             cap_files[stem] = name
-                        elif stem in img_files:
-                            img_files[stem].append(name)
-                        else:
-                            img_files[stem] = [name]
+                            keep = False
+                            continue
+                    if e.is_dir():
+                        subdir_names.append(name)
+                        if keep and (e.is_symlink() or not plain_name(name)):
+                            keep = False
                         continue
-                    if ext_l == cap_ext_l and e.is_dir():
-                        # a folder where a caption should be: read as a caption, it says so (and is
-                        # never edited); not scanned as a subset
-                        cap_files[stem] = name
+                    if not e.is_file() and e.is_symlink():
+                        keep = False
+                        problems.append(Problem("broken-symlink", _join(rel_dir, name),
+                                                "broken symlink (its target does not exist); fix or remove it", WARNING))
                         continue
-                if e.is_dir():
-                    subdirs.append(e)
+                except OSError as err:
+                    keep = False
+                    if err.errno == errno.ELOOP:
+                        problems.append(Problem("broken-symlink", _join(rel_dir, name),
+                                                "symlink loop (the link leads back to itself); fix or remove it", WARNING))
+                    else:
+                        problems.append(Problem("unreadable", _join(rel_dir, name),
+                                                f"cannot be read ({err.strerror or err})", WARNING))
                     continue
-                if not e.is_file() and e.is_symlink():
-                    problems.append(Problem("broken-symlink", _join(rel_dir, name),
-                                            "broken symlink (its target does not exist); fix or remove it", WARNING))
-                    continue
-            except OSError as err:
-                if err.errno == errno.ELOOP:
-                    problems.append(Problem("broken-symlink", _join(rel_dir, name),
-                                            "symlink loop (the link leads back to itself); fix or remove it", WARNING))
-                else:
-                    problems.append(Problem("unreadable", _join(rel_dir, name),
-                                            f"cannot be read ({err.strerror or err})", WARNING))
-                continue
-            if ext_l in UNSUPPORTED_IMAGE_EXTS:
-                problems.append(Problem("unsupported", _join(rel_dir, name),
-                                        f".{ext} images are not used for training; convert to PNG or JPEG", NOTE))
+                if ext_l in UNSUPPORTED_IMAGE_EXTS:
+                    keep = False
+                    problems.append(Problem("unsupported", _join(rel_dir, name),
+                                            f".{ext} images are not used for training; convert to PNG or JPEG", NOTE))
+            if keep:
+                folders[rel_dir] = (key, (files, subdir_names))
+                if listing is not None:
+                    relisted[0] = True
         if img_files:
             if subset is None:
                 subset = subset_for_folder(len(subsets), rel_dir, root_name if rel_dir == "." else os.path.basename(rel_dir))
@@ -282,15 +334,15 @@ def scan(root: str, caption_ext: str = ".txt", snapshot: Snapshot | None = None,
             if stem not in img_files:
                 problems.append(Problem("orphan-caption", _join(rel_dir, cap_name),
                                         "caption file without an image; remove it or add the image", NOTE))
-        for d in sorted(subdirs, key=lambda d: d.name):
-            if d.name == STATE_DIR:
+        for d in sorted(subdir_names):
+            if d == STATE_DIR:
                 continue
-            rel = _join(rel_dir, d.name)
+            rel = _join(rel_dir, d)
             child_subset = subset
-            if child_subset is None and SUBSET_RE.match(d.name):
-                child_subset = subset_for_folder(len(subsets), rel, d.name)
+            if child_subset is None and SUBSET_RE.match(d):
+                child_subset = subset_for_folder(len(subsets), rel, d)
                 subsets.append(child_subset)
-            walk(d.path, rel, child_subset)
+            walk(os.path.join(abs_dir, d), rel, child_subset)
 
     top_subset = None
     if SUBSET_RE.match(root_name):
@@ -314,7 +366,7 @@ def scan(root: str, caption_ext: str = ".txt", snapshot: Snapshot | None = None,
         if s.note:
             problems.append(Problem("no-repeats", s.path, s.note, NOTE))
     unchanged = snapshot is not None and snapshot.unchanged(len(images), misses)
-    return ScanResult(subsets, images, problems, stray, keys, misses, unchanged)
+    return ScanResult(subsets, images, problems, stray, keys, misses, unchanged, folders, relisted[0])
 
 
 def _partial_reporter(partial: Partial | None, subsets: list[Subset], images: list[ImageEntry],

@@ -30,7 +30,7 @@ from .safe_paths import UnsafePath, clean_relative, is_inside
 if TYPE_CHECKING:
     import numpy as np
 
-MAGIC = b"loratui-scan-index\x00v1\n"
+MAGIC = b"loratui-scan-index\x00v2\n"
 SNAPSHOT = os.path.join(".loratui", "cache", "scan-index.bin")
 MAX_BYTES = 1 << 30
 ENCODINGS = ("utf-8", "utf-8-sig", "utf-16")
@@ -38,11 +38,26 @@ _ENC_CODE = {e: i for i, e in enumerate(ENCODINGS)}
 RACY_MTIME_NS = 2_000_000_000
 """Captions modified this close to the snapshot are stored without a key (FAT-like mtime steps)."""
 RACY_CTIME_NS = 100_000_000
-_SECTIONS = ("tags", "paths", "keys", "enc", "lengths", "flat", "styles")
+_SECTIONS = ("tags", "paths", "keys", "enc", "lengths", "flat", "styles", "dirs")
 _DEFAULT_STYLE = (", ", "\n", "", "", False)
 
 StatKey = tuple[int, int, int, int]
 """(mtime_ns, size, inode, ctime_ns) of a caption file."""
+DirKey = tuple[int, int, int]
+"""(mtime_ns, ctime_ns, inode) of a folder, taken before it was listed."""
+Listing = tuple[list[str], list[str]]
+"""A folder's listing as the scan uses it: (image and caption file names, subfolder names)."""
+
+
+def dir_key(st: os.stat_result) -> DirKey:
+    return (st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
+def settled_dir(key: DirKey, now_ns: int) -> bool:
+    """True when a listing taken at ``now_ns`` of a folder with ``key`` may be reused while the
+    folder's key is unchanged: its mtime is at least two seconds older than the listing (a coarse
+    mtime, e.g. FAT's 2 s or a second, cannot hide a later change behind an equal value)."""
+    return key[0] < now_ns - RACY_MTIME_NS and key[1] < now_ns - RACY_CTIME_NS
 
 
 def stat_key(st: os.stat_result) -> StatKey:
@@ -53,8 +68,11 @@ class Snapshot:
     """A validated snapshot, ready for lookups by caption path."""
 
     def __init__(self, names: list[str], paths: list[str], keys: np.ndarray, enc: np.ndarray,
-                 lengths: np.ndarray, flat: np.ndarray, styles: dict[int, tuple]):
+                 lengths: np.ndarray, flat: np.ndarray, styles: dict[int, tuple],
+                 dirs: dict[str, tuple[DirKey, list[str], list[str]]] | None = None):
         import numpy as np
+        self.dirs = dirs or {}
+        """Folder (relative, "." the root) -> its key and listing when the snapshot was taken."""
         self.names = names
         self.paths = paths
         # array.array rather than lists of Python ints: 4-8 bytes per value instead of ~36, and
@@ -103,6 +121,23 @@ class Snapshot:
         if r != entry.id:
             self.in_place = False
         return True
+
+    def listing(self, rel_dir: str, abs_dir: str) -> tuple[DirKey, Listing] | None:
+        """The stored listing of folder ``rel_dir`` if the folder's key is unchanged, else None.
+
+        A folder's mtime and ctime change whenever an entry is added, removed or renamed in it;
+        caption edits in place do not change it, and are caught by each caption's own key."""
+        d = self.dirs.get(rel_dir)
+        if d is None:
+            return None
+        try:
+            st = os.stat(abs_dir)
+        except OSError:
+            return None
+        key = (st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+        if key != d[0]:
+            return None
+        return key, (d[1], d[2])
 
     def key(self, r: int) -> StatKey:
         k = self.keys
@@ -190,7 +225,42 @@ def _load(root: str, caption_ext: str) -> Snapshot | None:
                 or not all(isinstance(x, str) for x in v[:4]) or not isinstance(v[4], bool):
             return None
         styles[r] = tuple(v)
-    return Snapshot(names, paths, keys, enc, lengths, flat, styles)
+    dirs = _load_dirs(parts["dirs"])
+    if dirs is None:
+        return None
+    return Snapshot(names, paths, keys, enc, lengths, flat, styles, dirs)
+
+
+def _plain_name(name: object) -> bool:
+    """A single path component the scan could have listed (never '', '.', '..', a dotfile, a
+    separator or a NUL): names read back are joined to folders the scan itself reached."""
+    return (isinstance(name, str) and name != "" and name[0] != "." and "/" not in name
+            and "\x00" not in name and os.sep not in name and (os.altsep or "/") not in name)
+
+
+def _load_dirs(blob: bytes) -> dict[str, tuple[DirKey, list[str], list[str]]] | None:
+    if not blob:
+        return {}
+    raw = json.loads(blob.decode("ascii"))
+    if not isinstance(raw, dict):
+        return None
+    dirs: dict[str, tuple[DirKey, list[str], list[str]]] = {}
+    for rel, v in raw.items():
+        try:
+            if rel != "." and clean_relative(rel) != rel:
+                return None
+        except UnsafePath:
+            return None
+        if not isinstance(v, list) or len(v) != 5:
+            return None
+        m, c, ino, files, subdirs = v
+        if not all(type(x) is int for x in (m, c, ino)) or not isinstance(files, list) \
+                or not isinstance(subdirs, list):
+            return None
+        if not all(map(_plain_name, files)) or not all(map(_plain_name, subdirs)):
+            return None
+        dirs[rel] = ((m, c, ino), files, subdirs)
+    return dirs
 
 
 _SUSPECT = (b"\x00/", b"//", b"/./", b"/../", b"\x00./", b"\x00../", b"/.\x00", b"/..\x00",
@@ -214,9 +284,11 @@ def _all_clean(paths: list[str], blob: bytes) -> bool:
 
 
 def save(root: str, caption_ext: str, images, keys: dict[str, StatKey],
-         names: list[str], flat: np.ndarray, lengths: np.ndarray) -> bool:
+         names: list[str], flat: np.ndarray, lengths: np.ndarray,
+         dirs: dict[str, tuple[DirKey, Listing]] | None = None) -> bool:
     """Write the snapshot of a scan: ``images`` in id order, ``keys`` the stat key each caption had
-    when read, ``names``/``flat``/``lengths`` the tag table, ids and counts of the tag index build.
+    when read, ``names``/``flat``/``lengths`` the tag table, ids and counts of the tag index build,
+    ``dirs`` the listings of the settled folders (see ``settled_dir``), each with its key.
 
     Returns False (and writes nothing) when the state folder is not the dataset's own or is not
     writable: it is a cache, its absence only costs time.
@@ -271,6 +343,9 @@ def save(root: str, caption_ext: str, images, keys: dict[str, StatKey],
             np.asarray(lengths).astype("<u4").tobytes(),
             np.asarray(flat).astype("<u4").tobytes(),
             json.dumps(styles, ensure_ascii=False).encode("utf-8", "surrogatepass") if styles else b"",
+            # ASCII JSON: names that are not valid UTF-8 (surrogate escapes) travel as \uXXXX escapes
+            json.dumps({rel: [*k, files, subdirs] for rel, (k, (files, subdirs)) in (dirs or {}).items()},
+                       separators=(",", ":")).encode("ascii") if dirs else b"",
         ]
     except UnicodeError:
         return False
