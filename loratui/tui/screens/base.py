@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, cast
 
 from textual import work
 from textual.screen import Screen
+from textual.widgets import Footer
 
 from loratui.tui.dialogs.confirm_plan import ConfirmPlanScreen
 
@@ -27,6 +28,14 @@ class LoraScreen(Screen):
     @property
     def state(self) -> AppState:
         return self.app.state
+
+    def fit_footer(self, width: int, narrow_below: int = 100) -> bool:
+        """Narrow (below ``narrow_below`` columns): the compact footer without the palette's key
+        (Ctrl+P still works), so that every key shows at 80 columns. Returns whether narrow."""
+        narrow = 0 < width < narrow_below
+        footer = self.query_one(Footer)
+        footer.compact, footer.show_command_palette = narrow, not narrow
+        return narrow
 
     def refuse_if_read_only(self) -> bool:
         """True (and the reason on screen) when the dataset cannot be edited here."""

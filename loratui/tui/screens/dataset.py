@@ -107,11 +107,8 @@ class DatasetScreen(LoraScreen):
     def _apply_width(self, width: int) -> None:
         narrow = 0 < width < NARROW
         self.set_class(narrow, "-narrow")
-        # 80 columns: a compact footer without the palette hint, so c/h/q/? stay visible
-        # (Ctrl+P still opens the palette; ? lists every key)
-        footer = self.query_one("#footer", Footer)
-        footer.compact = narrow
-        footer.show_command_palette = not narrow
+        # 80 columns: c/h/q/? stay visible (? lists every key)
+        self.fit_footer(width, NARROW)
         if self.is_mounted:
             self.status(filters=self.active_filters())
 

@@ -57,12 +57,12 @@ class TagFrequencyScreen(LoraScreen):
         Binding("escape", "back", "Back"),
         Binding("slash", "focus_filter", "Filter"),
         Binding("s", "sort", "Sort"),
-        Binding("r", "rename", "Rename/merge"),
+        Binding("r", "rename", "Rename"),
         Binding("d,delete", "remove", "Remove"),
-        Binding("f", "front", "To front"),
-        Binding("a", "add", "Add tag"),
-        Binding("enter,v", "show_images", "Show images"),
-        Binding("w", "toggle_scope", "Whole dataset"),
+        Binding("f", "front", "Front"),
+        Binding("a", "add", "Add"),
+        Binding("enter,v", "show_images", "Images"),
+        Binding("w", "toggle_scope", "Scope"),
     ]
     DEFAULT_CSS = """
     TagFrequencyScreen #tag-scope { height: 1; padding: 0 1; text-style: bold; color: $accent; }
@@ -99,6 +99,9 @@ class TagFrequencyScreen(LoraScreen):
         yield TagTable(id="tag-table")
         yield Static("", id="tag-status")
         yield Footer()
+
+    def on_resize(self, event) -> None:
+        self.fit_footer(event.size.width)
 
     def on_mount(self) -> None:
         table = self.query_one(TagTable)
