@@ -204,10 +204,16 @@ def scan(root: str, caption_ext: str = ".txt", snapshot: Snapshot | None = None,
             return
         img_files: dict[str, list[str]] = {}
         cap_files: dict[str, str] = {}
+        simple_names: list[str] = []
         if stored is not None:
             # unchanged since the snapshot listed it: its names, classified again here
             folders[rel_dir] = stored
-            files, subdir_names = stored[1]
+            files, subdir_names, simple = stored[1]
+            if simple:
+                # the usual folder: one image per stem, each with its caption `<stem><caption_ext>`,
+                # no other caption file; names stored in stem order
+                simple_names = files
+                files = []
             for name in files:
                 stem, dot, ext = name.rpartition(".")
                 if not (dot and stem):
@@ -223,6 +229,7 @@ def scan(root: str, caption_ext: str = ".txt", snapshot: Snapshot | None = None,
         else:
             files = []
             subdir_names = []
+            odd_cap = False
             # stored only when settled and plain: no symlink, stray temp file, unreadable entry
             # or other problem of the listing itself (those are looked at again every time)
             keep = settled_dir(key, listed_at)
@@ -240,6 +247,8 @@ def scan(root: str, caption_ext: str = ".txt", snapshot: Snapshot | None = None,
                         if e.is_file():
                             if ext_l == cap_ext_l:
                                 cap_files[stem] = name
+                                if "." + ext != caption_ext:
+                                    odd_cap = True
                             elif stem in img_files:
                                 img_files[stem].append(name)
                             else:
@@ -278,11 +287,9 @@ def scan(root: str, caption_ext: str = ".txt", snapshot: Snapshot | None = None,
                     keep = False
                     problems.append(Problem("unsupported", _join(rel_dir, name),
                                             f".{ext} images are not used for training; convert to PNG or JPEG", NOTE))
-            if keep:
-                folders[rel_dir] = (key, (files, subdir_names))
-                if listing is not None:
-                    relisted[0] = True
-        if img_files:
+        first_id = len(images)
+        stems: list[str] = []
+        if img_files or simple_names:
             if subset is None:
                 subset = subset_for_folder(len(subsets), rel_dir, root_name if rel_dir == "." else os.path.basename(rel_dir))
                 subsets.append(subset)
@@ -290,7 +297,18 @@ def scan(root: str, caption_ext: str = ".txt", snapshot: Snapshot | None = None,
             abs_prefix = abs_dir + os.sep
             subset_index = subset.index
             subset_ids = subset.image_ids
-            for stem in sorted(img_files):
+            for name in simple_names:
+                stem = name.rpartition(".")[0]
+                if not stem:
+                    continue
+                cap_rel = stem + caption_ext
+                entry = ImageEntry(len(images), prefix + name, subset_index, prefix + cap_rel)
+                entry.state = "pending"
+                to_read.append((entry, abs_prefix + cap_rel))
+                subset_ids.append(entry.id)
+                images.append(entry)
+            stems = sorted(img_files)
+            for stem in stems:
                 names = img_files[stem]
                 cap_name = cap_files.get(stem)
                 cap_rel = prefix + (cap_name if cap_name is not None else stem + caption_ext)
@@ -327,7 +345,15 @@ def scan(root: str, caption_ext: str = ".txt", snapshot: Snapshot | None = None,
                 problems.append(Problem("duplicate-name", prefix + stem,
                                         f"{len(names)} images share the name `{stem}` ({', '.join(names)}) and so "
                                         f"one caption file; rename all but one", WARNING))
-        if img_files and partial is not None:
+        if stored is None and keep:
+            if (not odd_cap and len(cap_files) == len(img_files) == len(images) - first_id
+                    and all(s in cap_files for s in stems)):
+                folders[rel_dir] = (key, ([img_files[s][0] for s in stems], subdir_names, True))
+            else:
+                folders[rel_dir] = (key, (files, subdir_names, False))
+            if listing is not None:
+                relisted[0] = True
+        if (img_files or simple_names) and partial is not None:
             # the rows of this folder, before the rest of the walk (captions still pending)
             partial(ScanPartial(subsets, images, to_read[0][0].id if to_read else len(images), 0, 0, True))
         for stem, cap_name in sorted(cap_files.items()):

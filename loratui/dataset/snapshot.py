@@ -45,8 +45,10 @@ StatKey = tuple[int, int, int, int]
 """(mtime_ns, size, inode, ctime_ns) of a caption file."""
 DirKey = tuple[int, int, int]
 """(mtime_ns, ctime_ns, inode) of a folder, taken before it was listed."""
-Listing = tuple[list[str], list[str]]
-"""A folder's listing as the scan uses it: (image and caption file names, subfolder names)."""
+Listing = tuple[list[str], list[str], bool]
+"""A folder's listing as the scan uses it: (image and caption file names, subfolder names, simple).
+Simple: one image per stem, each with its caption `<stem><caption_ext>` and no other caption file;
+then only the image names are kept, in stem order."""
 
 
 def dir_key(st: os.stat_result) -> DirKey:
@@ -69,7 +71,7 @@ class Snapshot:
 
     def __init__(self, names: list[str], paths: list[str], keys: np.ndarray, enc: np.ndarray,
                  lengths: np.ndarray, flat: np.ndarray, styles: dict[int, tuple],
-                 dirs: dict[str, tuple[DirKey, list[str], list[str]]] | None = None):
+                 dirs: dict[str, tuple[DirKey, list[str], list[str], bool]] | None = None):
         import numpy as np
         self.dirs = dirs or {}
         """Folder (relative, "." the root) -> its key and listing when the snapshot was taken."""
@@ -84,6 +86,7 @@ class Snapshot:
         self._offsets = array("q", np.concatenate(([0], np.cumsum(lengths, dtype=np.int64))).tobytes())
         self._flat = array("i", flat.astype(np.int32).tobytes())
         self.styles = styles
+        self._name_at = names.__getitem__
         # images sharing one caption file (same stem): the first row is the one with the key
         self.row_of = dict(zip(reversed(paths), range(len(paths) - 1, -1, -1)))
         self.valid_rows = int(np.count_nonzero(keys.reshape(-1, 4)[:, 0] >= 0))
@@ -96,26 +99,29 @@ class Snapshot:
     def lookup(self, entry, path: str, found: dict) -> bool:
         """Fill ``entry``'s caption from the snapshot if ``path``'s stat key matches (and record
         that key in ``found``, by caption path); else False."""
-        r = self.row_of.get(entry.caption_path)
+        cap_path = entry.caption_path
+        r = self.row_of.get(cap_path)
         if r is None:
             return False
         keys = self.keys
         b = 4 * r
-        if keys[b] < 0:
+        m = keys[b]
+        if m < 0:
             return False
         try:
             st = os.stat(path)
         except OSError:
             return False
-        if (st.st_mtime_ns != keys[b] or st.st_size != keys[b + 1] or st.st_ino != keys[b + 2]
-                or st.st_ctime_ns != keys[b + 3]):
+        k = (st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns)
+        if k[0] != m or k[1] != keys[b + 1] or k[2] != keys[b + 2] or k[3] != keys[b + 3]:
             return False
-        tags = list(map(self.names.__getitem__, self._flat[self._offsets[r]:self._offsets[r + 1]]))
-        style = self.styles.get(r, _DEFAULT_STYLE)
-        entry.caption = Caption(tags, style[0], style[1], style[2], style[3], style[4])
+        offsets = self._offsets
+        tags = list(map(self._name_at, self._flat[offsets[r]:offsets[r + 1]]))
+        style = self.styles.get(r)
+        entry.caption = Caption(tags) if style is None else Caption(tags, *style)
         entry.encoding = ENCODINGS[self.enc[r]]
-        entry.fp = (st.st_mtime_ns, st.st_size)
-        found[entry.caption_path] = (st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns)
+        entry.fp = (k[0], k[1])
+        found[cap_path] = k
         entry.state = "ok" if tags else "empty"
         self.hits += 1
         if r != entry.id:
@@ -137,7 +143,7 @@ class Snapshot:
         key = (st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
         if key != d[0]:
             return None
-        return key, (d[1], d[2])
+        return key, (d[1], d[2], d[3])
 
     def key(self, r: int) -> StatKey:
         k = self.keys
@@ -238,28 +244,43 @@ def _plain_name(name: object) -> bool:
             and "\x00" not in name and os.sep not in name and (os.altsep or "/") not in name)
 
 
-def _load_dirs(blob: bytes) -> dict[str, tuple[DirKey, list[str], list[str]]] | None:
+def _plain_names(names: list) -> bool:
+    """``_plain_name`` for every name, tested on the joined list (a few substring searches)."""
+    if not names:
+        return True
+    try:
+        joined = "\x00" + "\x00".join(names) + "\x00"
+    except TypeError:
+        return False  # not all strings
+    if joined.count("\x00") != len(names) + 1:
+        return False  # a NUL inside a name
+    if "\x00\x00" in joined or "\x00." in joined or "/" in joined or os.sep in joined:
+        return False
+    return os.altsep is None or os.altsep not in joined
+
+
+def _load_dirs(blob: bytes) -> dict[str, tuple[DirKey, list[str], list[str], bool]] | None:
     if not blob:
         return {}
     raw = json.loads(blob.decode("ascii"))
     if not isinstance(raw, dict):
         return None
-    dirs: dict[str, tuple[DirKey, list[str], list[str]]] = {}
+    dirs: dict[str, tuple[DirKey, list[str], list[str], bool]] = {}
     for rel, v in raw.items():
         try:
             if rel != "." and clean_relative(rel) != rel:
                 return None
         except UnsafePath:
             return None
-        if not isinstance(v, list) or len(v) != 5:
+        if not isinstance(v, list) or len(v) != 6:
             return None
-        m, c, ino, files, subdirs = v
+        m, c, ino, files, subdirs, simple = v
         if not all(type(x) is int for x in (m, c, ino)) or not isinstance(files, list) \
-                or not isinstance(subdirs, list):
+                or not isinstance(subdirs, list) or not isinstance(simple, bool):
             return None
-        if not all(map(_plain_name, files)) or not all(map(_plain_name, subdirs)):
+        if not _plain_names(files) or not _plain_names(subdirs):
             return None
-        dirs[rel] = ((m, c, ino), files, subdirs)
+        dirs[rel] = ((m, c, ino), files, subdirs, simple)
     return dirs
 
 
@@ -344,7 +365,7 @@ def save(root: str, caption_ext: str, images, keys: dict[str, StatKey],
             np.asarray(flat).astype("<u4").tobytes(),
             json.dumps(styles, ensure_ascii=False).encode("utf-8", "surrogatepass") if styles else b"",
             # ASCII JSON: names that are not valid UTF-8 (surrogate escapes) travel as \uXXXX escapes
-            json.dumps({rel: [*k, files, subdirs] for rel, (k, (files, subdirs)) in (dirs or {}).items()},
+            json.dumps({rel: [*k, *listing] for rel, (k, listing) in (dirs or {}).items()},
                        separators=(",", ":")).encode("ascii") if dirs else b"",
         ]
     except UnicodeError:

@@ -64,6 +64,9 @@ def test_unchanged_folders_are_not_listed_again(tmp_path, monkeypatch):
     snap = snapshot.load(str(root), ".txt")
     assert set(snap.dirs) == {".", "10_mychar", "10_mychar/extra", "4_bg", "4_bg/deeper",
                               "4_bg/deeper/more", "plain"}
+    # simple folders (one image per stem, each with its caption) keep only their image names
+    assert {rel for rel, d in snap.dirs.items() if d[3]} == {"4_bg", "4_bg/deeper/more", "plain"}
+    assert snap.dirs["4_bg"][1] == ["bg0.jpg"]
     listed = count_listings(monkeypatch, root)
     ds = Dataset.open(str(root))
     assert listed == []
@@ -211,11 +214,11 @@ def test_partial_rows_from_stored_listings(tmp_path, monkeypatch, every):
 
 
 def test_forged_listings_are_refused():
-    ok = b'{"10_a":[1,2,3,["x.png","x.txt"],["sub"]]}'
-    assert snapshot._load_dirs(ok) == {"10_a": ((1, 2, 3), ["x.png", "x.txt"], ["sub"])}
-    for bad in [b'{"10_a":[1,2,3,["../x.png"],[]]}', b'{"10_a":[1,2,3,["a/b.png"],[]]}',
-                b'{"10_a":[1,2,3,[],[".."]]}', b'{"10_a":[1,2,3,[],[""]]}', b'{"../up":[1,2,3,[],[]]}',
-                b'{"/abs":[1,2,3,[],[]]}', b'{"10_a":[1,2,3,["x\\u0000.png"],[]]}',
-                b'{"10_a":[1,"2",3,[],[]]}', b'{"10_a":[1,2,3,[]]}', b'{"10_a":[1,2,3,[5],[]]}',
-                b'{"10_a":[1,2,3,[".loratui"],[]]}', b'[1]']:
+    ok = b'{"10_a":[1,2,3,["x.png","x.txt"],["sub"],false]}'
+    assert snapshot._load_dirs(ok) == {"10_a": ((1, 2, 3), ["x.png", "x.txt"], ["sub"], False)}
+    for bad in [b'{"10_a":[1,2,3,["../x.png"],[],false]}', b'{"10_a":[1,2,3,["a/b.png"],[],false]}',
+                b'{"10_a":[1,2,3,[],[".."],false]}', b'{"10_a":[1,2,3,[],[""],false]}', b'{"../up":[1,2,3,[],[],false]}',
+                b'{"/abs":[1,2,3,[],[],false]}', b'{"10_a":[1,2,3,["x\\u0000.png"],[],false]}',
+                b'{"10_a":[1,"2",3,[],[],false]}', b'{"10_a":[1,2,3,[],false]}', b'{"10_a":[1,2,3,[5],[],false]}',
+                b'{"10_a":[1,2,3,[".loratui"],[],false]}', b'[1]']:
         assert snapshot._load_dirs(bad) is None, bad
