@@ -65,7 +65,8 @@ def test_unchanged_folders_are_not_listed_again(tmp_path, monkeypatch):
     assert set(snap.dirs) == {".", "10_mychar", "10_mychar/extra", "4_bg", "4_bg/deeper",
                               "4_bg/deeper/more", "plain"}
     # simple folders (one image per stem, each with its caption) keep only their image names
-    assert {rel for rel, d in snap.dirs.items() if d[3]} == {"4_bg", "4_bg/deeper/more", "plain"}
+    # (and folders with no image or caption at all)
+    assert {rel for rel, d in snap.dirs.items() if d[3]} == {".", "4_bg", "4_bg/deeper", "4_bg/deeper/more", "plain"}
     assert snap.dirs["4_bg"][1] == ["bg0.jpg"]
     listed = count_listings(monkeypatch, root)
     ds = Dataset.open(str(root))
