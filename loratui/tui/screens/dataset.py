@@ -96,7 +96,10 @@ class DatasetScreen(LoraScreen):
         yield Footer(id="footer")
 
     def on_mount(self) -> None:
-        self.query_one(ImageList).loading = True
+        lst = self.query_one(ImageList)
+        lst.loading = True
+        # called at once, not by message: the preview and caption repaint in the cursor's own frame
+        lst.on_cursor = self.show_image
         self.status(message=f"scanning {self.state.root} …")
         self._apply_width(self.size.width)
 

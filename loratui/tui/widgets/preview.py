@@ -3,7 +3,9 @@
 Decoding happens on the thumbnail loader's thread (services/thumbnails.ThumbnailLoader): each move
 of the cursor supersedes the request before it, so holding an arrow key decodes only the image the
 cursor stops on (and the one in flight when it started, whose result is dropped); thumbnails are
-cached (LRU) by path, mtime and size. The facts line is updated in place (fixed height, no layout).
+cached (LRU) by path, mtime and size. The image's name and its facts are two fixed one-line
+Statics updated in place (no layout pass); the border title stays "Preview", since Textual repaints
+the whole pane (the picture too) whenever a border title changes.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class Preview(Vertical):
     Preview > #picture { height: 1fr; width: 1fr; align: center middle; }
     Preview > #picture > * { width: auto; height: 100%; }
     Preview > #picture > .placeholder { width: 1fr; height: 1; }
+    Preview > #name { height: 1; }
     Preview > #facts { height: 1; color: $text-muted; }
     """
 
@@ -47,7 +50,7 @@ class Preview(Vertical):
         self.mode = mode
         self.cache = cache
         self.border_title = "Preview"
-        self._title = "Preview"
+        self._name = ""
         self._placeholder: str | None = ""
         self._key: object = None
         self._path: str | None = None
@@ -62,6 +65,7 @@ class Preview(Vertical):
                 yield self._image_cls(None, id="image")
             else:
                 yield Static("", id="image", classes="placeholder")
+        yield Static("", id="name", markup=False)
         yield Static("", id="facts")
 
     def show(self, key: object, abs_path: str | None, label: str = "") -> None:
@@ -69,7 +73,7 @@ class Preview(Vertical):
         if key == self._key and abs_path == self._path:
             return
         self._key, self._path = key, abs_path
-        self._set_title(label or "Preview")
+        self._set_name(label if abs_path else "")
         self.query_one("#facts", Static).update("…" if abs_path else "", layout=False)
         if abs_path is None:
             self.loader.cancel()
@@ -77,11 +81,10 @@ class Preview(Vertical):
             return
         self.loader.request(key, abs_path, self.show_mask)
 
-    def _set_title(self, title: str) -> None:
-        """Textual repaints the whole pane (the picture too) on every title set: only when it changes."""
-        if title != self._title:
-            self._title = title
-            self.border_title = title
+    def _set_name(self, name: str) -> None:
+        if name != self._name:
+            self._name = name
+            self.query_one("#name", Static).update(name, layout=False)
 
     def toggle_mask(self) -> bool:
         """Switch between the image and its loss mask; reloads the current image. Returns the new state."""

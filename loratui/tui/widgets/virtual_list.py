@@ -6,7 +6,7 @@ a Python list, not 100,000 widgets. Subclasses draw one row in ``render_row``.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 
 from rich.segment import Segment
 from rich.style import Style
@@ -79,6 +79,10 @@ class VirtualList(ScrollView, can_focus=True):
         self.selected: set[Hashable] = set()
         self._anchor: int | None = None
         self._drawing_cursor = False
+        self.on_cursor: Callable[[Hashable | None], None] | None = None
+        """Called at once when the cursor moves, instead of posting ``CursorMoved``: what it
+        repaints lands in the same frame as the cursor row (a message reaches the screen only after
+        a frame has been drawn, so each move would paint twice)."""
 
     # --- data ----------------------------------------------------------------------------------
     def set_rows(self, rows: Sequence[Hashable], keep: Hashable | None = None) -> None:
@@ -144,7 +148,7 @@ class VirtualList(ScrollView, can_focus=True):
             old_key = self.cursor_key
             self.cursor = 0
             if force or old_key is not None:
-                self.post_message(self.CursorMoved(self, None))
+                self._cursor_moved(None)
             return
         pos = max(0, min(pos, len(self.rows) - 1))
         if pos == self.cursor and not force:
@@ -154,7 +158,13 @@ class VirtualList(ScrollView, can_focus=True):
         self._refresh_row(old)
         self._refresh_row(pos)
         self._scroll_to_cursor()
-        self.post_message(self.CursorMoved(self, self.cursor_key))
+        self._cursor_moved(self.cursor_key)
+
+    def _cursor_moved(self, key: Hashable | None) -> None:
+        if self.on_cursor is not None:
+            self.on_cursor(key)
+        else:
+            self.post_message(self.CursorMoved(self, key))
 
     def _refresh_row(self, index: int) -> None:
         y = index - self.scroll_offset.y
