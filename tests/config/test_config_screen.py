@@ -298,3 +298,73 @@ async def test_the_form_shows_at_once_and_the_dataset_figures_fill_in_after(tmp_
         assert "2,400 steps" in text(screen, "#cfg-math")
         assert "reading" not in text(screen, "#cfg-findings")
         assert not screen.query_one("#cfg-launch", Button).disabled
+
+
+async def test_hidden_tabs_are_composed_later_and_their_values_saved_from_the_config(tmp_path, monkeypatch):
+    """The form shows its first tab at once and composes the others after (or when shown): a field on a
+    late tab edited by keys is saved, and a field on a tab never shown keeps its loaded value."""
+    cfg = ready_config(tmp_path)
+    cfg.schedule.epochs = 7
+    cfg.optim.unet_lr = 3e-4
+    loaded = tmp_path / "loaded.toml"
+    cfg.save(str(loaded))
+    cfg = TrainConfig.load(str(loaded))
+    # no background composing: only the tabs the user opens get their fields
+    monkeypatch.setattr(ConfigScreen, "_compose_more", lambda self: None)
+    screen = ConfigScreen(cfg, str(loaded))
+    app = Host(screen)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await until(pilot, lambda: not screen.reading)
+        assert screen.query(f"#{field_id('model.base')}")
+        assert not screen.query(f"#{field_id('schedule.epochs')}") and not screen.form_complete
+        await pilot.press("f3")  # model -> hardware, the last tab: composed as it is shown
+        await until(pilot, lambda: bool(screen.query(f"#{field_id('hardware.device')}")))
+        await pilot.press("tab", "tab")  # the tab's scroll area, then its first field
+        await until(pilot, lambda: screen.focused is not None and screen.focused.id == field_id("hardware.device"))
+        await pilot.press(*"cpu")  # the focused field's value is selected: typing replaces it
+        await until(pilot, lambda: screen.config.hardware.device == "cpu")
+        assert "*" in text(screen, "#cfg-title")
+        # the problem list still covers the tabs not composed: a bad value there is found and shown
+        screen.config.optim.unet_lr = -1.0
+        screen.refresh_checks()
+        assert "optim.unet_lr" in text(screen, "#cfg-findings")
+        assert not screen.query(f"#{field_id('optim.unet_lr')}")
+        await pilot.press("f8")  # next problem: composes the optim tab and focuses the field
+        await until(pilot, lambda: screen.focused is not None and screen.focused.id == field_id("optim.unet_lr"))
+        msg = screen.query_one(f"#{msg_id('optim.unet_lr')}", Static)
+        assert msg.has_class("error") and "too small" in str(msg.render())
+        await pilot.press("end", *["backspace"] * 8, *"0.0003")
+        await until(pilot, lambda: screen.config.optim.unet_lr == 3e-4)
+        assert not screen.query(f"#{field_id('schedule.epochs')}")  # still never shown
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: ("saved", str(loaded)) in app.messages)
+    back = TrainConfig.load(str(loaded))
+    assert back.hardware.device == "cpu" and back.optim.unet_lr == 3e-4
+    assert back.schedule.epochs == 7  # the unvisited tab's loaded value, from the config model
+    assert "device = \"cpu\"" in loaded.read_text(encoding="utf-8")
+
+
+async def test_a_preset_applied_while_a_tab_is_being_composed_shows_in_it(tmp_path, monkeypatch):
+    """Replacing the config while a batch of hidden fields is mounting: every field ends up showing the
+    new config (none announces its old value back into it as it mounts)."""
+    from loratui.config.fields import format_value, get_value
+
+    monkeypatch.setattr(ConfigScreen, "_compose_more", lambda self: None)
+    cfg = ready_config(tmp_path)
+    screen = ConfigScreen(cfg, str(tmp_path / "run.toml"))
+    app = Host(screen)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.pause()
+        assert not screen.query(f"#{field_id('optim.unet_lr')}")
+        screen.compose_section("optim", 4)  # built from the character preset: unet_lr 1e-4
+        screen.apply_preset("style")  # in the same step, before that batch has mounted: unet_lr 8e-5
+        for section in ("dataset", "network", "optim", "schedule", "output", "hardware"):
+            screen.compose_section(section)
+        await until(pilot, lambda: screen.form_complete)
+        await pilot.pause()
+        assert screen.config.optim.unet_lr == 8e-5 and screen.config.network.type == "locon"
+        for f in screen.fields:
+            w = screen.query_one(f"#{field_id(f.path)}")
+            shown = format_value(f, get_value(screen.config, f.path))
+            got = w.text if isinstance(w, TextArea) else w.value
+            assert got == (bool(shown) if isinstance(w, Checkbox) else shown), f.path

@@ -16,6 +16,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Footer, Input, Label, Select, Static, TabbedContent, TabPane, TextArea
 
 from loratui.config import (
@@ -48,6 +49,16 @@ def _tab_of(f: FormField) -> str:
 
 def tab_id(section: str) -> str:
     return f"tab-{section}"
+
+
+def body_id(section: str) -> str:
+    return f"cfg-body-{section}"
+
+
+FIRST_SECTION = "model"
+"""The tab shown when the form opens: its fields are composed with the screen, the others after."""
+BATCH_ROWS = 4
+"""Rows of a hidden tab composed per idle step after the first frame (each step is short: keys go between)."""
 
 
 class ConfigScreen(Screen):
@@ -132,6 +143,15 @@ class ConfigScreen(Screen):
         self._report: list[str] = []
         self._side_timer = None
         self._msg_widgets: dict[str, Static] = {}
+        self._widgets: dict[str, Widget] = {}
+        """The editing widget of each field composed so far (the hidden tabs are composed after the first
+        frame, or at once when shown): ``self.config`` holds every field's value, composed or not."""
+        self._rows: dict[str, Horizontal] = {}
+        self._pending: dict[str, list[FormField]] = {s: [f for f in self.fields if _tab_of(f) == s]
+                                                     for s in SECTION_TITLES}
+        """Each section's fields not composed yet, in form order."""
+        self._per_field: dict[str, list] = {}
+        self._stale: set[str] = set()
         self._msg_state: dict[str, tuple[str, str]] = {}
         self._static_text: dict[str, str] = {}
 
@@ -148,14 +168,10 @@ class ConfigScreen(Screen):
                 with TabbedContent(id="cfg-tabs"):
                     for section in SECTION_TITLES:
                         with TabPane(SECTION_TITLES[section], id=tab_id(section)):
-                            with VerticalScroll():
-                                for f in self.fields:
-                                    if _tab_of(f) != section:
-                                        continue
-                                    with Horizontal(classes="cfg-row", id=row_id(f.path)):
-                                        yield Label(f.label)
-                                        yield field_widget(f, get_value(self.config, f.path))
-                                    yield Static(Text(f.help, style="dim"), classes="cfg-note", id=msg_id(f.path))
+                            # only the first tab's fields now: composing all seven tabs took seconds
+                            with VerticalScroll(id=body_id(section)):
+                                if section == FIRST_SECTION:
+                                    yield from self._take_rows(section)
             with Vertical(id="cfg-side"):
                 yield Static("", id="cfg-title", markup=False)
                 yield Static("", id="cfg-math", markup=False)
@@ -179,18 +195,73 @@ class ConfigScreen(Screen):
         self.refresh_checks()
         # focus the section tabs, not `base` with its whole value selected (a stray key would replace it)
         self.query_one("#cfg-tabs Tabs").focus()
+        # the other tabs' fields: a few rows per step once the first frame is drawn
+        self.call_after_refresh(self._compose_more)
+
+    # ---- composing the hidden tabs after the first frame --------------------------------------
+    def _take_rows(self, section: str, limit: int | None = None) -> list[Widget]:
+        """Build the next rows of ``section`` (label, editing widget, note) from ``self.config``."""
+        from loratui.config.network_types import field_applies
+
+        pending = self._pending[section]
+        take = pending[:limit] if limit is not None else list(pending)
+        del pending[:len(take)]
+        out: list[Widget] = []
+        for f in take:
+            w = field_widget(f, get_value(self.config, f.path))
+            row = Horizontal(Label(f.label), w, classes="cfg-row", id=row_id(f.path))
+            state = self._note_state(f)
+            note = Static(self._note_text(f, state), classes=" ".join(["cfg-note", *self._note_classes(state)]),
+                          id=msg_id(f.path))
+            self._msg_state[f.path] = state
+            if f.section == "network":
+                row.display = note.display = field_applies(self.config.network, f.name)
+            self._widgets[f.path], self._rows[f.path], self._msg_widgets[f.path] = w, row, note
+            out += [row, note]
+        return out
+
+    def compose_section(self, section: str, limit: int | None = None) -> None:
+        """Mount the next ``limit`` (default: all) not yet composed rows of ``section``."""
+        if not self._pending.get(section) or not self.is_mounted:
+            return
+        rows = self._take_rows(section, limit)
+        self.query_one(f"#{body_id(section)}", VerticalScroll).mount_all(rows)
+
+    def _compose_more(self) -> None:
+        if not self.is_mounted:
+            return
+        active = self.query_one(TabbedContent).active.removeprefix("tab-")
+        order = [active] + [s for s in SECTION_TITLES if s != active]
+        section = next((s for s in order if self._pending[s]), None)
+        if section is None:
+            return
+        self.compose_section(section, BATCH_ROWS)
+        # a timer, not a loop: the keys typed meanwhile are handled between two steps
+        self.set_timer(0.01, self._compose_more)
+
+    @property
+    def form_complete(self) -> bool:
+        """Every tab's fields are composed and mounted (tests wait for this before querying by id)."""
+        return not any(self._pending.values()) and all(w.is_mounted for w in self._widgets.values())
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        pane = event.pane.id or ""
+        if pane.startswith("tab-"):
+            self.compose_section(pane.removeprefix("tab-"))
 
     # ---- editing -----------------------------------------------------------------------------
     def _edited(self, widget_id: str | None, raw) -> None:
         f = self.by_id.get(widget_id or "")
-        if f is None:
-            return
+        if f is None or f.path in self._stale:
+            return  # a widget built before the config was replaced, announcing its old value as it mounts
         try:
             value = parse_value(f, raw)
         except ValueError as e:
             self.parse_errors[f.path] = str(e)
         else:
-            self.parse_errors.pop(f.path, None)
+            had_error = self.parse_errors.pop(f.path, None) is not None
+            if value == get_value(self.config, f.path) and not had_error:
+                return  # nothing changed (each widget says its value as it mounts): no re-validation
             if value != get_value(self.config, f.path):
                 set_value(self.config, f.path, value)
                 self.dirty = True
@@ -203,11 +274,13 @@ class ConfigScreen(Screen):
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id and event.input.id.startswith("fld-"):
             event.stop()
-            self._edited(event.input.id, event.value)
+            if event.value == event.input.value:  # not an older value announced late
+                self._edited(event.input.id, event.value)
 
     def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
         event.stop()
-        self._edited(event.checkbox.id, event.value)
+        if event.value == event.checkbox.value:
+            self._edited(event.checkbox.id, event.value)
 
     def on_text_area_changed(self, event: TextArea.Changed) -> None:
         event.stop()
@@ -219,7 +292,7 @@ class ConfigScreen(Screen):
             if event.value is not Select.NULL and isinstance(event.value, str):
                 self.apply_preset(event.value)
             return
-        if event.value is not Select.NULL:
+        if event.value is not Select.NULL and event.value == event.select.value:
             self._edited(event.select.id, event.value)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
@@ -247,33 +320,18 @@ class ConfigScreen(Screen):
             if key.startswith("dataset.subsets"):
                 key = "dataset.subsets"
             per_field.setdefault(key, []).append(fd)
-        if not self._msg_widgets:
-            self._msg_widgets = {f.path: self.query_one(f"#{msg_id(f.path)}", Static) for f in self.fields}
-        for f in self.fields:
-            w = self._msg_widgets[f.path]
-            lines, level = [], ""
-            if f.path in self.parse_errors:
-                lines.append(f"error: {self.parse_errors[f.path]} (not applied)")
-                level = "error"
-            for fd in per_field.get(f.path, []):
-                text = f"{fd.level}: {fd.message}"
-                if fd.allowed:
-                    text += f" (allowed: {fd.allowed})"
-                if fd.hint:
-                    text += f"; {fd.hint}"
-                lines.append(text)
-                level = level or fd.level
-            state = ("\n".join(lines), level)
+        self._per_field = per_field
+        # the composed fields' notes (a field composed later gets its note when it is built)
+        for path, w in self._msg_widgets.items():
+            f = self.by_id[field_id(path)]
+            state = self._note_state(f)
             if self._msg_state.get(f.path) == state:
                 continue  # redrawing unchanged rows would re-layout the whole form on every key
             self._msg_state[f.path] = state
-            note = Text(f.help, style="dim")
-            if lines:
-                note.append("\n" + state[0], style="bold red" if level == "error" else "yellow")
-            w.update(note)
-            w.set_class(bool(lines), "shown")
-            w.set_class(level == "error", "error")
-            w.set_class(level == "warning", "warning")
+            w.update(self._note_text(f, state))
+            classes = self._note_classes(state)
+            for c in ("shown", "error", "warning"):
+                w.set_class(c in classes, c)
         if self._side_timer is not None:
             self._side_timer.stop()
             self._side_timer = None
@@ -281,6 +339,33 @@ class ConfigScreen(Screen):
             self._refresh_side()
         else:
             self._side_timer = self.set_timer(0.25, self._refresh_side)
+
+    def _note_state(self, f: FormField) -> tuple[str, str]:
+        """A field's problems (text, level) from the last validation and its parse error."""
+        lines, level = [], ""
+        if f.path in self.parse_errors:
+            lines.append(f"error: {self.parse_errors[f.path]} (not applied)")
+            level = "error"
+        for fd in self._per_field.get(f.path, []):
+            text = f"{fd.level}: {fd.message}"
+            if fd.allowed:
+                text += f" (allowed: {fd.allowed})"
+            if fd.hint:
+                text += f"; {fd.hint}"
+            lines.append(text)
+            level = level or fd.level
+        return "\n".join(lines), level
+
+    @staticmethod
+    def _note_text(f: FormField, state: tuple[str, str]) -> Text:
+        note = Text(f.help, style="dim")
+        if state[0]:
+            note.append("\n" + state[0], style="bold red" if state[1] == "error" else "yellow")
+        return note
+
+    @staticmethod
+    def _note_classes(state: tuple[str, str]) -> list[str]:
+        return (["shown"] if state[0] else []) + ([state[1]] if state[1] in ("error", "warning") else [])
 
     def _invalidate_counts(self) -> None:
         self._counts = None
@@ -379,8 +464,16 @@ class ConfigScreen(Screen):
         self.refresh_checks()
 
     def _fill(self) -> None:
-        for f in self.fields:
-            w = self.query_one(f"#{field_id(f.path)}")
+        """Show ``self.config`` in the composed fields (the others are built from it when composed)."""
+        unmounted = {p for p, w in self._widgets.items() if not w.is_mounted}
+        # a batch still mounting holds the old values: its changes are ignored until it is filled
+        self._stale = unmounted
+        if unmounted:
+            self.set_timer(0.02, self._fill)
+        for path, w in self._widgets.items():
+            if path in unmounted:
+                continue
+            f = self.by_id[field_id(path)]
             shown = format_value(f, get_value(self.config, f.path))
             if isinstance(w, Checkbox):
                 w.value = bool(shown)
@@ -399,10 +492,9 @@ class ConfigScreen(Screen):
         from loratui.config.network_types import field_applies
 
         for f in self.fields:
-            if f.section == "network":
+            if f.section == "network" and f.path in self._rows:
                 shown = field_applies(self.config.network, f.name)
-                self.query_one(f"#{row_id(f.path)}").display = shown
-                self.query_one(f"#{msg_id(f.path)}").display = shown
+                self._rows[f.path].display = self._msg_widgets[f.path].display = shown
 
     def apply_preset(self, name: str) -> None:
         try:
@@ -421,9 +513,17 @@ class ConfigScreen(Screen):
         f = next((f for f in self.fields if f.path == path), None)
         if f is None:
             return
+        self.compose_section(_tab_of(f))
         self.query_one(TabbedContent).active = tab_id(_tab_of(f))
-        w = self.query_one(f"#{field_id(path)}")
-        self.call_after_refresh(w.focus)
+        w = self._widgets[path]
+
+        def focus() -> None:
+            if w.is_mounted:
+                w.focus()
+            elif self.is_mounted:
+                self.set_timer(0.02, focus)  # its tab was composed just now
+
+        self.call_after_refresh(focus)
 
     def action_section(self, step: int) -> None:
         tabs = [tab_id(s) for s in SECTION_TITLES]
