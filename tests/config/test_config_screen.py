@@ -38,9 +38,8 @@ def text(screen, sel) -> str:
 
 async def set_input(pilot, screen, path: str, value: str) -> None:
     screen.show_field(path)
-    await pilot.pause()
+    await until(pilot, lambda: screen.focused is not None and screen.focused.id == field_id(path))
     inp = screen.query_one(f"#{field_id(path)}", Input)
-    assert screen.focused is inp
     inp.value = ""
     await pilot.press(*list(value)) if value else None
     await pilot.pause()
@@ -53,6 +52,7 @@ async def test_edit_validate_save_reload(tmp_path):
     app = Host(screen)
     async with app.run_test(size=(160, 50)) as pilot:
         await until(pilot, lambda: not screen.reading)
+        await until(pilot, lambda: screen.form_complete)  # the hidden tabs' fields too
         assert screen.error_count == 0
         assert "2,400 steps" in text(screen, "#cfg-math")
         # a bad value shows an inline error and disables launch
@@ -96,7 +96,7 @@ async def test_edit_validate_save_reload(tmp_path):
     screen2 = ConfigScreen()
     app2 = Host(screen2)
     async with app2.run_test(size=(160, 50)) as pilot:
-        await pilot.pause()
+        await until(pilot, lambda: screen2.form_complete)  # the hidden tabs' fields too
         await pilot.press("ctrl+o")
         await pilot.pause()
         assert isinstance(app2.screen, PromptScreen)
@@ -115,7 +115,7 @@ async def test_preset_subsets_and_save_prompt(tmp_path):
     screen = ConfigScreen(cfg)
     app = Host(screen)
     async with app.run_test(size=(160, 50)) as pilot:
-        await pilot.pause()
+        await until(pilot, lambda: screen.form_complete)  # the hidden tabs' fields too
         screen.query_one("#cfg-preset", Select).value = "style"
         await pilot.pause()
         assert screen.config.network.type == "locon"
@@ -148,7 +148,7 @@ async def test_from_lora_import_and_export(tmp_path):
     screen = ConfigScreen(cfg, str(tmp_path / "c.toml"))
     app = Host(screen)
     async with app.run_test(size=(160, 50)) as pilot:
-        await pilot.pause()
+        await until(pilot, lambda: screen.form_complete)  # the hidden tabs' fields too
         assert screen.use_lora(str(lora))
         await pilot.pause()
         c = screen.config
@@ -182,7 +182,7 @@ async def test_keyboard_sections_and_next_problem(tmp_path):
     screen = ConfigScreen(cfg)
     app = Host(screen)
     async with app.run_test(size=(160, 50)) as pilot:
-        await pilot.pause()
+        await until(pilot, lambda: screen.form_complete)  # the hidden tabs' fields too
         tabs = screen.query_one(TabbedContent)
         assert tabs.active == "tab-model"
         await pilot.press("f4")
@@ -236,7 +236,7 @@ async def test_network_form_shows_only_the_chosen_types_fields(tmp_path):
     screen = ConfigScreen(ready_config(tmp_path), str(tmp_path / "run.toml"))
     app = Host(screen)
     async with app.run_test(size=(160, 50)) as pilot:
-        await pilot.pause()
+        await until(pilot, lambda: screen.form_complete)  # the hidden tabs' fields too
 
         def shown(name):
             return screen.query_one(f"#{row_id('network.' + name)}").display
@@ -285,7 +285,7 @@ async def test_the_form_shows_at_once_and_the_dataset_figures_fill_in_after(tmp_
     app = Host(screen)
     async with app.run_test(size=(160, 50)) as pilot:
         await until(pilot, started.is_set)
-        await pilot.pause()
+        await until(pilot, lambda: screen.form_complete)  # the hidden tabs' fields too
         # the form is up and usable while the headers are read
         assert screen.query_one(f"#{field_id('model.base')}", Input).value == cfg.model.base
         assert screen.query_one(f"#{field_id('optim.unet_lr')}", Input)

@@ -9,6 +9,7 @@ from loratui.config.vram import estimate_config
 from loratui.tui.screens.config import ConfigScreen
 from loratui.tui.widgets.config_fields import field_id
 
+from ..tui.helpers import until
 from .helpers import ready_config
 
 
@@ -34,7 +35,7 @@ async def test_the_form_shows_the_estimate_and_checkpointing_lowers_it(tmp_path)
     cfg.optim.gradient_checkpointing = False
     screen = ConfigScreen(cfg)
     async with Host(screen).run_test(size=(160, 50)) as pilot:
-        await pilot.pause()
+        await until(pilot, lambda: screen.form_complete)  # the optim tab's fields are composed after the first
         before = estimate_config(screen.config)
         assert f"needs ~{before.needs / 1e9:.1f} GB of GPU memory (sdxl, 1024x1024" in math_text(screen)
         box = screen.query_one(f"#{field_id('optim.gradient_checkpointing')}", Checkbox)

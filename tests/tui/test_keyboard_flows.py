@@ -6,7 +6,7 @@ from loratui.tui.screens.monitor import RunsScreen
 from loratui.tui.widgets.caption_editor import CaptionEditor, TagInput
 from loratui.tui.widgets.image_list import ImageList
 
-from .helpers import caption, make_app, make_dataset, type_text, wait_edits, wait_loaded
+from .helpers import caption, make_app, make_dataset, type_text, until, wait_edits, wait_loaded
 
 
 def editor_text(app) -> str:
@@ -220,9 +220,8 @@ async def test_config_form_keeps_its_modified_marker_and_quit_asks(tmp_path):
         await pilot.press("x")  # a stray key changes nothing
         await pilot.pause()
         assert not screen.dirty
-        screen.show_field("optim.unet_lr")
-        await pilot.pause()
-        assert app.focused.id == field_id("optim.unet_lr")
+        screen.show_field("optim.unet_lr")  # its tab may be composed only now
+        await until(pilot, lambda: app.focused is not None and app.focused.id == field_id("optim.unet_lr"))
         await pilot.press("end", "backspace")
         await type_text(pilot, "5")
         await pilot.pause()
