@@ -17,7 +17,7 @@ from .caption import Caption, parse_caption
 from .caption_file import TMP_MARKER, CaptionError, Fingerprint, read_caption
 from .report import ERROR, NOTE, WARNING, Problem
 from .snapshot import DirKey, Listing, Snapshot, dir_key, settled_dir
-from .snapshot import _plain_name as plain_name
+from .snapshot import _plain_names as plain_names
 
 IMAGE_EXTS = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp"})
 UNSUPPORTED_IMAGE_EXTS = frozenset({".gif", ".tif", ".tiff", ".avif", ".heic", ".heif", ".jxl", ".jfif"})
@@ -254,7 +254,7 @@ def scan(root: str, caption_ext: str = ".txt", snapshot: Snapshot | None = None,
                             else:
                                 img_files[stem] = [name]
                             if keep:
-                                if e.is_symlink() or not plain_name(name):
+                                if e.is_symlink():
                                     keep = False
                                 files.append(name)
                             continue
@@ -266,7 +266,7 @@ def scan(root: str, caption_ext: str = ".txt", snapshot: Snapshot | None = None,
                             continue
                     if e.is_dir():
                         subdir_names.append(name)
-                        if keep and (e.is_symlink() or not plain_name(name)):
+                        if keep and e.is_symlink():
                             keep = False
                         continue
                     if not e.is_file() and e.is_symlink():
@@ -345,7 +345,7 @@ def scan(root: str, caption_ext: str = ".txt", snapshot: Snapshot | None = None,
                 problems.append(Problem("duplicate-name", prefix + stem,
                                         f"{len(names)} images share the name `{stem}` ({', '.join(names)}) and so "
                                         f"one caption file; rename all but one", WARNING))
-        if stored is None and keep:
+        if stored is None and keep and plain_names(files) and plain_names(subdir_names):
             if (not odd_cap and len(cap_files) == len(img_files) == len(images) - first_id
                     and all(s in cap_files for s in stems)):
                 folders[rel_dir] = (key, ([img_files[s][0] for s in stems], subdir_names, True))
