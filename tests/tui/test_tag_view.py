@@ -149,3 +149,25 @@ async def test_merging_marked_tags_is_one_undo_step(tmp_path):
         await pilot.press("U")
         await wait_edits(app, pilot)
         await until(pilot, lambda: _all_captions(root) == after)
+
+
+async def test_every_key_of_the_tag_view_shows_at_80_columns(tmp_path):
+    from textual.widgets import Footer
+
+    root = make_dataset(tmp_path / "ds")
+    app = make_app(root)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_loaded(app, pilot)
+        await pilot.press("t")
+        await until(pilot, lambda: isinstance(app.screen, TagFrequencyScreen))
+        await pilot.pause()
+        footer = app.screen.query_one(Footer)
+        assert footer.compact and not footer.show_command_palette
+        # the keys' labels fit in 80 columns (compact: "key label" pairs, a space between them)
+        own = {b.action for b in TagFrequencyScreen.BINDINGS} | {"toggle_select"}
+        shown: dict[str, object] = {}
+        for _, b, _enabled, _ in app.screen.active_bindings.values():
+            if b.show and b.action in own:
+                shown.setdefault(b.action, b)  # the footer shows one key per action
+        width = sum(len(app.get_key_display(b)) + 1 + len(b.description) + 1 for b in shown.values())
+        assert width <= 80, [b.description for b in shown.values()]

@@ -100,9 +100,6 @@ class TagFrequencyScreen(LoraScreen):
         yield Static("", id="tag-status")
         yield Footer()
 
-    def on_resize(self, event) -> None:
-        self.fit_footer(event.size.width)
-
     def on_mount(self) -> None:
         table = self.query_one(TagTable)
         table.dataset = self.dataset
@@ -185,6 +182,7 @@ class TagFrequencyScreen(LoraScreen):
             f"sort: {self.sort_mode}  │  space select, r rename/merge, d remove, f front, a add, enter show images")
 
     def on_resize(self) -> None:
+        self.fit_footer(self.size.width)
         self.query_one("#tag-header", Static).update(self.table.header(self.size.width))
 
     @on(Input.Changed, "#tag-filter")
