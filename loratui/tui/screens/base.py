@@ -19,6 +19,15 @@ if TYPE_CHECKING:
     from loratui.tui.state import AppState
 
 
+def fit_footer(screen: Screen, width: int, narrow_below: int = 100) -> bool:
+    """Narrow (below ``narrow_below`` columns): the compact footer without the palette's key
+    (Ctrl+P still works), so that every key shows at 80 columns. Returns whether narrow."""
+    narrow = 0 < width < narrow_below
+    footer = screen.query_one(Footer)
+    footer.compact, footer.show_command_palette = narrow, not narrow
+    return narrow
+
+
 class LoraScreen(Screen):
     @property
     def app(self) -> LoraTuiApp:  # type: ignore[override]
@@ -30,12 +39,7 @@ class LoraScreen(Screen):
         return self.app.state
 
     def fit_footer(self, width: int, narrow_below: int = 100) -> bool:
-        """Narrow (below ``narrow_below`` columns): the compact footer without the palette's key
-        (Ctrl+P still works), so that every key shows at 80 columns. Returns whether narrow."""
-        narrow = 0 < width < narrow_below
-        footer = self.query_one(Footer)
-        footer.compact, footer.show_command_palette = narrow, not narrow
-        return narrow
+        return fit_footer(self, width, narrow_below)
 
     def refuse_if_read_only(self) -> bool:
         """True (and the reason on screen) when the dataset cannot be edited here."""

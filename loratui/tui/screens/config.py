@@ -37,6 +37,7 @@ from loratui.config.stepmath import step_math, survey
 from loratui.config.validate import launch_errors
 from loratui.config.vram import estimate_config
 from loratui.tui.dialogs.prompt import PromptScreen
+from loratui.tui.screens.base import fit_footer
 from loratui.tui.widgets.config_fields import field_id, field_widget, msg_id, row_id
 
 SECTION_TITLES = {"model": "model", "dataset": "dataset", "network": "network", "optim": "optimisation",
@@ -186,8 +187,7 @@ class ConfigScreen(Screen):
         narrow = 0 < event.size.width < self.NARROW
         self.set_class(narrow, "-narrow")
         # narrow: the compact footer without the palette's key (Ctrl+P still works), so every key shows
-        footer = self.query_one(Footer)
-        footer.compact, footer.show_command_palette = narrow, not narrow
+        fit_footer(self, event.size.width, self.NARROW)
 
     def on_mount(self) -> None:
         self.set_class(0 < self.size.width < self.NARROW, "-narrow")

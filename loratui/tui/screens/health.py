@@ -29,6 +29,7 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from loratui.check.findings import ERROR, GROUP_TITLES, WARNING, Finding, Report
+from loratui.tui.screens.base import fit_footer
 
 LEVEL_STYLE = {ERROR: ("✗", "bold red"), WARNING: ("!", "yellow"), "note": ("·", "dim")}
 
@@ -211,6 +212,9 @@ class HealthScreen(Screen[bool]):
 
     def on_mount(self) -> None:
         self.query_one(OptionList).focus()
+
+    def on_resize(self, event) -> None:
+        fit_footer(self, event.size.width)
 
     def _gate_text(self) -> Text:
         r = self.report

@@ -27,6 +27,7 @@ from loratui.runs import layout as L
 from loratui.runs.follow import EventFollower
 from loratui.runs.progress import RunProgress
 from loratui.runs.state import RESUMABLE, run_status
+from loratui.tui.screens.base import fit_footer
 from loratui.tui.screens.monitor.chart import LossChart
 from loratui.tui.screens.monitor.gpu import GpuPanel, nvml_reader
 from loratui.tui.screens.monitor.header import RunHeader, header_text, progress_bar
@@ -187,9 +188,7 @@ class MonitorScreen(Screen):
     def on_resize(self) -> None:
         # narrow: the compact footer (no padding around keys) without the palette's key (^p still
         # works), so every key fits in 80 columns
-        narrow = self.size.width < NARROW_BELOW
-        footer = self.query_one(Footer)
-        footer.compact, footer.show_command_palette = narrow, not narrow
+        fit_footer(self, self.size.width, NARROW_BELOW)
         self._render_header()
         self._render_summary()
 
