@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import random
 import statistics
 import sys
 import tempfile
@@ -24,25 +23,15 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
 os.environ.setdefault("LORATUI_CONFIG_DIR", os.path.join(tempfile.gettempdir(), "loratui-bench-config"))
 
+import tui_scale  # noqa: E402
 from tui_scale import BARE_ROWS, after_refresh, bench_bare, cursor_moves, ms  # noqa: E402
 
 CURSOR_TARGET_RATIO = 1.2
 
 
 def generate(root: str, n: int, tags: int) -> None:
-    marker = os.path.join(root, f".generated-{n}-{tags}")
-    if os.path.exists(marker):
-        return
-    rng = random.Random(2)
     vocab = [f"tag{i} {'abcdefghij'[i % 10]}" for i in range(tags)] + ["(smile:1.2)", "smile", "1girl"]
-    for s in range(4):
-        os.makedirs(os.path.join(root, f"{10 - s}_sub{s}"), exist_ok=True)
-    for i in range(n):
-        d = os.path.join(root, f"{10 - i % 4}_sub{i % 4}")
-        open(os.path.join(d, f"img{i:06d}.png"), "wb").close()
-        with open(os.path.join(d, f"img{i:06d}.txt"), "w", encoding="utf-8") as f:
-            f.write(", ".join(rng.sample(vocab, 8)))
-    open(marker, "w").close()
+    tui_scale.generate(root, n, vocab, seed=2, name=f"-{tags}")
 
 
 async def bench_tag_view(root: str, moves: int) -> dict[str, float]:

@@ -27,13 +27,15 @@ os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
 os.environ.setdefault("LORATUI_CONFIG_DIR", os.path.join(tempfile.gettempdir(), "loratui-bench-config"))
 
 
-def generate(root: str, n: int) -> None:
-    marker = os.path.join(root, f".generated-{n}")
+def generate(root: str, n: int, vocab: list[str] | None = None, seed: int = 1, name: str = "") -> None:
+    """``n`` empty images in 4 subsets, each captioned with 8 tags drawn from ``vocab``."""
+    marker = os.path.join(root, f".generated-{n}{name}")
     if os.path.exists(marker):
         return
     t0 = time.perf_counter()
-    rng = random.Random(1)
-    vocab = [f"tag{i}" for i in range(2000)] + ["1girl", "solo", "red hair", "blonde hair", "smile"]
+    rng = random.Random(seed)
+    if vocab is None:
+        vocab = [f"tag{i}" for i in range(2000)] + ["1girl", "solo", "red hair", "blonde hair", "smile"]
     for s in range(4):
         os.makedirs(os.path.join(root, f"{10 - s}_sub{s}"), exist_ok=True)
     for i in range(n):
