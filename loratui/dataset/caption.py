@@ -183,6 +183,8 @@ def split_weight(tag: str) -> tuple[str, str, str]:
 
 def bare_tag(tag: str) -> str:
     """The tag a weighted tag stands for: ``(smile:1.2)`` -> ``smile``; other tags unchanged."""
+    if not tag or tag[0] not in "([":
+        return tag  # the usual tag: no call, no tuple (edits map every tag of every caption touched)
     return split_weight(tag)[1]
 
 
