@@ -180,7 +180,7 @@ async def test_tag_frequencies_follow_the_scope_and_w_toggles_the_whole_dataset(
         assert "filter hat" in scope and "1 images" in scope
         assert set(screen.table.rows) == {"mychar", "1girl", "blonde hair", "hat", "outdoors"}
         assert screen.table.scoped["blonde hair"] == 1
-        await pilot.press("w")
+        await pilot.press("enter", "w")  # from the filter to the list, where w toggles the scope
         await pilot.pause()
         assert "whole dataset" in str(screen.query_one("#tag-scope", Static).render())
         assert "sky" in screen.table.rows and screen.table.scoped is None

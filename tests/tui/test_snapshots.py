@@ -45,7 +45,7 @@ def test_dataset_screen(snap_compare, size):
 
 def test_tag_frequency_screen(snap_compare):
     app = make_app(fixed_dataset("tags"))
-    assert snap_compare(app, terminal_size=(100, 30), run_before=settle(app, "t", "space"))
+    assert snap_compare(app, terminal_size=(100, 30), run_before=settle(app, "t", "enter", "space"))
 
 
 def test_rename_preview(snap_compare):

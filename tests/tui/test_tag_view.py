@@ -24,9 +24,17 @@ async def test_typing_filters_whatever_has_focus_and_esc_clears_then_closes(tmp_
         await until(pilot, lambda: isinstance(app.screen, TagFrequencyScreen))
         screen = app.screen
         await pilot.pause()
+        # the view opens in the filter: the first keys typed filter, even command letters
+        assert isinstance(app.focused, TagFilter)
+        assert border(screen.filter) == "heavy" and border(screen.table) != "heavy"  # the focus marker
+        await type_text(pilot, "dress")  # `d` would be "remove" on the list
+        await pilot.pause()
+        assert screen.filter.value == "dress" and isinstance(app.screen, TagFrequencyScreen)
+        await pilot.press("ctrl+u", "enter")  # Enter: to the list, where letters are commands
+        await pilot.pause()
         assert isinstance(app.focused, TagTable)
-        assert border(screen.table) == "heavy" and border(screen.filter) != "heavy"  # the focus marker
-        await type_text(pilot, "blo")  # typed on the list: goes to the filter, focus with it
+        assert border(screen.table) == "heavy" and border(screen.filter) != "heavy"
+        await type_text(pilot, "blo")  # a non-command key typed on the list goes to the filter, focus with it
         await pilot.pause()
         assert screen.filter.value == "blo" and isinstance(app.focused, TagFilter)
         assert border(screen.filter) == "heavy" and border(screen.table) != "heavy"

@@ -39,6 +39,15 @@ class TagFilter(Input):
         Binding("pageup", "list('page', -1)", show=False),
     ]
 
+    async def _on_key(self, event) -> None:
+        # `/` focuses the filter everywhere in loratui: pressed here out of habit with nothing typed
+        # yet, it does not become the start of the filter
+        if event.key == "slash" and not self.value:
+            event.stop()
+            event.prevent_default()
+            return
+        await super()._on_key(event)
+
     def action_list(self, what: str, delta: int) -> None:
         table = self.screen.query_one(TagTable)
         if what == "cursor":
@@ -105,7 +114,9 @@ class TagFrequencyScreen(LoraScreen):
         table.dataset = self.dataset
         table.trigger = self.state.trigger_tags()
         self.reload()
-        table.focus()
+        # typing always filters: the view opens in the filter (arrows move the list from there);
+        # Enter or Tab goes to the list, where the letters are commands
+        self.filter.focus()
 
     @property
     def table(self) -> TagTable:
