@@ -63,6 +63,14 @@ async def test_narrow_layout_full_width_chart_and_summary(tmp_path):
         await pilot.pause()
         assert not summary.display and screen.query_one(LossChart).size.width < 80
         assert "step 200/200 (100%)" in screen.query_one("#mon-header", RunHeader).text
+        # a resize that ends at the size already drawn (80 -> 120 -> 80 -> 120 between two frames,
+        # or a relayout) must not leave the chart blank
+        chart = screen.query_one(LossChart)
+        await until(pilot, lambda: chart._key is not None and chart._key[0] == screen.progress.version)
+        drawn = [strip.text for strip in chart._rows]
+        assert any(0x2800 < ord(c) <= 0x28FF for row in drawn for c in row)
+        chart.on_resize()
+        assert [strip.text for strip in chart._rows] == drawn
 
 
 def test_missing_or_broken_sample_is_said(tmp_path):

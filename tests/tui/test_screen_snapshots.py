@@ -64,7 +64,9 @@ def monitor_settled(app: MonitorApp, steps: int, state: str):
             screen = app.screen
             if getattr(screen, "status", None) is None or screen.status.state != state:
                 return False
-            return (screen.progress.step == steps and screen.query_one(LossChart).draws > 0
+            chart = screen.query_one(LossChart)
+            return (screen.progress.step == steps and chart._key is not None
+                    and chart._key[0] == screen.progress.version and bool(chart._rows)
                     and screen.query_one("#mon-gpu").text != "" and screen.query_one("#mon-summary").text != "")
 
         await until(pilot, ready, timeout=30)

@@ -71,7 +71,10 @@ class LossChart(Widget):
         return self.zoom
 
     def on_resize(self) -> None:
+        # the rows of the old size are dropped, so the redraw must not be skipped as "same key"
+        # (a resize that ends at the size already drawn left the chart blank)
         self._rows = []
+        self._key = None
         self._redraw()
 
     def _redraw(self) -> None:
