@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import os
 
-from .findings import NOTE, WARNING, Finding
+from loratui.dataset.training_images import MASK_SUFFIX
 
-MASK_SUFFIX = ".mask.png"
+from .findings import NOTE, WARNING, Finding
 
 
 def mask_findings(ds) -> list[Finding]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-MASK_SUFFIX = ".mask.png"
+from loratui.dataset.training_images import mask_file_for
 
 
 class MaskError(Exception):
@@ -19,20 +19,12 @@ class MaskError(Exception):
         self.path = path
 
 
-def mask_file(image_path: str) -> str:
-    return os.path.splitext(image_path)[0] + MASK_SUFFIX
-
-
-def is_mask_file(path: str) -> bool:
-    return path.lower().endswith(MASK_SUFFIX)
-
-
 def load_mask(item, flip: bool = False, scale: int = 8):
     """The item's mask on the latent grid, float32 (H/scale, W/scale) in [0, 1]; None: no mask."""
     import numpy as np
     from PIL import Image
 
-    path = mask_file(item.path)
+    path = mask_file_for(item.path)
     if os.path.exists(path):
         with Image.open(item.path) as im:
             size = im.size
