@@ -24,19 +24,14 @@ from textual.widgets import Static
 
 from loratui.dataset import bare_tag, normalize_tag
 from loratui.dataset.tag_style import rank_matches
-from loratui.tui.widgets.virtual_list import VirtualList
+from loratui.tui.widgets.virtual_list import NAVIGATION, VirtualList
 
 COUNT_W = 6
 
 
 class TagPanelList(VirtualList, inherit_bindings=False):
     BINDINGS = [
-        Binding("up", "cursor(-1)", "Up", show=False),
-        Binding("down", "cursor(1)", "Down", show=False),
-        Binding("pageup", "page(-1)", show=False),
-        Binding("pagedown", "page(1)", show=False),
-        Binding("home", "jump(0)", show=False),
-        Binding("end", "jump(-1)", show=False),
+        *NAVIGATION,
         Binding("space,enter", "toggle_tag", "Toggle tag on the image / selection"),
         Binding("backspace", "narrow_back", "Widen the filter", show=False),
         Binding("escape", "leave", "Back to the images"),

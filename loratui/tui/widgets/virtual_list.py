@@ -18,19 +18,24 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+NAVIGATION = [
+    Binding("up", "cursor(-1)", "Up", show=False),
+    Binding("down", "cursor(1)", "Down", show=False),
+    Binding("pageup", "page(-1)", show=False),
+    Binding("pagedown", "page(1)", show=False),
+    Binding("home", "jump(0)", show=False),
+    Binding("end", "jump(-1)", show=False),
+]
+"""Cursor keys without letters (lists where typing narrows take only these)."""
+
 
 class VirtualList(ScrollView, can_focus=True):
     """Cursor, multi-selection and scrolling over a sequence of row keys."""
 
     BINDINGS = [
-        Binding("up", "cursor(-1)", "Up", show=False),
-        Binding("down", "cursor(1)", "Down", show=False),
+        *NAVIGATION,
         Binding("k", "cursor(-1)", show=False),
         Binding("j", "cursor(1)", show=False),
-        Binding("pageup", "page(-1)", show=False),
-        Binding("pagedown", "page(1)", show=False),
-        Binding("home", "jump(0)", show=False),
-        Binding("end", "jump(-1)", show=False),
         Binding("space", "toggle_select", "Select"),
         Binding("shift+down", "extend(1)", "Extend", show=False),
         Binding("shift+up", "extend(-1)", show=False),
