@@ -381,12 +381,7 @@ class Dataset:
         return None if entry._pixel_size == (0, 0) else entry._pixel_size
 
     def image_stat(self, entry: ImageEntry) -> os.stat_result | None:
-        if entry._stat is None:
-            try:
-                entry._stat = os.stat(self.abspath(entry.path))
-            except OSError:
-                return None
-        return entry._stat
+        return entry.stat(self.root)
 
     def history(self) -> tuple[list[str], int]:
         """Journal descriptions (oldest first) and how many of them are applied."""

@@ -75,6 +75,15 @@ class ImageEntry:
     def has_caption(self) -> bool:
         return self.state in ("ok", "empty")
 
+    def stat(self, root: str) -> os.stat_result | None:
+        """The image file's stat (``root``: the dataset folder), taken once; None when it fails."""
+        if self._stat is None:
+            try:
+                self._stat = os.stat(os.path.join(root, self.path))
+            except OSError:
+                return None
+        return self._stat
+
     @property
     def editable(self) -> bool:
         """True when loratui may write this image's caption file (creating it if missing)."""
@@ -386,8 +395,13 @@ def scan(root: str, caption_ext: str = ".txt", snapshot: Snapshot | None = None,
                 images[img_id].subset = i
             s.index = i
     keys: dict[str, tuple[int, int, int, int]] = {}
-    misses = _load_captions(to_read, problems, snapshot, keys, progress, followers,
-                            _partial_reporter(partial, subsets, images, to_read))
+    reporters = [r for r in (progress, _partial_reporter(partial, subsets, images, to_read)) if r is not None]
+
+    def report(done: int, total: int) -> None:
+        for r in reporters:
+            r(done, total)
+
+    misses = _load_captions(to_read, problems, snapshot, keys, report if reporters else None, followers)
     for s in subsets:
         if s.note:
             problems.append(Problem("no-repeats", s.path, s.note, NOTE))
@@ -413,8 +427,7 @@ def _partial_reporter(partial: Partial | None, subsets: list[Subset], images: li
 def _load_captions(to_read: list[tuple[ImageEntry, str]], problems: list[Problem],
                    snapshot: Snapshot | None, keys: dict[str, tuple[int, int, int, int]],
                    progress: Progress | None = None,
-                   followers: dict[int, list[ImageEntry]] | None = None,
-                   partial: Progress | None = None) -> int:
+                   followers: dict[int, list[ImageEntry]] | None = None) -> int:
     """Read caption files (or take them from the snapshot) and parse them into their entries.
 
     One thread on purpose: reader threads were tried, and handing the GIL back and forth between
@@ -427,18 +440,13 @@ def _load_captions(to_read: list[tuple[ImageEntry, str]], problems: list[Problem
     follow = followers or {}
     if progress is not None:
         progress(0, total)
-    if partial is not None:
-        partial(0, total)
     for n, (entry, path) in enumerate(to_read):
         if n:
             if follow:
                 # the images sharing the last caption take it now (before anything reports it ready)
                 _follow(to_read[n - 1][0], follow)
-            if not n % PROGRESS_EVERY:
-                if progress is not None:
-                    progress(n, total)
-                if partial is not None:
-                    partial(n, total)
+            if progress is not None and not n % PROGRESS_EVERY:
+                progress(n, total)
         if lookup is not None and lookup(entry, path, keys):
             if entry.state == "empty":
                 problems.append(Problem("empty-caption", entry.caption_path,
@@ -462,8 +470,6 @@ def _load_captions(to_read: list[tuple[ImageEntry, str]], problems: list[Problem
         _follow(to_read[-1][0], follow)
     if progress is not None:
         progress(total, total)
-    if partial is not None:
-        partial(total, total)
     return misses
 
 

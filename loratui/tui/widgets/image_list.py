@@ -51,12 +51,7 @@ class ScanView:
         self.images = images
 
     def image_stat(self, entry):
-        if entry._stat is None:
-            try:
-                entry._stat = os.stat(os.path.join(self.root, entry.path))
-            except OSError:
-                return None
-        return entry._stat
+        return entry.stat(self.root)
 
 
 class ImageList(VirtualList):
