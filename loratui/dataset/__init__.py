@@ -5,7 +5,7 @@ from .caption_file import CaptionError
 from .dataset import ApplyResult, Dataset, DatasetError, FileChange, Plan
 from .journal import JournalError
 from .ops import AddTags, Dedupe, MergeTags, MoveToFront, Operation, RemoveTags, RenameTag, ReplaceRegex, SetTags, SortTags
-from .query import QueryError, parse_query, quote_tag, tags_query
+from .query import ProgressiveSelect, QueryError, parse_query, quote_tag, tags_query
 from .report import ERROR, NOTE, WARNING, Problem
 from .scan import IMAGE_EXTS, ImageEntry, Subset
 from .tag_index import TagIndex
@@ -13,6 +13,7 @@ from .tag_index import TagIndex
 __all__ = [
     "AddTags", "ApplyResult", "Caption", "CaptionError", "Dataset", "DatasetError", "Dedupe", "ERROR",
     "FileChange", "IMAGE_EXTS", "ImageEntry", "JournalError", "MergeTags", "MoveToFront", "NOTE", "Operation", "Plan", "Problem",
+    "ProgressiveSelect",
     "QueryError", "RemoveTags", "RenameTag", "ReplaceRegex", "SetTags", "SortTags", "Subset", "TagIndex",
     "WARNING", "bare_tag", "normalize_tag", "parse_caption", "parse_query", "quote_tag", "reweigh", "split_tags", "split_weight", "tags_query",
 ]

@@ -257,3 +257,63 @@ def quote_tag(tag: str) -> str:
 def tags_query(tags: Sequence[str]) -> str:
     """A query matching images having any of ``tags``."""
     return " | ".join(quote_tag(t) for t in tags)
+
+
+class _Slice:
+    """Images ``start..end-1`` of a scan still running, read the way ``evaluate_mask`` reads a
+    dataset (ids local to the slice): its own small tag index, built once."""
+
+    def __init__(self, subsets: Sequence[Any], images: Sequence[Any], start: int, end: int) -> None:
+        from bisect import bisect_left
+        from types import SimpleNamespace
+
+        from .tag_index import TagIndex
+
+        self.start = start
+        self.images = list(images[start:end])
+        self.index = TagIndex([e.subset for e in self.images], len(subsets))
+        self.index.build([e.tags for e in self.images])
+        self.subsets = []
+        for s in subsets:
+            ids = s.image_ids
+            lo, hi = bisect_left(ids, start), bisect_left(ids, end)
+            self.subsets.append(SimpleNamespace(name=s.name, path=s.path, class_tokens=s.class_tokens,
+                                                image_ids=[i - start for i in ids[lo:hi]]))
+
+
+class ProgressiveSelect:
+    """A query over the rows of a scan still running (``scan.ScanPartial``): the images loaded
+    so far (``images[:ready]``), evaluated with the same rules as ``select`` on the finished
+    dataset. Each call indexes only the images loaded since the last one, and a query asked
+    again only evaluates those, so following a 100,000-image scan costs about one index build.
+    """
+
+    def __init__(self) -> None:
+        self._slices: list[_Slice] = []
+        self._end = 0
+        self._query: str | None = None
+        self._done = 0
+        self._ids: list[int] = []
+
+    @property
+    def loaded(self) -> int:
+        return self._end
+
+    def select(self, query: str, subsets: Sequence[Any], images: Sequence[Any], ready: int) -> list[int]:
+        """Ids among ``images[:ready]`` matching ``query``, in id order; raises QueryError.
+
+        ``subsets`` must be final (after the walk): a ``subset:`` term reads their image ids."""
+        import numpy as np
+
+        node = parse_query(query)
+        if ready > self._end:
+            self._slices.append(_Slice(subsets, images, self._end, ready))
+            self._end = ready
+        if node is None:
+            return list(range(self._end))
+        if query != self._query:
+            self._query, self._done, self._ids = query, 0, []
+        for sl in self._slices[self._done:]:
+            self._ids.extend((np.flatnonzero(evaluate_mask(node, cast("Dataset", sl))) + sl.start).tolist())
+        self._done = len(self._slices)
+        return list(self._ids)

@@ -64,3 +64,66 @@ def test_shared_caption_rows_are_ready_with_their_first_image(tmp_path, monkeypa
     assert len(twins) == 2 and twins[0].tags == twins[1].tags == ["twin", "tag"]
     flat = [r for c in chunks for r in c]
     assert flat == rows(result)
+
+
+QUERIES = ["red_hair", "red hair", "mychar -pose1", "pose0 | pose2", "*hair", "sky", "tags<3",
+           "tags>=4 | twin", "no-caption", "empty-caption | unreadable", "subset:4_bg", "subset:mychar -red_hair",
+           "duplicate-name", "(pose1 | scenery) -tags>4", ""]
+
+
+@pytest.mark.parametrize("every", [1, 3, 1000])
+def test_filter_during_the_scan_matches_the_finished_dataset(tmp_path, monkeypatch, every):
+    """Every query, asked at every point of the scan, gives exactly the loaded images that the
+    same query selects on the finished dataset (the filter works on what is loaded)."""
+    from loratui.dataset import ProgressiveSelect
+
+    root = build(tmp_path / "ds")
+    monkeypatch.setattr(scan_mod, "PROGRESS_EVERY", every)
+    selects = {q: ProgressiveSelect() for q in QUERIES}
+    got: list[tuple[str, int, list[int]]] = []
+
+    def partial(p):
+        if p.walking:
+            return
+        for q, sel in selects.items():
+            got.append((q, p.ready, sel.select(q, p.subsets, p.images, p.ready)))
+
+    ds = Dataset.open(str(root), partial=partial)
+    assert len({ready for _, ready, _ in got}) >= (3 if every == 1 else 1)
+    for q, ready, ids in got:
+        assert ids == [i for i in ds.select(q) if i < ready], (q, ready)
+    # at the end: the whole dataset
+    for q in QUERIES:
+        assert got[-len(QUERIES) + QUERIES.index(q)][2] == ds.select(q)
+
+
+def test_progressive_select_indexes_each_image_once_and_reports_bad_queries(tmp_path, monkeypatch):
+    from loratui.dataset import ProgressiveSelect, QueryError, tag_index
+
+    root = build(tmp_path / "ds")
+    monkeypatch.setattr(scan_mod, "PROGRESS_EVERY", 2)
+    built: list[int] = []
+    real = tag_index.TagIndex.build
+
+    def counting(self, lists):
+        built.append(len(lists))
+        return real(self, lists)
+
+    sel = ProgressiveSelect()
+    errors = []
+
+    def partial(p):
+        if p.walking:
+            return
+        monkeypatch.setattr(tag_index.TagIndex, "build", counting)
+        try:
+            sel.select("(red_hair", p.subsets, p.images, p.ready)
+        except QueryError as e:
+            errors.append(str(e))
+        sel.select("red_hair", p.subsets, p.images, p.ready)
+        sel.select("-red_hair", p.subsets, p.images, p.ready)
+        monkeypatch.setattr(tag_index.TagIndex, "build", real)
+
+    ds = Dataset.open(str(root), partial=partial)
+    assert errors and "missing `)`" in errors[0]
+    assert sum(built) == len(ds.images) == sel.loaded  # each image indexed once, however many queries

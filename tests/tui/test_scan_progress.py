@@ -85,3 +85,65 @@ async def test_rows_shown_and_cursor_moves_while_the_scan_runs(tmp_path, monkeyp
             assert "scanning" not in app.screen.query_one(StatusBar).info.message
     finally:
         release.set()
+
+
+async def test_filter_while_the_scan_runs_shows_the_loaded_matches(tmp_path, monkeypatch):
+    """Held after two captions (a seam, not timing): a typed filter narrows the rows loaded so
+    far and the status says so; a bad query is reported under the box; edits stay refused; when
+    the scan is released the same filter covers the whole dataset."""
+    import threading
+
+    from loratui.tui.messages import ScanRows
+    from loratui.tui.widgets.image_list import ImageList
+
+    from .helpers import type_text, until
+
+    root = make_dataset(tmp_path / "ds")
+    monkeypatch.setattr(scan_mod, "PROGRESS_EVERY", 2)
+    held, release = threading.Event(), threading.Event()
+    app = make_app(root)
+
+    def hold(p):
+        if 0 < p.captions_done < p.captions_total and not held.is_set():
+            app.post_message(ScanRows(p))  # these rows on screen, whatever the refresh throttle did
+            held.set()
+            assert release.wait(10), "the test never released the scan"
+
+    app.scan_hold = hold
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await until(pilot, held.is_set)
+            screen = app.screen
+            lst = screen.query_one(ImageList)
+            await until(pilot, lambda: screen._scan is not None and screen._scan.ready == 2)
+            assert app.dataset is None and len(lst.rows) == 7
+            await pilot.press("slash")
+            await type_text(pilot, "solo")
+            await until(pilot, lambda: list(lst.rows) == [0])  # img00 (solo) of img00, img01 loaded
+            bar = screen.query_one(StatusBar)
+            assert bar.info.shown == 1 and bar.info.total == 7
+            assert "filter: 1 of the 2 images loaded so far" in bar.info.message
+            assert bar.info.message.startswith("scanning 2 / 6 captions")
+            await type_text(pilot, " | hat")
+            await until(pilot, lambda: list(lst.rows) == [0, 1])
+            await type_text(pilot, " | (")
+            await until(pilot, lambda: "--where:" in str(screen.query_one("#filter-error").render()))
+            assert list(lst.rows) == [0, 1]  # the last valid filter stays
+            for _ in range(4):
+                await pilot.press("backspace")
+            await pilot.press("enter")  # back to the list
+            await until(pilot, lambda: lst.has_focus)
+            await pilot.press("down")
+            assert lst.cursor_key == 1
+            await pilot.press("a")
+            await pilot.pause()
+            assert any("still scanning" in str(n.message) for n in app._notifications)
+            release.set()
+            await wait_loaded(app, pilot)
+            # the whole dataset through the same filter: solo (0, 2, 3) or hat (1)
+            await until(pilot, lambda: list(lst.rows) == [0, 1, 2, 3])
+            assert lst.cursor_key == 1
+            assert bar.info.shown == 4 and "scanning" not in bar.info.message
+            assert bar.info.filters == "filter solo | hat"
+    finally:
+        release.set()

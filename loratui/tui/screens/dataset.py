@@ -11,7 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Input, Static
 from textual.worker import get_current_worker
 
-from loratui.dataset import AddTags, Dataset, Dedupe, QueryError, RemoveTags, bare_tag
+from loratui.dataset import AddTags, Dataset, Dedupe, ProgressiveSelect, QueryError, RemoveTags, bare_tag
 from loratui.demo import TRAIN_CONFIG
 from loratui.tui.dialogs.prompt import PromptScreen
 from loratui.tui.messages import DatasetFailed, DatasetLoaded, EditDone, ScanProgress, ScanRows, ShowImages
@@ -75,6 +75,13 @@ class DatasetScreen(LoraScreen):
         """The dataset generation the list was last computed for (edits made elsewhere bump it)."""
         self._filter_timer = None
         self._config_screen = None
+        self._scan = None
+        """The latest rows of a scan still running (``ScanPartial``); None once loaded."""
+        self._scan_select = ProgressiveSelect()
+        self._scan_counts = (0, 0)
+        """Captions loaded and in all, as last reported."""
+        self._scan_filtered: tuple[int, int] | None = None
+        """While scanning with a filter: (images shown, images loaded)."""
 
     @property
     def dataset(self) -> Dataset | None:
@@ -127,6 +134,8 @@ class DatasetScreen(LoraScreen):
     def on_dataset_loaded(self, event: DatasetLoaded) -> None:
         ds = event.dataset
         self.load_seconds = event.seconds
+        self._scan = None
+        self._scan_select = ProgressiveSelect()  # its slice indexes are not needed any more
         self.query_one(ImageList).dataset = ds
         self.query_one(SubsetList).show(ds)
         self.query_one(ImageList).loading = False
@@ -137,28 +146,64 @@ class DatasetScreen(LoraScreen):
 
     def on_scan_progress(self, event: ScanProgress) -> None:
         if self.dataset is None:
-            self.status(message=f"scanning {event.done:,} / {event.total:,} captions …")
+            self._scan_counts = (event.done, event.total)
+            self.status(message=self._scanning_message())
+
+    def _scanning_message(self) -> str:
+        done, total = self._scan_counts
+        text = f"scanning {done:,} / {total:,} captions …"
+        if self._scan_filtered is not None:
+            shown, loaded = self._scan_filtered
+            text += f"  │  filter: {shown:,} of the {loaded:,} images loaded so far"
+        return text
 
     def on_scan_rows(self, event: ScanRows) -> None:
-        """Rows while the scan runs: shown (cursor and selection work) in name order, unfiltered.
+        """Rows while the scan runs, in name order: the cursor, selection and filter work on what
+        is loaded (the filter on the images whose captions are read).
 
-        Edits, filters and sorting wait for the finished scan (``refuse_while_scanning``): tag
+        Edits, sorting and subsets wait for the finished scan (``refuse_while_scanning``): tag
         operations on half-loaded captions could plan from captions not read yet."""
         if self.dataset is not None:
             return
-        p = event.partial
+        p = self._scan = event.partial
         lst = self.query_one(ImageList)
         if not isinstance(lst.dataset, ScanView):
             lst.dataset = ScanView(self.state.root, p.subsets, p.images)
             lst.loading = False
-            lst.set_rows(range(len(p.images)))
+            self._show_scan_rows()
             lst.focus()
         else:
             lst.dataset.subsets = p.subsets  # folders without images are dropped after the walk
-            if len(p.images) != len(lst.rows):  # more folders listed
-                lst.set_rows(range(len(p.images)))
+            self._show_scan_rows()
+
+    def _show_scan_rows(self) -> bool:
+        """The rows of the scan so far, through the filter when one is typed; False (and the
+        message under the box) when the query does not parse."""
+        p = self._scan
+        if p is None:
+            return False
+        lst = self.query_one(ImageList)
+        if not self.query_text.strip():
+            rows: list[int] | range = range(len(p.images))
+        elif p.walking:
+            rows = []  # folders still being listed: subset numbers may change, captions are not read
+        else:
+            try:
+                rows = self._scan_select.select(self.query_text, p.subsets, p.images, p.ready)
+            except QueryError as e:
+                self.show_query_error(str(e))
+                return False
+        self.show_query_error("")
+        if rows != lst.rows:
+            lst.set_rows(rows)
+        else:
             lst.refresh()
-        self.status(total=len(p.images), shown=len(p.images))
+        self._scan_filtered = (len(rows), p.ready) if self.query_text.strip() else None
+        if p.captions_total:
+            self._scan_counts = max(self._scan_counts, (p.captions_done, p.captions_total))
+        self.status(total=len(p.images), shown=len(rows), filters=self.active_filters(),
+                    message=self._scanning_message() if self._scan_counts[1] else f"scanning {self.state.root} …")
+        return True
 
     def on_dataset_failed(self, event: DatasetFailed) -> None:
         self.query_one(ImageList).loading = False
@@ -270,7 +315,7 @@ class DatasetScreen(LoraScreen):
         event.stop()
         self.pinned = None
         self.query_text = event.value
-        if self.apply_view():
+        if self.apply_view() or (self.dataset is None and self._show_scan_rows()):
             self.query_one(ImageList).focus()
 
     @on(Input.Changed, "#filter")
@@ -291,8 +336,7 @@ class DatasetScreen(LoraScreen):
             self.show_query_error(str(e))
             return
         if self.dataset is None:
-            self.show_query_error("")
-            self.status(message="the filter applies when the scan finishes")
+            self._show_scan_rows()
             return
         self.apply_view()
 
