@@ -68,10 +68,7 @@ def _free(path: str) -> str:
 
 def _mask_rel(ds, image_rel: str) -> str | None:
     """The image's loss mask (``NAME.mask.png``, read by the trainer) when there is one, relative."""
-    from loratui.dataset.training_images import mask_file_for
-
-    rel = mask_file_for(image_rel)
-    return rel if os.path.isfile(ds.abspath(rel)) else None
+    return ds.masks.get(image_rel)
 
 
 def plan_exclude(ds, ids, keep: int | None = None) -> list[str]:

@@ -20,6 +20,8 @@ _SCAN_KINDS = {
                    "trainers fall back to the folder's class tokens; tag them (`loratui tag DIR`) or add captions"),
     "empty-caption": ("empty-caption", "{n} with an empty caption", "an empty caption teaches nothing; tag them"),
     "orphan-caption": ("orphan-caption", "{n} without an image", "remove them or restore the image"),
+    "orphan-mask": ("orphan-mask", "{n} without an image (NAME.mask.png beside no NAME.png/.jpg…; "
+                    "never trained on)", "remove them or restore the image"),
     "encoding": ("caption-encoding", "{n} not readable as text", "save them as UTF-8"),
     "unreadable": ("unreadable", "{n} cannot be read", "check permissions"),
     "broken-symlink": ("broken-symlink", "{n} broken symlinks", "fix or remove them"),
@@ -28,7 +30,7 @@ _SCAN_KINDS = {
     "unsupported": ("unsupported-extension", "{n} images in formats training skips", "convert them to PNG or JPEG"),
     "no-repeats": ("no-repeats", "{n} folders without a `<repeats>_<name>` prefix", "rename like `10_mychar`"),
 }
-_NOUN = {"no-caption": "image", "empty-caption": "caption", "orphan-caption": "caption file",
+_NOUN = {"no-caption": "image", "empty-caption": "caption", "orphan-caption": "caption file", "orphan-mask": "loss mask",
          "encoding": "caption", "unreadable": "file", "broken-symlink": "", "duplicate-name": "",
          "unsupported": "", "no-repeats": ""}
 

@@ -33,6 +33,7 @@ def run(args) -> int:
         print(json.dumps({
             "root": ds.root, "images": images, "training_images": len(training), "not_training": not_training,
             "captioned": captioned, "unique_tags": len(ds.index), "images_x_repeats": steps,
+            "masks": len(set(ds.masks.values())),
             "subsets": [{"path": s.path, "repeats": s.repeats, "class_tokens": s.class_tokens,
                          "images": s.image_count, "training_images": n, "note": s.note}
                         for s, n in zip(ds.subsets, per_subset)],
@@ -46,6 +47,11 @@ def run(args) -> int:
     bad = (f"; {len(not_training):,} empty or unreadable, not trained on (`loratui check DIR` says why)"
            if not_training else "")
     print(f"training  {len(training):,} images{bad}")
+    orphans = sum(1 for p in ds.problems if p.kind == "orphan-mask")
+    if ds.masks or orphans:
+        masks = len(set(ds.masks.values())) + orphans
+        print(f"masks     {masks:,} loss masks (NAME.mask.png)"
+              + (f"; {orphans:,} without an image (not trained on)" if orphans else ""))
     print(f"tags      {len(ds.index):,} distinct")
     print(f"per epoch {steps:,} images x repeats")
     print("subsets")

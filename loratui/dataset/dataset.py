@@ -142,6 +142,8 @@ class Dataset:
         self.problems: list[Problem] = []
         self.recovery: list[Problem] = []
         self.index = TagIndex()
+        self.masks: dict[str, str] = {}
+        """Image path -> its loss mask's path (``NAME.mask.png``; mask files are not images)."""
         self._by_caption: dict[str, int] = {}
         """Caption path -> the (first) image using it."""
         self._shared_caption: dict[str, list[int]] = {}
@@ -187,6 +189,7 @@ class Dataset:
         with self.lock:
             self.subsets = result.subsets
             self.images = result.images
+            self.masks = result.masks
             self.problems = self.recovery + result.problems
             self.index = TagIndex([e.subset for e in self.images], len(self.subsets))
             if snap is not None:

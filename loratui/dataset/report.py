@@ -12,7 +12,7 @@ NOTE = "note"
 @dataclass(frozen=True, slots=True)
 class Problem:
     kind: str
-    """Short key: no-caption, empty-caption, orphan-caption, encoding, unreadable, read-only,
+    """Short key: no-caption, empty-caption, orphan-caption, orphan-mask, encoding, unreadable, read-only,
     broken-symlink, duplicate-name, unsupported, changed, write-failed, no-repeats, recovered, ..."""
     path: str
     """Path relative to the dataset root ("." for the dataset itself)."""

@@ -23,6 +23,17 @@ IMAGE_EXTS = frozenset({".png", ".jpg", ".jpeg", ".webp", ".bmp"})
 UNSUPPORTED_IMAGE_EXTS = frozenset({".gif", ".tif", ".tiff", ".avif", ".heic", ".heif", ".jxl", ".jfif"})
 SUBSET_RE = re.compile(r"^(\d+)_(.+)$")
 STATE_DIR = ".loratui"
+MASK_SUFFIX = ".mask.png"
+"""A loss mask (``dataset.alpha_mask``): ``NAME.mask.png`` beside the image ``NAME.<ext>``."""
+
+
+def mask_stem(name: str) -> str | None:
+    """The image stem a loss mask file name belongs to (``a.mask.png`` -> ``a``), None for any
+    other name. The one rule for what a mask is: such a file is never a training image, whether
+    or not its image is there (a mask left behind is reported, see ``ScanResult.masks``)."""
+    if len(name) > len(MASK_SUFFIX) and name[-len(MASK_SUFFIX):].lower() == MASK_SUFFIX:
+        return name[:-len(MASK_SUFFIX)]
+    return None
 
 
 @dataclass(slots=True)
@@ -120,6 +131,9 @@ class ScanResult:
     """Listings of the settled folders, for the snapshot (see ``snapshot.settled_dir``)."""
     relisted: bool = False
     """A settled folder was listed again (changed, or missing from the snapshot used)."""
+    masks: dict[str, str] = field(default_factory=dict)
+    """Image path -> its loss mask's path (``NAME.mask.png``), for the images that have one.
+    Mask files are not images: a mask without an image is an ``orphan-mask`` problem."""
 
 
 def subset_for_folder(index: int, rel: str, name: str) -> Subset:
@@ -186,6 +200,7 @@ def scan(root: str, caption_ext: str = ".txt", snapshot: Snapshot | None = None,
 
     root_name = os.path.basename(root.rstrip(os.sep)) or root
 
+    masks: dict[str, str] = {}
     folders: dict[str, tuple[DirKey, Listing]] = {}
     """Folders whose listing may be stored in the next snapshot (settled, nothing unusual in them)."""
     listing = snapshot.listing if snapshot is not None else None
@@ -213,6 +228,8 @@ def scan(root: str, caption_ext: str = ".txt", snapshot: Snapshot | None = None,
             return
         img_files: dict[str, list[str]] = {}
         cap_files: dict[str, str] = {}
+        mask_files: dict[str, str] = {}
+        """image stem -> its mask file name (``NAME.mask.png``)"""
         simple_names: list[str] = []
         if stored is not None:
             # unchanged since the snapshot listed it: its names, classified again here
@@ -228,7 +245,9 @@ def scan(root: str, caption_ext: str = ".txt", snapshot: Snapshot | None = None,
                 if not (dot and stem):
                     continue
                 ext_l = "." + ext.lower()
-                if ext_l == cap_ext_l:
+                if ext_l == ".png" and (owner := mask_stem(name)) is not None and cap_ext_l != ".png":
+                    mask_files[owner] = name
+                elif ext_l == cap_ext_l:
                     cap_files[stem] = name
                 elif ext_l in IMAGE_EXTS:
                     if stem in img_files:
@@ -254,7 +273,9 @@ def scan(root: str, caption_ext: str = ".txt", snapshot: Snapshot | None = None,
                 try:
                     if ext_l in IMAGE_EXTS or ext_l == cap_ext_l:
                         if e.is_file():
-                            if ext_l == cap_ext_l:
+                            if ext_l == ".png" and ext_l != cap_ext_l and (owner := mask_stem(name)) is not None:
+                                mask_files[owner] = name
+                            elif ext_l == cap_ext_l:
                                 cap_files[stem] = name
                                 if "." + ext != caption_ext:
                                     odd_cap = True
@@ -354,8 +375,18 @@ def scan(root: str, caption_ext: str = ".txt", snapshot: Snapshot | None = None,
                 problems.append(Problem("duplicate-name", prefix + stem,
                                         f"{len(names)} images share the name `{stem}` ({', '.join(names)}) and so "
                                         f"one caption file; rename all but one", WARNING))
+        if mask_files:
+            for owner, mask_name in sorted(mask_files.items()):
+                mask_rel = _join(rel_dir, mask_name)
+                if owner in img_files:
+                    for name in img_files[owner]:
+                        masks[_join(rel_dir, name)] = mask_rel
+                else:
+                    problems.append(Problem("orphan-mask", mask_rel,
+                                            f"loss mask without an image ({owner}.png, .jpg…): not trained on; "
+                                            "remove it or restore the image", NOTE))
         if stored is None and keep and plain_names(files) and plain_names(subdir_names):
-            if (not odd_cap and len(cap_files) == len(img_files) == len(images) - first_id
+            if (not odd_cap and not mask_files and len(cap_files) == len(img_files) == len(images) - first_id
                     and all(s in cap_files for s in stems)):
                 folders[rel_dir] = (key, ([img_files[s][0] for s in stems], subdir_names, True))
             else:
@@ -406,7 +437,7 @@ def scan(root: str, caption_ext: str = ".txt", snapshot: Snapshot | None = None,
         if s.note:
             problems.append(Problem("no-repeats", s.path, s.note, NOTE))
     unchanged = snapshot is not None and snapshot.unchanged(len(images), misses)
-    return ScanResult(subsets, images, problems, stray, keys, misses, unchanged, folders, relisted[0])
+    return ScanResult(subsets, images, problems, stray, keys, misses, unchanged, folders, relisted[0], masks)
 
 
 def _partial_reporter(partial: Partial | None, subsets: list[Subset], images: list[ImageEntry],

@@ -30,7 +30,7 @@ from .safe_paths import UnsafePath, clean_relative, is_inside
 if TYPE_CHECKING:
     import numpy as np
 
-MAGIC = b"loratui-scan-index\x00v2\n"
+MAGIC = b"loratui-scan-index\x00v3\n"
 SNAPSHOT = os.path.join(".loratui", "cache", "scan-index.bin")
 MAX_BYTES = 1 << 30
 ENCODINGS = ("utf-8", "utf-8-sig", "utf-16")

@@ -10,8 +10,9 @@ is known before any pixel is decoded. A file whose header reads but whose pixels
 truncated download) is still counted here; the health check decodes every image and reports such
 files as errors, which block a launch.
 
-A loss mask ``NAME.mask.png`` beside an image ``NAME.<ext>`` (``dataset.alpha_mask``) is that
-image's companion, not a training image.
+A loss mask ``NAME.mask.png`` (``dataset.alpha_mask``) is never a training image: the scan does not
+list it as an image at all (``scan.mask_stem``), so stats, the dataset screen, the step math and
+the trainer count the same images.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import os
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+from .scan import MASK_SUFFIX
 
 Size = tuple[int, int]
 
@@ -166,15 +169,11 @@ def folder_images(folder: str, caption_ext: str = ".txt") -> FolderImages:
     unreadable = [p for p in res.problems if p.kind == "unreadable" and p.path == "."]
     if unreadable and not res.images:
         return FolderImages(folder, [], [], unreadable[0].message)
-    rels = [e.path for e in res.images if not is_mask_companion(os.path.join(folder, e.path))]
+    rels = [e.path for e in res.images]  # loss masks (NAME.mask.png) are not listed as images
     probes = probe_many(os.path.join(folder, r) for r in rels)
     ok = [(r, p.size) for r, p in zip(rels, probes) if p.size is not None]
     bad = [(r, p.error) for r, p in zip(rels, probes) if p.size is None]
     return FolderImages(folder, ok, bad)
-
-
-MASK_SUFFIX = ".mask.png"
-_IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 
 
 def mask_file_for(image_path: str) -> str:
@@ -182,17 +181,30 @@ def mask_file_for(image_path: str) -> str:
     return os.path.splitext(image_path)[0] + MASK_SUFFIX
 
 
-def is_mask_companion(path: str) -> bool:
-    """``NAME.mask.png`` with an image ``NAME.<ext>`` beside it."""
-    if not path.lower().endswith(MASK_SUFFIX):
-        return False
-    stem = path[: -len(MASK_SUFFIX)]
-    return any(os.path.exists(stem + ext) or os.path.exists(stem + ext.upper()) for ext in _IMAGE_EXTS)
+def find_mask(image_path: str) -> str | None:
+    """The loss mask file of the image at ``image_path`` (``NAME.mask.png``, any case of the
+    suffix, as the scan's ``mask_stem`` reads it), or None. Lists the folder only when the usual
+    name is not there; code holding an open ``Dataset`` reads ``Dataset.masks`` instead."""
+    from .scan import mask_stem
+
+    exact = mask_file_for(image_path)
+    if os.path.isfile(exact):
+        return exact
+    folder, name = os.path.split(image_path)
+    stem = os.path.splitext(name)[0]
+    try:
+        with os.scandir(folder or ".") as it:
+            for e in it:
+                if mask_stem(e.name) == stem and e.is_file():
+                    return os.path.join(folder, e.name)
+    except OSError:
+        pass
+    return None
 
 
 def training_image_ids(ds, entries=None) -> dict[int, Size]:
     """{image id: size} of the training images of an open ``Dataset`` (``entries``: a snapshot of
     ``ds.images``)."""
-    images = [e for e in (ds.images if entries is None else entries) if not is_mask_companion(ds.abspath(e.path))]
+    images = ds.images if entries is None else entries  # the scan never lists a mask as an image
     probes = probe_many(ds.abspath(e.path) for e in images)
     return {e.id: p.size for e, p in zip(images, probes) if p.size is not None}

@@ -45,6 +45,8 @@ class ImageItem:
     size: tuple[int, int]
     bucket: tuple[int, int] = (0, 0)
     resized: tuple[int, int] = (0, 0)
+    mask: str | None = None
+    """Absolute path of its loss mask file (``NAME.mask.png``, from the scan's ``Dataset.masks``)."""
 
 
 @dataclass
@@ -164,7 +166,7 @@ def process_caption(tags: list[str], subset: SubsetSpec, rng: random.Random) -> 
 def build_train_data(spec: TrainSpec) -> TrainData:
     """Read subsets, captions and image sizes; assign buckets. Raises DataError if nothing is usable."""
     from loratui.dataset import Dataset, DatasetError
-    from loratui.dataset.training_images import is_mask_companion, probe_image
+    from loratui.dataset.training_images import probe_image
 
     if not spec.subsets:
         raise DataError("no dataset subsets configured")
@@ -178,9 +180,7 @@ def build_train_data(spec: TrainSpec) -> TrainData:
         except DatasetError as e:
             raise DataError(str(e)) from None
         for e in ds.images:
-            path = ds.abspath(e.path)
-            if is_mask_companion(path):
-                continue  # NAME.mask.png: the loss mask of NAME's image (loratui.train.masks)
+            path = ds.abspath(e.path)  # never a NAME.mask.png: the scan lists masks apart (ds.masks)
             if e.state in ("unreadable", "encoding"):
                 notes.append((path, f"caption of {e.path} unreadable; class tokens used"))
             tags = list(e.tags) if e.tags else [t.strip() for t in sub.class_tokens.split(",") if t.strip()]
@@ -190,7 +190,9 @@ def build_train_data(spec: TrainSpec) -> TrainData:
                 continue
             size = probe.size
             bucket, resized = buckets.select(*size)
-            items.append(ImageItem(len(items), path, si, tags, size, bucket, resized))
+            mask = ds.masks.get(e.path)
+            items.append(ImageItem(len(items), path, si, tags, size, bucket, resized,
+                                   ds.abspath(mask) if mask is not None else None))
     data = TrainData(spec, items, skipped, notes)
     if not items:
         where = ", ".join(s.path for s in spec.subsets)

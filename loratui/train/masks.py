@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import os
 
-from loratui.dataset.training_images import mask_file_for
-
 
 class MaskError(Exception):
     def __init__(self, message: str, path: str):
@@ -24,8 +22,8 @@ def load_mask(item, flip: bool = False, scale: int = 8):
     import numpy as np
     from PIL import Image
 
-    path = mask_file_for(item.path)
-    if os.path.exists(path):
+    path = item.mask  # found by the scan (Dataset.masks): the one rule for what a mask file is
+    if path is not None:
         with Image.open(item.path) as im:
             size = im.size
         with Image.open(path) as m:

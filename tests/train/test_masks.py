@@ -13,7 +13,9 @@ from loratui.train.masks import MaskError, load_mask
 
 
 def _item(path, size=(64, 48)):
-    return ImageItem(0, str(path), 0, ["x"], size, bucket=size, resized=size)
+    from loratui.dataset.training_images import find_mask
+
+    return ImageItem(0, str(path), 0, ["x"], size, bucket=size, resized=size, mask=find_mask(str(path)))
 
 
 def test_alpha_channel_and_mask_file_on_the_latent_grid(tmp_path):

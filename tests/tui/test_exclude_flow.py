@@ -43,7 +43,7 @@ async def test_exclude_duplicates_previews_applies_and_restores_with_caption_and
     app = make_app(root)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_loaded(app, pilot)
-        assert "6 img" in _subsets_text(app)  # the dataset screen lists the mask file among the images
+        assert "5 img" in _subsets_text(app)  # a loss mask is not an image: not listed, not counted
         await pilot.press("h")
         await until(pilot, lambda: isinstance(app.screen, HealthScreen))
         pane = app.screen.query_one(HealthPane)
@@ -72,7 +72,7 @@ async def test_exclude_duplicates_previews_applies_and_restores_with_caption_and
         assert (ex / "img03.png").exists() and (ex / "img03.mask.png").exists()
         assert (ex / "img03.txt").read_bytes() == dup_caption and not (d / "img03.txt").exists()
         assert not (d / "img03.mask.png").exists() and (d / "img00.png").exists()
-        await until(pilot, lambda: "4 img" in _subsets_text(app))  # img03 and its mask left
+        await until(pilot, lambda: "4 img" in _subsets_text(app))  # img03 left (its mask with it)
         assert len(app.dataset.images) == 6
         # undo from the TUI: u on the health screen, the CLI's restore
         await until(pilot, lambda: isinstance(app.screen, HealthScreen))
@@ -84,5 +84,5 @@ async def test_exclude_duplicates_previews_applies_and_restores_with_caption_and
         await wait_edits(app, pilot)
         assert (d / "img03.txt").read_bytes() == dup_caption and (d / "img03.mask.png").exists()
         assert not (ex / "img03.png").exists()
-        await until(pilot, lambda: "6 img" in _subsets_text(app))
-        assert len(app.dataset.images) == 8
+        await until(pilot, lambda: "5 img" in _subsets_text(app))
+        assert len(app.dataset.images) == 7

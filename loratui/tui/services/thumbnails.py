@@ -188,9 +188,9 @@ def decode_mask_thumbnail(path: str, file_size: int | None = None, max_side: int
     Never raises; an image without a mask gets ``facts.error`` saying so."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
-    from loratui.dataset.training_images import mask_file_for, oriented_size
+    from loratui.dataset.training_images import find_mask, mask_file_for, oriented_size
 
-    mask_path = mask_file_for(path)
+    mask_path = find_mask(path) or mask_file_for(path)
     try:
         with Image.open(path) as im:
             w, h = oriented_size(im)
