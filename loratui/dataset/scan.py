@@ -245,7 +245,8 @@ def scan(root: str, caption_ext: str = ".txt", snapshot: Snapshot | None = None,
                 if not (dot and stem):
                     continue
                 ext_l = "." + ext.lower()
-                if ext_l == ".png" and (owner := mask_stem(name)) is not None and cap_ext_l != ".png":
+                if ext_l == ".png" and stem[-5:].lower() == ".mask" and (owner := mask_stem(name)) is not None \
+                        and cap_ext_l != ".png":
                     mask_files[owner] = name
                 elif ext_l == cap_ext_l:
                     cap_files[stem] = name
@@ -273,7 +274,8 @@ def scan(root: str, caption_ext: str = ".txt", snapshot: Snapshot | None = None,
                 try:
                     if ext_l in IMAGE_EXTS or ext_l == cap_ext_l:
                         if e.is_file():
-                            if ext_l == ".png" and ext_l != cap_ext_l and (owner := mask_stem(name)) is not None:
+                            if ext_l == ".png" and stem[-5:].lower() == ".mask" and ext_l != cap_ext_l \
+                                    and (owner := mask_stem(name)) is not None:
                                 mask_files[owner] = name
                             elif ext_l == cap_ext_l:
                                 cap_files[stem] = name
@@ -387,8 +389,9 @@ def scan(root: str, caption_ext: str = ".txt", snapshot: Snapshot | None = None,
                                             "remove it or restore the image", NOTE))
         if stored is None and keep and plain_names(files) and plain_names(subdir_names):
             if (not odd_cap and not mask_files and len(cap_files) == len(img_files) == len(images) - first_id
-                    and all(s in cap_files for s in stems)):
-                folders[rel_dir] = (key, ([img_files[s][0] for s in stems], subdir_names, True))
+                    and img_files.keys() <= cap_files.keys()):
+                folders[rel_dir] = (key, ([names[0] for names in map(img_files.__getitem__, stems)],
+                                          subdir_names, True))
             else:
                 folders[rel_dir] = (key, (files, subdir_names, False))
             if listing is not None:
@@ -396,10 +399,9 @@ def scan(root: str, caption_ext: str = ".txt", snapshot: Snapshot | None = None,
         if (img_files or simple_names) and partial is not None:
             # the rows of this folder, before the rest of the walk (captions still pending)
             partial(ScanPartial(subsets, images, to_read[0][0].id if to_read else len(images), 0, 0, True))
-        for stem, cap_name in sorted(cap_files.items()):
-            if stem not in img_files:
-                problems.append(Problem("orphan-caption", _join(rel_dir, cap_name),
-                                        "caption file without an image; remove it or add the image", NOTE))
+        for stem in sorted(cap_files.keys() - img_files.keys()):  # set arithmetic: no loop over every caption
+            problems.append(Problem("orphan-caption", _join(rel_dir, cap_files[stem]),
+                                    "caption file without an image; remove it or add the image", NOTE))
         for d in sorted(subdir_names):
             if d == STATE_DIR:
                 continue

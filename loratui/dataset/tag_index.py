@@ -85,16 +85,19 @@ class TagIndex:
             where = dict(zip(names, range(len(names))))
             remap = np.fromiter((where[b] for b in bare), np.int32, len(bare))
             tid = remap[tid] if len(tid) else tid
-        img = np.repeat(np.arange(n, dtype=np.int64), lengths)
-        # one sort of (tag << 32 | image) keys groups images by tag, ascending within each tag
-        keys = np.sort((tid.astype(np.int64) << 32) | img)
-        if len(keys):
-            keep = np.empty(len(keys), bool)
+        img = np.repeat(np.arange(n, dtype=np.int32), lengths)
+        # a stable sort by tag groups the images of each tag, ascending (they come in image order);
+        # with fewer than 65,536 tags the ids fit 16 bits, which numpy sorts by radix, in linear time
+        small = tid.astype(np.uint16) if len(names) <= 0xFFFF else tid
+        order = np.argsort(small, kind="stable")
+        ts, ims = tid[order], img[order]
+        if len(ts):
+            keep = np.empty(len(ts), bool)
             keep[0] = True
-            np.not_equal(keys[1:], keys[:-1], out=keep[1:])  # an image repeating a tag counts once
-            keys = keys[keep]
-        ts = keys >> 32
-        ims = (keys & 0xFFFFFFFF).astype(np.int32)
+            # an image repeating a tag counts once (its copies are next to each other now)
+            np.logical_or(ts[1:] != ts[:-1], ims[1:] != ims[:-1], out=keep[1:])
+            if not keep.all():
+                ts, ims = ts[keep], ims[keep]
         if len(ts):
             starts = np.flatnonzero(ts[1:] != ts[:-1]) + 1
             starts = np.concatenate(([0], starts))
