@@ -103,6 +103,8 @@ def _balanced(line: str) -> bool:
 def parse_caption(text: str) -> Caption:
     """Parse caption file text (already decoded, BOM removed)."""
     if "\n" not in text and "\r" not in text:  # the common case: one line, no line ending
+        if "(" not in text and _clean(text):  # and plain `a, b, c` tags: split_tags' fast path, inline
+            return Caption(tags=list(map(_intern, text.split(", "))))
         tags = split_tags(text)
         sep = "," if len(tags) > 1 and ", " not in text and "," in text else ", "
         return Caption(tags=tags, separator=sep)

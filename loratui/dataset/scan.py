@@ -240,21 +240,7 @@ def scan(root: str, caption_ext: str = ".txt", snapshot: Snapshot | None = None,
                 # no other caption file; names stored in stem order
                 simple_names = files
                 files = []
-            for name in files:
-                stem, dot, ext = name.rpartition(".")
-                if not (dot and stem):
-                    continue
-                ext_l = "." + ext.lower()
-                if ext_l == ".png" and stem[-5:].lower() == ".mask" and (owner := mask_stem(name)) is not None \
-                        and cap_ext_l != ".png":
-                    mask_files[owner] = name
-                elif ext_l == cap_ext_l:
-                    cap_files[stem] = name
-                elif ext_l in IMAGE_EXTS:
-                    if stem in img_files:
-                        img_files[stem].append(name)
-                    else:
-                        img_files[stem] = [name]
+            _sort_names(files, caption_ext, img_files, cap_files, mask_files)
         else:
             files = []
             subdir_names = []
@@ -262,6 +248,29 @@ def scan(root: str, caption_ext: str = ".txt", snapshot: Snapshot | None = None,
             # stored only when settled and plain: no symlink, stray temp file, unreadable entry
             # or other problem of the listing itself (those are looked at again every time)
             keep = settled_dir(key, listed_at)
+            # the usual entries, regular files, are sorted by name in bulk; the loop below only
+            # sees the rest (folders, symlinks, dot files, anything odd)
+            regular = [e.name for e in entries if e.name[0] != "." and e.is_file(follow_symlinks=False)]
+            if regular:
+                odd_cap, others = _sort_names(regular, caption_ext, img_files, cap_files, mask_files)
+                if others:
+                    skip = set(others)
+                    files = [name for name in regular if name not in skip]
+                    for name in others:
+                        stem, dot, ext = name.rpartition(".")
+                        if dot and stem and "." + ext.lower() in UNSUPPORTED_IMAGE_EXTS:
+                            keep = False
+                            problems.append(Problem("unsupported", _join(rel_dir, name),
+                                                    f".{ext} images are not used for training; convert to PNG or JPEG",
+                                                    NOTE))
+                else:
+                    files = regular
+                if len(regular) < len(entries):
+                    plain = set(regular)
+                    entries = [e for e in entries if e.name not in plain]
+                else:
+                    entries = []
+            linked: list[str] = []
             for e in entries:
                 name = e.name
                 if name[0] == ".":
@@ -274,21 +283,8 @@ def scan(root: str, caption_ext: str = ".txt", snapshot: Snapshot | None = None,
                 try:
                     if ext_l in IMAGE_EXTS or ext_l == cap_ext_l:
                         if e.is_file():
-                            if ext_l == ".png" and stem[-5:].lower() == ".mask" and ext_l != cap_ext_l \
-                                    and (owner := mask_stem(name)) is not None:
-                                mask_files[owner] = name
-                            elif ext_l == cap_ext_l:
-                                cap_files[stem] = name
-                                if "." + ext != caption_ext:
-                                    odd_cap = True
-                            elif stem in img_files:
-                                img_files[stem].append(name)
-                            else:
-                                img_files[stem] = [name]
-                            if keep:
-                                if e.is_symlink():
-                                    keep = False
-                                files.append(name)
+                            linked.append(name)  # a symlink to a file (regular files were sorted above)
+                            keep = False
                             continue
                         if ext_l == cap_ext_l and e.is_dir():
                             # a folder where a caption should be: read as a caption, it says so (and is
@@ -319,6 +315,8 @@ def scan(root: str, caption_ext: str = ".txt", snapshot: Snapshot | None = None,
                     keep = False
                     problems.append(Problem("unsupported", _join(rel_dir, name),
                                             f".{ext} images are not used for training; convert to PNG or JPEG", NOTE))
+            if linked:
+                odd_cap = _sort_names(linked, caption_ext, img_files, cap_files, mask_files)[0] or odd_cap
         first_id = len(images)
         stems: list[str] = []
         if img_files or simple_names:
@@ -442,6 +440,37 @@ def scan(root: str, caption_ext: str = ".txt", snapshot: Snapshot | None = None,
     return ScanResult(subsets, images, problems, stray, keys, misses, unchanged, folders, relisted[0], masks)
 
 
+
+def _sort_names(names: list[str], caption_ext: str, img_files: dict[str, list[str]], cap_files: dict[str, str],
+                mask_files: dict[str, str]) -> tuple[bool, list[str]]:
+    """Sort a folder's file names into images (by stem), captions (by stem) and loss masks (by
+    the image stem they belong to). Returns whether a caption's extension differs in case from
+    ``caption_ext``, and the names that are none of the three."""
+    cap_ext_l = caption_ext.lower()
+    odd = False
+    others: list[str] = []
+    for name in names:
+        stem, dot, ext = name.rpartition(".")
+        if dot and stem:
+            ext_l = "." + ext.lower()
+            if ext_l == ".png" and stem[-5:].lower() == ".mask" and cap_ext_l != ".png" \
+                    and (owner := mask_stem(name)) is not None:
+                mask_files[owner] = name
+                continue
+            if ext_l == cap_ext_l:
+                cap_files[stem] = name
+                if "." + ext != caption_ext:
+                    odd = True
+                continue
+            if ext_l in IMAGE_EXTS:
+                if stem in img_files:
+                    img_files[stem].append(name)
+                else:
+                    img_files[stem] = [name]
+                continue
+        others.append(name)
+    return odd, others
+
 def _partial_reporter(partial: Partial | None, subsets: list[Subset], images: list[ImageEntry],
                       to_read: list[tuple[ImageEntry, str]]) -> Progress | None:
     """A ``progress``-shaped callback that hands ``partial`` the scan so far (None without one)."""
@@ -494,7 +523,7 @@ def _load_captions(to_read: list[tuple[ImageEntry, str]], problems: list[Problem
             problems.append(Problem(e.kind, entry.caption_path, e.message, ERROR))
             continue
         entry.set_caption_text(ct.text, ct.encoding, ct.fingerprint)
-        keys[entry.caption_path] = (ct.fingerprint[0], ct.fingerprint[1], ct.ident[0], ct.ident[1])
+        keys[entry.caption_path] = (*ct.fingerprint, *ct.ident)
         if entry.state == "empty":
             problems.append(Problem("empty-caption", entry.caption_path,
                                     "caption file is empty" if ct.fingerprint[1] == 0
