@@ -6,7 +6,8 @@ Prints, in one run, on the same files:
   (c) one full decode pass: every image opened and decoded once (Pillow ``load``), with the same
       number of threads the check uses
 Both checks include opening the dataset (scan, captions, tag index). The files are written once,
-then the page cache is warmed with one read so no phase pays for the first disk read alone.
+then the page cache is warmed with one read so no phase pays for the first disk read alone, and
+loratui's modules are imported before any timing (as Pillow is by the first decode pass).
 
 usage: python bench/check_scale.py [N] [--keep DIR]   (default N = 20000)
 """
@@ -107,6 +108,7 @@ def main() -> int:
         for p in paths:  # warm the page cache once so no phase pays for the first read alone
             with open(p, "rb") as f:
                 f.read()
+        import loratui.check  # noqa: F401  imported before any timing, as Pillow is by the first decode pass
         from loratui.check.image_facts import _threads
 
         threads = _threads()

@@ -183,15 +183,21 @@ def duplicate_tag_findings(ds) -> list[Finding]:
     as one): it weighs double for that image and wastes tokens."""
     from loratui.dataset import normalize_tag
 
+    class Keys(dict):  # tag -> its loose form, computed once per distinct tag
+        def __missing__(self, t: str) -> str:
+            k = self[t] = normalize_tag(t)
+            return k
+
+    loose = Keys().__getitem__
     hits: list[tuple[int, list[str]]] = []
     for e in ds.images:
         tags = e.tags
-        if len(tags) < 2:
+        if len(tags) < 2 or len(set(map(loose, tags))) == len(tags):  # the usual caption: no repeat
             continue
         seen: set[str] = set()
         dup: list[str] = []
         for t in tags:
-            k = normalize_tag(t)
+            k = loose(t)
             if k in seen and t not in dup:
                 dup.append(t)
             seen.add(k)

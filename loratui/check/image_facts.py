@@ -58,23 +58,23 @@ class ImageFacts:
 
 def dhash_of(im) -> int:
     """64-bit difference hash of a Pillow image: 9x8 greyscale, one bit per horizontal gradient."""
+    import numpy as np
     from PIL import Image
 
     if im.mode not in ("L", "RGB"):
         im = im.convert("L" if im.mode.startswith(("I", "F")) else "RGB")
     # shrink first, then grey: far cheaper than converting every pixel of the full image
-    small = im.resize((9, 8), Image.Resampling.BOX, reducing_gap=2.0).convert("L")
-    px = small.tobytes()
-    h = 0
-    for r in range(8):
-        row = px[r * 9:r * 9 + 9]
-        for c in range(8):
-            h = (h << 1) | (row[c] > row[c + 1])
-    return h
+    small = im.resize((9, 8), Image.Resampling.BOX, reducing_gap=2.0)
+    if small.mode != "L":
+        small = small.convert("L")
+    px = np.frombuffer(small.tobytes(), np.uint8).reshape(8, 9)
+    # row by row, left to right, the first pixel pair the highest bit
+    return int.from_bytes(np.packbits(px[:, :8] > px[:, 1:]).tobytes(), "big")
 
 
-def decode_facts(path: str) -> tuple[int, int, int | None, str]:
-    """(width, height, dhash, error) for one image file; never raises.
+def decode_facts(path: str, st: os.stat_result | None = None) -> tuple[int, int, int | None, str]:
+    """(width, height, dhash, error) for one image file (``st``: its stat, when the caller has
+    it); never raises.
 
     Whether it is a training image at all is ``loratui.dataset.training_images.probe_image`` (the
     one definition): then width and height are its header size, kept even when the pixels fail to
@@ -85,10 +85,11 @@ def decode_facts(path: str) -> tuple[int, int, int | None, str]:
 
     # one open per file: the header probe (the one definition of a training image) hands its
     # opened image on to the decode, instead of the decode opening and parsing the file again
-    try:
-        st = os.stat(path)
-    except OSError as e:
-        return 0, 0, None, f"cannot be read ({e.strerror or e})"
+    if st is None:
+        try:
+            st = os.stat(path)
+        except OSError as e:
+            return 0, 0, None, f"cannot be read ({e.strerror or e})"
     if st.st_size == 0:
         return 0, 0, None, "zero-byte file (empty)"
     probe, opened = open_probed(path)
@@ -193,6 +194,7 @@ def collect_facts(ds, use_cache: bool = True, progress: Progress | None = None,
     cached = cache.load() if use_cache else {}
     facts: dict[int, ImageFacts] = {}
     to_decode: list[int] = []
+    stats: list[os.stat_result] = []
     hits = 0
     changed = False
     for e in images:
@@ -211,6 +213,7 @@ def collect_facts(ds, use_cache: bool = True, progress: Progress | None = None,
             f.error = "zero-byte file (empty)"
         else:
             to_decode.append(e.id)
+            stats.append(st)
     n = threads or _threads()
     if to_decode:
         paths = [ds.abspath(by_id[i].path) for i in to_decode]
@@ -218,7 +221,7 @@ def collect_facts(ds, use_cache: bool = True, progress: Progress | None = None,
         with warnings.catch_warnings(), ThreadPoolExecutor(max_workers=n, thread_name_prefix="loratui-check") as ex:
             # Pillow warns about odd but readable files (palette transparency, huge images): noise here
             warnings.simplefilter("ignore")
-            for i, (w, h, dh, err) in zip(to_decode, ex.map(decode_facts, paths, chunksize=64)):
+            for i, (w, h, dh, err) in zip(to_decode, ex.map(decode_facts, paths, stats, chunksize=64)):
                 f = facts[i]
                 f.width, f.height, f.dhash, f.error = w, h, dh, err
                 done += 1
@@ -238,6 +241,5 @@ def collect_facts(ds, use_cache: bool = True, progress: Progress | None = None,
                 facts[i].content = digest
     if use_cache and (changed or len(cached) != len(facts)):
         cache.save({by_id[i].path: f for i, f in facts.items() if f.mtime_ns})
-    stats = {"images": len(images), "decoded": len(to_decode), "from_cache": hits, "content_hashed": len(need),
-             "threads": n, "cache_problem": cache.problem}
-    return facts, stats
+    return facts, {"images": len(images), "decoded": len(to_decode), "from_cache": hits, "content_hashed": len(need),
+                   "threads": n, "cache_problem": cache.problem}

@@ -95,9 +95,14 @@ def local_state(name: str) -> tuple[str, str | None]:
 def _from_hf_cache(repo_id: str) -> str | None:
     """The snapshot folder holding both files in the user's Hugging Face cache, if any (offline)."""
     try:
-        from huggingface_hub import try_to_load_from_cache
+        from huggingface_hub import constants
     except ImportError:
         return None
+    if not os.path.isdir(os.path.join(constants.HF_HUB_CACHE, "models--" + repo_id.replace("/", "--"))):
+        # the usual answer, found without importing the download machinery (a sixth of a second)
+        return None
+    from huggingface_hub import try_to_load_from_cache
+
     found = []
     for f in REQUIRED_FILES:
         try:

@@ -124,3 +124,22 @@ def test_standin_sizes(tmp_path):
     d = build_standin(str(tmp_path / "big"), size=64, width=8, depth=1)
     t = Tagger.load(ModelFiles("b", d))
     assert t.size == 64 and t.run(np.zeros((2, 64, 64, 3), np.float32)).shape == (2, len(t.labels))
+
+
+def test_a_model_in_the_hugging_face_cache_is_found(monkeypatch, tmp_path, model_dir):
+    """The user's HF cache (``models--ORG--NAME/snapshots/REV``) serves a known model without a
+    download; an empty cache answers "missing" (without importing the download machinery)."""
+    from huggingface_hub import constants
+
+    monkeypatch.setenv("LORATUI_MODELS_DIR", str(tmp_path / "models"))
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    assert local_state("vit-v3") == ("missing", None)
+    repo = tmp_path / "hub" / ("models--" + KNOWN_MODELS["vit-v3"].repo_id.replace("/", "--"))
+    snap = repo / "snapshots" / "0123abc"
+    os.makedirs(snap)
+    os.makedirs(repo / "refs")
+    (repo / "refs" / "main").write_text("0123abc")
+    for f in ("model.onnx", "selected_tags.csv"):
+        shutil.copy(os.path.join(model_dir, f), snap / f)
+    assert local_state("vit-v3") == ("hf-cache", str(snap))
+    assert resolve_model("vit-v3").dir == str(snap)
