@@ -1,8 +1,10 @@
-"""The tag-frequency view (`t`) at 10,000+ distinct tags vs a bare Textual list, in the same run.
+"""The two tag lists at 10,000+ distinct tags vs a bare Textual list, in the same run: the
+tag-frequency view (`t`) and the dataset screen's all-tags panel (`p`).
 
-Prints (never asserts) the time from `t` to the tag rows on screen, key-press-to-repaint for cursor
-moves (median / p95, as a ratio to a bare OptionList measured in the same harness; target <= 1.2x)
-and filter-by-typing latency (one key typed -> narrowed rows repainted), with the load average.
+Prints (never asserts), for each: the time from the key to the tag rows on screen, key-press-to-
+repaint for cursor moves inside the page and scrolling (median / p95, as a ratio to a bare
+OptionList measured in the same harness; target <= 1.2x) and filter-by-typing latency (one key
+typed -> narrowed rows repainted), with the load average.
 
     python bench/tag_view_scale.py [--images 20000] [--tags 15000] [--moves 40]
 
@@ -34,12 +36,25 @@ def generate(root: str, n: int, tags: int) -> None:
     tui_scale.generate(root, n, vocab, seed=2, name=f"-{tags}")
 
 
-async def bench_tag_view(root: str, moves: int) -> dict[str, float]:
+async def typed(app, pilot, keys: str) -> dict[str, float]:
+    times = []
+    for ch in keys:  # typed on the list: the filter narrows at each key
+        t = time.perf_counter()
+        await pilot.press(ch)
+        await after_refresh(app)
+        times.append(time.perf_counter() - t)
+    return {"filter: one key typed (median)": statistics.median(times), "filter: one key typed (max)": max(times)}
+
+
+async def bench_tag_view(root: str, moves: int) -> tuple[dict[str, float], dict[str, float]]:
+    """(the `t` view's figures, the `p` panel's figures), from one app."""
     from loratui.tui.app import LoraTuiApp
     from loratui.tui.screens.tag_frequency import TagFrequencyScreen
     from loratui.tui.services.settings import Settings
+    from loratui.tui.widgets.tag_panel import TagPanel
 
-    out: dict[str, float] = {}
+    view: dict[str, float] = {}
+    panel: dict[str, float] = {}
     app = LoraTuiApp(root, images="none", settings=Settings(), save=False)
     async with app.run_test(size=(120, 40)) as pilot:
         while app.dataset is None:
@@ -51,23 +66,36 @@ async def bench_tag_view(root: str, moves: int) -> dict[str, float]:
         while not isinstance(app.screen, TagFrequencyScreen) or not app.screen.table.rows:
             await asyncio.sleep(0.001)
         await after_refresh(app)
-        out["t -> tag rows on screen"] = time.perf_counter() - t
+        view["t -> tag rows on screen"] = time.perf_counter() - t
         screen = app.screen
-        out["distinct tags"] = len(screen.table.rows)
-        out.update(await cursor_moves(app, pilot, moves))
-        times = []
-        for ch in "tag12":  # typed on the list: the filter narrows at each key
-            t = time.perf_counter()
-            await pilot.press(ch)
-            await after_refresh(app)
-            times.append(time.perf_counter() - t)
-        out["filter: one key typed (median)"] = statistics.median(times)
-        out["filter: one key typed (max)"] = max(times)
+        view["distinct tags"] = len(screen.table.rows)
+        view.update(await cursor_moves(app, pilot, moves, screen.table, first_row=1000, stride=1000))
+        view.update(await typed(app, pilot, "tag12"))
         t = time.perf_counter()
         await pilot.press("escape")  # clears the filter: every row back
         await after_refresh(app)
-        out["filter cleared (all rows back)"] = time.perf_counter() - t
-    return out
+        view["filter cleared (all rows back)"] = time.perf_counter() - t
+        await pilot.press("escape")  # back to the images
+        await pilot.pause()
+        await after_refresh(app)
+        # the all-tags panel beside the images: `p` lists every tag with the image's marks
+        t = time.perf_counter()
+        await pilot.press("p")
+        tags = app.screen.query_one(TagPanel)
+        while not tags.list.rows:
+            await asyncio.sleep(0.001)
+        await after_refresh(app)
+        panel["p -> tag rows on screen"] = time.perf_counter() - t
+        panel["distinct tags"] = len(tags.list.rows)
+        panel.update(await cursor_moves(app, pilot, moves, tags.list, first_row=1000, stride=1000))
+        panel.update(await typed(app, pilot, "tag12"))
+        t = time.perf_counter()
+        for _ in "tag12":
+            await pilot.press("backspace")  # widened key by key: every row back
+        await after_refresh(app)
+        panel["filter widened to all rows (5 keys)"] = time.perf_counter() - t
+        assert len(tags.list.rows) == panel["distinct tags"]
+    return view, panel
 
 
 def main() -> int:
@@ -80,17 +108,18 @@ def main() -> int:
     root = f"{args.dir}-{args.images}-{args.tags}"
     generate(root, args.images, args.tags)
     bare = asyncio.run(bench_bare(args.moves))
-    ours = asyncio.run(bench_tag_view(root, args.moves))
-    print(f"\ntag view on {args.images:,} images, {int(ours.pop('distinct tags')):,} distinct tags vs a bare "
-          f"Textual app with a {BARE_ROWS}-row OptionList ({os.cpu_count()} CPUs)")
-    print(f"  {'':40}{'tag view':>12}{'bare app':>14}")
-    for key, v in ours.items():
-        b = bare.get(key) or (bare.get("filter (bare list)") if key.startswith("filter") else None)
-        print(f"  {key:40}{ms(v):>12}{ms(b) if b is not None else '':>14}")
-    for key in ("cursor move (median)", "cursor move (p95)"):
-        r = ours[key] / bare[key]
-        print(f"  {key:32}{r:6.2f}x the bare list (target <= {CURSOR_TARGET_RATIO}x): "
-              f"{'met' if r <= CURSOR_TARGET_RATIO else 'NOT met'}")
+    view, panel = asyncio.run(bench_tag_view(root, args.moves))
+    for title, ours in (("tag view (t)", view), ("all-tags panel (p)", panel)):
+        print(f"\n{title} on {args.images:,} images, {int(ours.pop('distinct tags')):,} distinct tags vs a bare "
+              f"Textual app with a {BARE_ROWS}-row OptionList ({os.cpu_count()} CPUs)")
+        print(f"  {'':40}{'loratui':>12}{'bare app':>14}")
+        for key, v in ours.items():
+            b = bare.get(key) or (bare.get("filter (bare list)") if key.startswith("filter") else None)
+            print(f"  {key:40}{ms(v):>12}{ms(b) if b is not None else '':>14}")
+        for key in [k for k in ours if k.startswith(("cursor move, ", "  key -> cursor frame"))]:
+            r = ours[key] / bare[key]
+            print(f"  {key:40}{r:6.2f}x the bare list (target <= {CURSOR_TARGET_RATIO}x): "
+                  f"{'met' if r <= CURSOR_TARGET_RATIO else 'NOT met'}")
     print(f"  load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 0
 

@@ -48,21 +48,20 @@ async def test_m_toggles_the_preview_between_image_and_mask(tmp_path):
     app = make_app(tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_loaded(app, pilot)
-        from textual.widgets import Static
-
         from loratui.tui.widgets.preview import Preview
+        from loratui.tui.widgets.text_line import TextLine
 
         preview = app.screen.query_one(Preview)
-        facts = preview.query_one("#facts", Static)
-        await until(pilot, lambda: "64×32" in str(facts.render()))
-        assert "mask" not in str(facts.render())
+        facts = preview.query_one("#facts", TextLine)
+        await until(pilot, lambda: "64×32" in facts.text)
+        assert "mask" not in facts.text
         await pilot.press("m")
-        await until(pilot, lambda: "mask (alpha channel)" in str(facts.render()))
+        await until(pilot, lambda: "mask (alpha channel)" in facts.text)
         assert preview.show_mask
         await pilot.press("down")  # the mask view stays on while moving; a maskless image says why, first
-        await until(pilot, lambda: str(facts.render()).startswith("mask  no mask: no alpha channel and no b.mask.png"))
+        await until(pilot, lambda: facts.text.startswith("mask  no mask: no alpha channel and no b.mask.png"))
         await pilot.press("up")
-        await until(pilot, lambda: "mask (alpha channel)" in str(facts.render()))
+        await until(pilot, lambda: "mask (alpha channel)" in facts.text)
         await pilot.press("m")
-        await until(pilot, lambda: "mask" not in str(facts.render()) and "64×32" in str(facts.render()))
+        await until(pilot, lambda: "mask" not in facts.text and "64×32" in facts.text)
         assert not preview.show_mask

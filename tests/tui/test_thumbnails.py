@@ -115,10 +115,10 @@ def test_cancel_and_close_deliver_nothing(tmp_path):
 
 async def test_holding_down_in_the_dataset_screen_decodes_the_first_and_last_only(tmp_path):
     from PIL import Image
-    from textual.widgets import Static
 
     from loratui.tui.widgets.image_list import ImageList
     from loratui.tui.widgets.preview import Preview
+    from loratui.tui.widgets.text_line import TextLine
 
     from .helpers import make_app, until, wait_loaded
 
@@ -131,8 +131,8 @@ async def test_holding_down_in_the_dataset_screen_decodes_the_first_and_last_onl
     async with app.run_test(size=(120, 40)) as pilot:
         await wait_loaded(app, pilot)
         preview = app.screen.query_one(Preview)
-        facts = preview.query_one("#facts", Static)
-        await until(pilot, lambda: "40×30" in str(facts.render()))
+        facts = preview.query_one("#facts", TextLine)
+        await until(pilot, lambda: "40×30" in facts.text)
         decoder = BlockingDecoder(with_image=False)
         preview.cache._decode = decoder
         images_list = app.screen.query_one(ImageList)
@@ -145,5 +145,5 @@ async def test_holding_down_in_the_dataset_screen_decodes_the_first_and_last_onl
         decoder.release.set()
         await until(pilot, lambda: preview.loader.idle)
         assert [p.rsplit("/", 1)[1] for p in decoder.calls] == ["01.png", "11.png"]
-        await until(pilot, lambda: "1×1 px" in str(facts.render()))  # the blocking decoder's facts
+        await until(pilot, lambda: "1×1 px" in facts.text)  # the blocking decoder's facts
         assert preview._path.endswith("11.png")

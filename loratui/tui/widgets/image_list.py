@@ -62,6 +62,16 @@ class ImageList(VirtualList):
         self.dataset: Dataset | None = None
         self.border_title = "Images"
 
+    def row_signature(self, key):
+        ds = self.dataset
+        if ds is None or key >= len(ds.images):
+            return None
+        e = ds.images[key]
+        st = ds.image_stat(e)
+        # what render_row draws (bar the selection mark, which the cache key holds)
+        return (id(ds), e.path, e.subset, e.state, e.changed_outside, e.duplicate_name, len(e.tags),
+                st.st_size if st else None)
+
     def render_row(self, key, width: int, base: Style) -> list[Segment]:
         ds = self.dataset
         if ds is None or key >= len(ds.images):

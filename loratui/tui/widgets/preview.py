@@ -4,7 +4,7 @@ Decoding happens on the thumbnail loader's thread (services/thumbnails.Thumbnail
 of the cursor supersedes the request before it, so holding an arrow key decodes only the image the
 cursor stops on (and the one in flight when it started, whose result is dropped); thumbnails are
 cached (LRU) by path, mtime and size. The image's name and its facts are two fixed one-line
-Statics updated in place (no layout pass); the border title stays "Preview", since Textual repaints
+TextLines updated in place (no layout pass, no markup to parse); the border title stays "Preview", since Textual repaints
 the whole pane (the picture too) whenever a border title changes.
 """
 
@@ -17,6 +17,7 @@ from textual.widgets import Static
 
 from loratui.tui.services.thumbnails import Thumbnail, ThumbnailCache, ThumbnailLoader
 from loratui.tui.widgets.image_list import human_size
+from loratui.tui.widgets.text_line import Part, TextLine
 
 
 def image_widget_class(mode: str):
@@ -65,8 +66,8 @@ class Preview(Vertical):
                 yield self._image_cls(None, id="image")
             else:
                 yield Static("", id="image", classes="placeholder")
-        yield Static("", id="name", markup=False)
-        yield Static("", id="facts")
+        yield TextLine(id="name")
+        yield TextLine(id="facts")
 
     def show(self, key: object, abs_path: str | None, label: str = "") -> None:
         """Show the image at ``abs_path`` (None: clear)."""
@@ -74,7 +75,7 @@ class Preview(Vertical):
             return
         self._key, self._path = key, abs_path
         self._set_name(label if abs_path else "")
-        self.query_one("#facts", Static).update("…" if abs_path else "", layout=False)
+        self.query_one("#facts", TextLine).update("…" if abs_path else "")
         if abs_path is None:
             self.loader.cancel()
             self._set_image(None)
@@ -84,13 +85,13 @@ class Preview(Vertical):
     def _set_name(self, name: str) -> None:
         if name != self._name:
             self._name = name
-            self.query_one("#name", Static).update(name, layout=False)
+            self.query_one("#name", TextLine).update(name)
 
     def toggle_mask(self) -> bool:
         """Switch between the image and its loss mask; reloads the current image. Returns the new state."""
         self.show_mask = not self.show_mask
         if self._path is not None:
-            self.query_one("#facts", Static).update("…", layout=False)
+            self.query_one("#facts", TextLine).update("…")
             self.loader.request(self._key, self._path, self.show_mask)
         return self.show_mask
 
@@ -106,18 +107,22 @@ class Preview(Vertical):
         if event.key != self._key or event.mask != self.show_mask:
             return  # the cursor moved on, or the mask was toggled meanwhile
         facts = event.thumb.facts
-        bits = []
+        bits: list[Part] = []
         if self.show_mask:  # in mask view, why there is no mask matters more than the size: it goes first
-            bits.append(f"mask ({facts.mask_source})" if facts.mask_source else "mask")
+            bits.append((f"mask ({facts.mask_source})" if facts.mask_source else "mask", False))
             if facts.error:
-                bits.append(f"[$warning]{facts.error}[/]")
+                bits.append((facts.error, True))
         if facts.width:
-            bits.append(f"{facts.width}×{facts.height} px  aspect {facts.aspect}")
-        bits.append(human_size(facts.file_size))
+            bits.append((f"{facts.width}×{facts.height} px  aspect {facts.aspect}", False))
+        bits.append((human_size(facts.file_size), False))
         if facts.error and not self.show_mask:
-            bits.append(f"[$warning]{facts.error}[/]")
-        facts_w = self.query_one("#facts", Static)
-        facts_w.update("  ".join(bits), layout=False)
+            bits.append((facts.error, True))
+        parts: list[Part] = []
+        for bit in bits:
+            if parts:
+                parts.append(("  ", False))
+            parts.append(bit)
+        self.query_one("#facts", TextLine).update(*parts)
         self._set_image(event.thumb.image)
 
     def _set_image(self, image) -> None:

@@ -84,6 +84,11 @@ class VirtualList(ScrollView, can_focus=True):
         self.selected: set[Hashable] = set()
         self._anchor: int | None = None
         self._drawing_cursor = False
+        self._frame: dict | None = None
+        """Styles worked out once per ``render_lines`` call (one frame's rows), not once per row."""
+        self._lines: dict[tuple, Strip] = {}
+        """Drawn rows by (key, width, cursor, selected, row_signature, style): a scroll by one row
+        draws one new row, not every row on screen. Only for subclasses giving a signature."""
         self.on_cursor: Callable[[Hashable | None], None] | None = None
         """Called at once when the cursor moves, instead of posting ``CursorMoved``: what it
         repaints lands in the same frame as the cursor row (a message reaches the screen only after
@@ -119,22 +124,56 @@ class VirtualList(ScrollView, can_focus=True):
     def render_row(self, key: Hashable, width: int, base: Style) -> list[Segment]:
         raise NotImplementedError
 
+    def row_signature(self, key: Hashable) -> Hashable | None:
+        """Everything ``render_row`` draws for ``key`` besides the cursor, the selection and the
+        width, as a hashable value: rows whose signature did not change are not drawn again.
+        None (the default): drawn every time."""
+        return None
+
+    def render_lines(self, crop):
+        self._frame = {}
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._frame = None
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._lines.clear()
+
     def render_line(self, y: int) -> Strip:
         _, scroll_y = self.scroll_offset
         index = scroll_y + y
         width = self.scrollable_content_region.width
-        base = self.rich_style
+        frame = self._frame
+        if frame is None:
+            frame = {}
+        base = frame.get("base")
+        if base is None:
+            base = frame["base"] = self.rich_style
         if index >= len(self.rows):
             return Strip.blank(width, base)
         key = self.rows[index]
-        self._drawing_cursor = index == self.cursor
-        if index == self.cursor:
+        at_cursor = index == self.cursor
+        selected = not at_cursor and key in self.selected
+        signature = self.row_signature(key)
+        if signature is not None:
+            cache_key = (key, width, at_cursor, selected, signature, base)
+            strip = self._lines.get(cache_key)
+            if strip is not None:
+                return strip
+        self._drawing_cursor = at_cursor
+        if at_cursor:
             base = base + self.get_component_rich_style("virtual-list--cursor")
-        elif key in self.selected:
+        elif selected:
             base = base + self.get_component_rich_style("virtual-list--selected")
         segments = self.render_row(key, width, base)
-        strip = Strip(segments).apply_style(base)
-        return strip.adjust_cell_length(width, base)
+        strip = Strip(segments).apply_style(base).adjust_cell_length(width, base)
+        if signature is not None:
+            if len(self._lines) >= 4 * max(32, self.size.height):
+                self._lines.clear()  # a few screens' worth: older rows are drawn again if they come back
+            self._lines[cache_key] = strip
+        return strip
 
     def style(self, name: str, base: Style) -> Style:
         """``base`` plus a component style's foreground (keeps the cursor/selection background).
@@ -144,8 +183,16 @@ class VirtualList(ScrollView, can_focus=True):
         """
         if self._drawing_cursor:
             return base
+        frame = self._frame
+        if frame is not None:
+            got = frame.get((name, base))
+            if got is not None:
+                return got
         s = self.get_component_rich_style(f"virtual-list--{name}")
-        return base + Style(color=s.color, bold=s.bold)
+        styled = base + Style(color=s.color, bold=s.bold)
+        if frame is not None:
+            frame[(name, base)] = styled
+        return styled
 
     # --- movement ------------------------------------------------------------------------------
     def _move_to(self, pos: int, force: bool = False) -> None:
@@ -172,9 +219,8 @@ class VirtualList(ScrollView, can_focus=True):
             self.post_message(self.CursorMoved(self, key))
 
     def _refresh_row(self, index: int) -> None:
-        y = index - self.scroll_offset.y
-        if 0 <= y < self.size.height:
-            self.refresh_line(y)
+        if 0 <= index - self.scroll_offset.y < self.size.height:
+            self.refresh_line(index)  # ScrollView's refresh_line takes the row's index, not its screen line
 
     def _scroll_to_cursor(self) -> None:
         height = max(1, self.scrollable_content_region.height)
