@@ -69,9 +69,12 @@ def resolve_style(setting: str, counts: Iterable[tuple[str, int]]) -> str | None
     return None
 
 
-def _subsequence(needle: str, hay: str) -> bool:
-    it = iter(hay)
-    return all(c in it for c in needle)
+def _subsequence_search(needle: str):
+    """A compiled search for ``needle``'s characters in order, anything between (``rdhr`` in
+    ``red hair``): a regular expression runs in C, a loop over characters in Python."""
+    import re
+
+    return re.compile(".*?".join(map(re.escape, needle)), re.DOTALL).search
 
 
 def rank_matches(typed: str, ranked: Iterable[tuple[str, str, int]], limit: int = 8) -> list[tuple[str, int]]:
@@ -84,6 +87,7 @@ def rank_matches(typed: str, ranked: Iterable[tuple[str, str, int]], limit: int 
     if not p or limit <= 0:
         return []
     compact = p.replace(" ", "")
+    subsequence = _subsequence_search(compact) if len(compact) >= 2 else None
     starts: list[tuple[str, int]] = []
     contains: list[tuple[str, int]] = []
     fuzzy: list[tuple[str, int]] = []
@@ -94,6 +98,6 @@ def rank_matches(typed: str, ranked: Iterable[tuple[str, str, int]], limit: int 
                 break
         elif len(contains) < limit and len(p) >= 2 and p in norm:
             contains.append((tag, n))
-        elif len(fuzzy) < limit and len(compact) >= 2 and _subsequence(compact, norm):
+        elif len(fuzzy) < limit and subsequence is not None and subsequence(norm):
             fuzzy.append((tag, n))
     return (starts + contains + fuzzy)[:limit]

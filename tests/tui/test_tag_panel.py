@@ -90,3 +90,35 @@ async def test_panel_at_80x24_keeps_the_layout(tmp_path):
         assert panel.display and panel.typed == "p"
         await pilot.press("escape", "p")  # Esc back to the images, p hides the panel
         assert not panel.display and app.focused is images
+
+
+async def test_panel_narrowing_key_by_key_matches_ranking_every_tag(tmp_path):
+    """Typing narrows from the last result and backspace reuses earlier ones; the rows are always
+    exactly what ranking every tag afresh gives (one-letter queries match prefixes only, so `r`
+    then `re` must still find `bare feet`)."""
+    from loratui.dataset.tag_style import rank_matches
+
+    root = tmp_path / "ds"
+    (root / "10_x").mkdir(parents=True)
+    tags = ["red hair", "bare feet", "rare_red", "green eyes", "dress", "^_^", "r", "re", "arm rest", "red_eyes"]
+    for i in range(len(tags)):
+        (root / "10_x" / f"{i}.png").write_bytes(b"")
+        (root / "10_x" / f"{i}.txt").write_text(", ".join(tags[: i + 1]), encoding="utf-8")
+    app = make_app(root)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_loaded(app, pilot)
+        await pilot.press("p")
+        panel = app.screen.query_one(TagPanel)
+        lst = app.screen.query_one(TagPanelList)
+
+        def fresh(typed: str) -> list[str]:
+            return [t for t, _ in rank_matches(typed, panel._ranked, limit=len(panel._ranked))]
+
+        typed = ""
+        for key in ["r", "e", "d", "backspace", "backspace", "_", "e", "backspace", "backspace",
+                    "backspace", "^", "_", "^", "backspace", "backspace", "backspace", "a", "r", "m"]:
+            await pilot.press(key)
+            typed = typed[:-1] if key == "backspace" else typed + key
+            assert panel.typed == typed
+            assert lst.rows == (fresh(typed) if typed.strip() else [t for t, _, _ in panel._ranked]), typed
+        assert "bare feet" in fresh("re") and "bare feet" not in fresh("r")

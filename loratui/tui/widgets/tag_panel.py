@@ -100,6 +100,9 @@ class TagPanel(Vertical):
         self._known: set[str] = set()
         self._ranked_generation = -1
         self._targets_key: tuple | None = None
+        self._narrowed: dict[str, tuple[list[str], list[tuple[str, str, int]]]] = {}
+        """typed -> (its rows, its matches as (tag, loose form, count) in the ranked order)"""
+        self._narrowed_from: list | None = None
 
     def compose(self):
         yield Static("type to narrow", id="tagpanel-filter", markup=False)
@@ -124,12 +127,39 @@ class TagPanel(Vertical):
     def narrow(self, typed: str) -> None:
         self.typed = typed
         if typed.strip():
-            rows = [t for t, _ in rank_matches(typed, self._ranked, limit=len(self._ranked))]
+            rows = self._matches(typed)
         else:
             rows = [t for t, _, _ in self._ranked]
         self.query_one("#tagpanel-filter", Static).update(
             f"filter: {typed}  ({len(rows):,})" if typed else f"type to narrow  ({len(rows):,} tags)")
         self.list.set_rows(rows)
+
+    def _matches(self, typed: str) -> list[str]:
+        """``rank_matches`` over every tag, remembered per query: a key typed after another ranks
+        only what the shorter query matched (a query extending a loose query of two or more
+        characters matches a subset of it: prefix, substring and in-order letters alike), and
+        backspace finds the shorter query's rows remembered."""
+        if self._narrowed_from is not self._ranked:
+            self._narrowed = {}  # the tags changed: earlier results are stale
+            self._narrowed_from = self._ranked
+        hit = self._narrowed.get(typed)
+        if hit is not None:
+            return hit[0]
+        p = normalize_tag(typed)
+        pool = self._ranked
+        for n in range(len(typed) - 1, 0, -1):
+            shorter = self._narrowed.get(typed[:n])
+            if shorter is not None:
+                q = normalize_tag(typed[:n])
+                if len(q) >= 2 and p.startswith(q):
+                    pool = shorter[1]
+                break
+        rows = [t for t, _ in rank_matches(typed, pool, limit=len(pool))]
+        matched = set(rows)
+        if len(self._narrowed) >= 64:
+            self._narrowed.clear()
+        self._narrowed[typed] = (rows, [r for r in pool if r[0] in matched])  # the pool keeps the ranked order
+        return rows
 
     def set_targets(self, tag_lists: Iterable[list[str]], key: tuple | None = None) -> None:
         """The tags of the images a toggle acts on (the current image, or the selection); ``key``
@@ -150,6 +180,6 @@ class TagPanel(Vertical):
         """Tags an edit created: appended (not re-sorted) so the panel can toggle them back."""
         new = [(t, normalize_tag(t), 0) for t in dict.fromkeys(tags) if t not in self._known]
         if new:
-            self._ranked += new
+            self._ranked = self._ranked + new  # a new list: narrowing results of the old one are dropped
             self._known.update(t for t, _, _ in new)
             self.narrow(self.typed)
