@@ -214,6 +214,19 @@ async def cursor_moves(app, pilot, moves: int, widget, first_row: int = 0, strid
     return out
 
 
+def cursor_verdicts(ours: dict[str, float], bare: dict[str, float], width: int = 40) -> list[str]:
+    """Each cursor figure as a ratio to the bare list's. The target is on the harness's measure
+    (key press until the app is idle again); the time to the cursor's frame is shown beside it,
+    without a target: it mostly measures where the key fell in Textual's 60 Hz frame schedule."""
+    lines = []
+    for key in [k for k in ours if k.startswith(("cursor move, ", "  key -> cursor frame"))]:
+        r = ours[key] / bare[key]
+        verdict = (f"(target <= {CURSOR_TARGET_RATIO}x): {'met' if r <= CURSOR_TARGET_RATIO else 'NOT met'}"
+                   if key.startswith("cursor move, ") else "(no target)")
+        lines.append(f"  {key:{width}}{r:6.2f}x the bare list {verdict}")
+    return lines
+
+
 def verdicts(ours: dict[str, float], bare: dict[str, float]) -> list[str]:
     """The cursor against the bare list measured in the same run, and every filter against 100 ms."""
     lines = []
@@ -221,10 +234,7 @@ def verdicts(ours: dict[str, float], bare: dict[str, float]) -> list[str]:
     lines.append(f"  {'rows on screen':32}{ms(shown).strip()} (target <= {ROWS_TARGET_S * 1000:.0f} ms): "
                  f"{'met' if shown <= ROWS_TARGET_S else 'NOT met'}; full load {ms(full).strip()}, "
                  f"rows shown at {shown / full:.0%} of it")
-    for key in [k for k in ours if k.startswith(("cursor move, ", "  key -> cursor frame"))]:
-        r = ours[key] / bare[key]
-        lines.append(f"  {key:32}{r:6.2f}x the bare list (target <= {CURSOR_TARGET_RATIO}x): "
-                     f"{'met' if r <= CURSOR_TARGET_RATIO else 'NOT met'}")
+    lines += cursor_verdicts(ours, bare)
     filters = {k: v for k, v in ours.items() if k.startswith("filter ")}
     if not any(k.endswith("while scanning") for k in filters):
         lines.append("  filter while scanning: not measured (the scan finished before the first rows were drawn)")

@@ -144,6 +144,48 @@ async def test_holding_down_in_the_dataset_screen_decodes_the_first_and_last_onl
         assert images_list.cursor == 11
         decoder.release.set()
         await until(pilot, lambda: preview.loader.idle)
-        assert [p.rsplit("/", 1)[1] for p in decoder.calls] == ["01.png", "11.png"]
+        # decoded: the one in flight when the key was held (image 02, prefetched beside 01, which
+        # the first image's neighbour prefetch had decoded already), the image the cursor stopped
+        # on, and then its neighbour ahead of a next move; none of those it passed over
+        assert [p.rsplit("/", 1)[1] for p in decoder.calls] == ["02.png", "11.png", "10.png"]
         await until(pilot, lambda: "1×1 px" in facts.text)  # the blocking decoder's facts
         assert preview._path.endswith("11.png")
+        # stepping back shows the prefetched neighbour at once, in the cursor's own frame
+        await pilot.press("up")
+        assert facts.text.startswith("1×1 px") and preview._path.endswith("10.png")
+
+
+def test_prefetch_decodes_the_neighbours_unless_a_new_request_comes(tmp_path):
+    loader, decoder, shown, paths = make_loader(tmp_path, 4)
+    decoder.release.set()
+    try:
+        loader.request(1, paths[1], prefetch=[paths[2], paths[0]])
+        wait_for(lambda: loader.idle, "the loader is idle")
+        assert decoder.calls == [paths[1], paths[2], paths[0]]
+        assert [k for k, _ in shown] == [1]  # prefetched thumbnails are cached, never delivered
+        assert loader.cache.peek(paths[2]) is not None and loader.cache.peek(paths[3]) is None
+        assert loader.cache.peek(paths[2], mask=True) is None
+    finally:
+        loader.close()
+    (tmp_path / "b").mkdir()
+    loader, decoder, shown, paths = make_loader(tmp_path / "b", 4)
+    try:
+        loader.request(0, paths[0], prefetch=[paths[1], paths[2]])
+        wait_for(decoder.started.is_set, "the first decode started")
+        loader.request(3, paths[3])  # the cursor moved on before the prefetch began
+        decoder.release.set()
+        wait_for(lambda: loader.idle, "the loader is idle")
+        assert decoder.calls == [paths[0], paths[3]]
+    finally:
+        loader.close()
+
+
+def test_peek_forgets_evicted_thumbnails(tmp_path):
+    loader, decoder, _shown, paths = make_loader(tmp_path, 3, capacity=2)
+    decoder.release.set()
+    cache = loader.cache
+    for p in paths:
+        cache.get(p)
+    assert cache.peek(paths[0]) is None  # evicted
+    assert cache.peek(paths[2]) is cache.get(paths[2])
+    loader.close()

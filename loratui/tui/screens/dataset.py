@@ -460,7 +460,11 @@ class DatasetScreen(LoraScreen):
                        f"{e.caption_path}: cannot be read")
         editor.load(image_id, e.tags, self.state.trigger_tags(), editable=e.editable and not (self.state.read_only or file_read_only),
                     title=f"Caption{state}", why_not=why, read_only=bool(self.state.read_only or file_read_only))
-        preview.show(image_id, ds.abspath(e.path), e.path)
+        lst = self.query_one(ImageList)
+        at = lst.cursor if lst.cursor_key == image_id else -1
+        near = [lst.rows[i] for i in (at + 1, at - 1) if at >= 0 and 0 <= i < len(lst.rows)]
+        preview.show(image_id, ds.abspath(e.path), e.path,
+                     prefetch=[ds.abspath(ds.images[k].path) for k in near if k < len(ds.images)])
         self._update_tag_panel()
 
     # --- edits (all go through the app's writer thread) -----------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 
 MAX_SIDE = 384
@@ -49,6 +49,8 @@ class ThumbnailCache:
         self._decode = decode or _decode
         """``decode(path, file_size, mask)``: the slow part (tests inject one)."""
         self._items: OrderedDict[tuple, Thumbnail] = OrderedDict()
+        self._latest: dict[tuple[str, bool], tuple] = {}
+        """(path, mask) -> the key of the thumbnail last decoded for it (for ``peek``)."""
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
@@ -71,9 +73,19 @@ class ThumbnailCache:
         thumb = self._decode(path, st.st_size, mask)
         with self._lock:
             self._items[key] = thumb
+            self._latest[(path, mask)] = key
             while len(self._items) > self.capacity:
-                self._items.popitem(last=False)
+                old, _ = self._items.popitem(last=False)
+                if self._latest.get((old[0], old[3])) == old:
+                    del self._latest[(old[0], old[3])]
         return thumb
+
+    def peek(self, path: str, mask: bool = False) -> Thumbnail | None:
+        """The thumbnail last decoded for ``path``, without touching the disk (None: none
+        cached). Shown at once; ``get`` on the loader's thread then checks the file is unchanged."""
+        with self._lock:
+            key = self._latest.get((path, mask))
+            return None if key is None else self._items.get(key)
 
     def __len__(self) -> int:
         return len(self._items)
@@ -93,20 +105,22 @@ class ThumbnailLoader:
         self.cache = cache
         self.deliver = deliver
         self._cond = threading.Condition()
-        self._pending: tuple[int, Hashable, str, bool] | None = None
+        self._pending: tuple[int, Hashable, str, bool, tuple[str, ...]] | None = None
         self._generation = 0
         self._closed = False
         self._thread: threading.Thread | None = None
         self.discarded = 0
         """Results thrown away because a newer request came while they loaded."""
 
-    def request(self, key: Hashable, path: str, mask: bool = False) -> None:
-        """Ask for ``path``'s thumbnail; supersedes every earlier request. Never blocks."""
+    def request(self, key: Hashable, path: str, mask: bool = False, prefetch: Sequence[str] = ()) -> None:
+        """Ask for ``path``'s thumbnail; supersedes every earlier request. Never blocks.
+        ``prefetch``: paths decoded into the cache afterwards, unless a newer request comes first
+        (the rows next to the cursor: stepping through images then finds them decoded)."""
         with self._cond:
             if self._closed:
                 return
             self._generation += 1
-            self._pending = (self._generation, key, path, mask)
+            self._pending = (self._generation, key, path, mask, tuple(prefetch))
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="thumbnails", daemon=True)
                 self._thread.start()
@@ -133,6 +147,10 @@ class ThumbnailLoader:
 
     _busy = False
 
+    def _superseded(self, gen: int) -> bool:
+        with self._cond:
+            return gen != self._generation or self._closed
+
     def _run(self) -> None:
         while True:
             with self._cond:
@@ -140,17 +158,20 @@ class ThumbnailLoader:
                     self._cond.wait()
                 if self._closed:
                     return
-                gen, key, path, mask = self._pending  # type: ignore[misc]
+                gen, key, path, mask, prefetch = self._pending  # type: ignore[misc]
                 self._pending = None
                 self._busy = True
             try:
                 thumb = self.cache.get(path, mask=mask)
-                with self._cond:
-                    current = gen == self._generation and not self._closed
-                    if not current:
+                if self._superseded(gen):
+                    with self._cond:
                         self.discarded += 1
-                if current:
+                else:
                     self.deliver(key, thumb, mask)
+                for other in prefetch:
+                    if self._superseded(gen):
+                        break
+                    self.cache.get(other, mask=mask)
             finally:
                 with self._cond:
                     self._busy = False

@@ -3,12 +3,16 @@
 Decoding happens on the thumbnail loader's thread (services/thumbnails.ThumbnailLoader): each move
 of the cursor supersedes the request before it, so holding an arrow key decodes only the image the
 cursor stops on (and the one in flight when it started, whose result is dropped); thumbnails are
-cached (LRU) by path, mtime and size. The image's name and its facts are two fixed one-line
+cached (LRU) by path, mtime and size. Once the cursor stops, the loader decodes the images just
+above and below it into the cache, so stepping through images shows each one's picture and facts
+in the cursor's own frame (from the cache, then confirmed unchanged by the loader's stat). The image's name and its facts are two fixed one-line
 TextLines updated in place (no layout pass, no markup to parse); the border title stays "Preview", since Textual repaints
 the whole pane (the picture too) whenever a border title changes.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -57,6 +61,8 @@ class Preview(Vertical):
         self._path: str | None = None
         self.loader = ThumbnailLoader(cache, self._deliver)
         self._image_cls = image_widget_class(mode)
+        self._shown: Thumbnail | None = None
+        """The thumbnail whose facts and picture are on screen."""
         self.show_mask = False
         """Show the image's loss mask (``m`` on the dataset screen) instead of the image."""
 
@@ -69,18 +75,26 @@ class Preview(Vertical):
         yield TextLine(id="name")
         yield TextLine(id="facts")
 
-    def show(self, key: object, abs_path: str | None, label: str = "") -> None:
-        """Show the image at ``abs_path`` (None: clear)."""
+    def show(self, key: object, abs_path: str | None, label: str = "", prefetch: Sequence[str] = ()) -> None:
+        """Show the image at ``abs_path`` (None: clear); ``prefetch``: the images next to it, decoded
+        ahead into the cache."""
         if key == self._key and abs_path == self._path:
             return
         self._key, self._path = key, abs_path
         self._set_name(label if abs_path else "")
-        self.query_one("#facts", TextLine).update("…" if abs_path else "")
         if abs_path is None:
             self.loader.cancel()
+            self.query_one("#facts", TextLine).update("")
             self._set_image(None)
+            self._shown = None
             return
-        self.loader.request(key, abs_path, self.show_mask)
+        known = self.cache.peek(abs_path, self.show_mask)
+        if known is not None:
+            self._show_thumb(known)  # decoded before (or prefetched): in the cursor's own frame
+        else:
+            self.query_one("#facts", TextLine).update("…")
+        # the loader checks the file on its thread (stat): a changed file is decoded and shown anew
+        self.loader.request(key, abs_path, self.show_mask, prefetch)
 
     def _set_name(self, name: str) -> None:
         if name != self._name:
@@ -92,6 +106,7 @@ class Preview(Vertical):
         self.show_mask = not self.show_mask
         if self._path is not None:
             self.query_one("#facts", TextLine).update("…")
+            self._shown = None
             self.loader.request(self._key, self._path, self.show_mask)
         return self.show_mask
 
@@ -106,7 +121,13 @@ class Preview(Vertical):
         event.stop()
         if event.key != self._key or event.mask != self.show_mask:
             return  # the cursor moved on, or the mask was toggled meanwhile
-        facts = event.thumb.facts
+        self._show_thumb(event.thumb)
+
+    def _show_thumb(self, thumb: Thumbnail) -> None:
+        if thumb is self._shown:
+            return  # already on screen (shown from the cache, then confirmed by the loader)
+        self._shown = thumb
+        facts = thumb.facts
         bits: list[Part] = []
         if self.show_mask:  # in mask view, why there is no mask matters more than the size: it goes first
             bits.append((f"mask ({facts.mask_source})" if facts.mask_source else "mask", False))
@@ -123,7 +144,7 @@ class Preview(Vertical):
                 parts.append(("  ", False))
             parts.append(bit)
         self.query_one("#facts", TextLine).update(*parts)
-        self._set_image(event.thumb.image)
+        self._set_image(thumb.image)
 
     def _set_image(self, image) -> None:
         widget = self.query_one("#image")
