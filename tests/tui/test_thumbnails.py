@@ -189,3 +189,36 @@ def test_peek_forgets_evicted_thumbnails(tmp_path):
     assert cache.peek(paths[0]) is None  # evicted
     assert cache.peek(paths[2]) is cache.get(paths[2])
     loader.close()
+
+
+async def test_a_cached_picture_follows_the_cursor_after_its_frame(tmp_path):
+    """With pictures on, stepping back to an image shows its facts at once and its picture in the
+    next frame (drawing a picture never holds up the cursor's frame)."""
+    from PIL import Image
+
+    from loratui.tui.widgets.image_list import ImageList
+    from loratui.tui.widgets.preview import Preview
+    from loratui.tui.widgets.text_line import TextLine
+
+    from .helpers import make_app, until, wait_loaded
+
+    sub = tmp_path / "5_thing"
+    sub.mkdir()
+    for i, colour in enumerate(["red", "blue", "green"]):
+        Image.new("RGB", (40 + i, 30), colour).save(sub / f"{i}.png")
+        (sub / f"{i}.txt").write_text("thing", encoding="utf-8")
+    app = make_app(tmp_path, images="halfcell")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_loaded(app, pilot)
+        preview = app.screen.query_one(Preview)
+        facts = preview.query_one("#facts", TextLine)
+        picture = preview.query_one("#image")
+        await until(pilot, lambda: "40×30" in facts.text and picture.image is not None)
+        first = picture.image
+        app.screen.query_one(ImageList).focus()
+        await pilot.press("down")
+        await until(pilot, lambda: "41×30" in facts.text and picture.image is not first)
+        await until(pilot, lambda: preview.loader.idle)
+        await pilot.press("up")
+        assert "40×30" in facts.text  # from the cache, in the cursor's frame
+        await until(pilot, lambda: picture.image is first)

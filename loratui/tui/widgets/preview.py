@@ -90,7 +90,9 @@ class Preview(Vertical):
             return
         known = self.cache.peek(abs_path, self.show_mask)
         if known is not None:
-            self._show_thumb(known)  # decoded before (or prefetched): in the cursor's own frame
+            # decoded before (or prefetched): the facts in the cursor's own frame, the picture
+            # (costlier to draw, sixel or kitty encoding) in the frame after, so the cursor never waits
+            self._show_thumb(known, picture_later=self._image_cls is not None)
         else:
             self.query_one("#facts", TextLine).update("…")
         # the loader checks the file on its thread (stat): a changed file is decoded and shown anew
@@ -123,7 +125,7 @@ class Preview(Vertical):
             return  # the cursor moved on, or the mask was toggled meanwhile
         self._show_thumb(event.thumb)
 
-    def _show_thumb(self, thumb: Thumbnail) -> None:
+    def _show_thumb(self, thumb: Thumbnail, picture_later: bool = False) -> None:
         if thumb is self._shown:
             return  # already on screen (shown from the cache, then confirmed by the loader)
         self._shown = thumb
@@ -144,7 +146,14 @@ class Preview(Vertical):
                 parts.append(("  ", False))
             parts.append(bit)
         self.query_one("#facts", TextLine).update(*parts)
-        self._set_image(thumb.image)
+        if picture_later:
+            self.call_after_refresh(self._set_picture_of, thumb)
+        else:
+            self._set_image(thumb.image)
+
+    def _set_picture_of(self, thumb: Thumbnail) -> None:
+        if thumb is self._shown:  # unless the cursor moved on meanwhile
+            self._set_image(thumb.image)
 
     def _set_image(self, image) -> None:
         widget = self.query_one("#image")
