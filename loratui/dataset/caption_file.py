@@ -110,7 +110,9 @@ def read_caption(path: str, digest: bool = False) -> CaptionText:
     """Read and decode one caption file. Raises CaptionError (unreadable, encoding, missing).
     ``digest=True`` also hashes the bytes, so a later write can check the file still holds them."""
     try:
-        fd = os.open(path, os.O_RDONLY)
+        # non-blocking: a FIFO put where a caption was is refused below, instead of waiting forever
+        # for a writer (regular files ignore the flag)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError:
         raise CaptionError(path, "missing", "does not exist (deleted, or a broken symlink)") from None
     except PermissionError:
@@ -134,9 +136,14 @@ def read_caption(path: str, digest: bool = False) -> CaptionText:
         raise CaptionError(path, "unreadable", f"cannot be read ({e.strerror})") from None
     finally:
         os.close(fd)
+    return caption_text(path, data, (st.st_mtime_ns, st.st_size, st.st_ino, st.st_ctime_ns), digest)
+
+
+def caption_text(path: str, data: bytes, stat: tuple[int, int, int, int], digest: bool = False) -> CaptionText:
+    """The caption in ``data``, the bytes read from ``path`` (``stat``: its mtime_ns, size, inode
+    and ctime_ns when read). Raises CaptionError for bytes that do not decode for sure."""
     text, enc = decode_caption(data, path)
-    return CaptionText(text, enc, (st.st_mtime_ns, st.st_size), (st.st_ino, st.st_ctime_ns),
-                       content_digest(data) if digest else b"")
+    return CaptionText(text, enc, (stat[0], stat[1]), (stat[2], stat[3]), content_digest(data) if digest else b"")
 
 
 def fingerprint(path: str) -> Fingerprint | None:

@@ -10,11 +10,11 @@ import errno
 import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 
 from .caption import Caption, parse_caption
-from .caption_file import TMP_MARKER, CaptionError, Fingerprint, read_caption
+from .caption_file import TMP_MARKER, CaptionError, Fingerprint, caption_text, read_caption
 from .report import ERROR, NOTE, WARNING, Problem
 from .snapshot import DirKey, Listing, Snapshot, dir_key, settled_dir
 from .snapshot import _plain_names as plain_names
@@ -492,16 +492,41 @@ def _load_captions(to_read: list[tuple[ImageEntry, str]], problems: list[Problem
                    followers: dict[int, list[ImageEntry]] | None = None) -> int:
     """Read caption files (or take them from the snapshot) and parse them into their entries.
 
-    One thread on purpose: reader threads were tried, and handing the GIL back and forth between
-    them and the parser cost more than the overlap of system calls gained. Returns how many
-    captions were read from disk.
+    Reader threads were tried, and handing the GIL back and forth between them and the parser
+    cost more than the overlap of system calls gained; a cold open (no snapshot: every caption to
+    read) of many captions reads them in a helper process instead (``bulk_read``), parsing here
+    as they arrive. Returns how many captions were read from disk.
     """
-    misses = 0
     lookup = snapshot.lookup if snapshot is not None else None
     total = len(to_read)
     follow = followers or {}
     if progress is not None:
         progress(0, total)
+    bulk = None
+    if lookup is None:
+        from .bulk_read import read_many
+
+        bulk = read_many([p for _, p in to_read])
+    try:
+        misses = _read_in_order(to_read, problems, lookup, keys, progress, follow, bulk)
+    finally:
+        if bulk is not None:
+            bulk.close()
+    if follow and to_read:
+        _follow(to_read[-1][0], follow)
+    if progress is not None:
+        progress(total, total)
+    return misses
+
+
+def _read_in_order(to_read: list[tuple[ImageEntry, str]], problems: list[Problem],
+                   lookup: Callable[[ImageEntry, str, dict], bool] | None, keys: dict[str, tuple[int, int, int, int]],
+                   progress: Progress | None, follow: dict[int, list[ImageEntry]],
+                   bulk: Generator[tuple[bytes, tuple[int, int, int, int]] | None, None, None] | None) -> int:
+    """The loop of ``_load_captions``: each caption in order, from the snapshot, the helper
+    process's bytes or read here."""
+    misses = 0
+    total = len(to_read)
     for n, (entry, path) in enumerate(to_read):
         if n:
             if follow:
@@ -516,8 +541,9 @@ def _load_captions(to_read: list[tuple[ImageEntry, str]], problems: list[Problem
                                         else "caption has no tags", WARNING))
             continue
         misses += 1
+        got = next(bulk) if bulk is not None else None
         try:
-            ct = read_caption(path)
+            ct = caption_text(path, *got) if got is not None else read_caption(path)
         except CaptionError as e:
             entry.state = "encoding" if e.kind == "encoding" else "unreadable"
             problems.append(Problem(e.kind, entry.caption_path, e.message, ERROR))
@@ -528,10 +554,6 @@ def _load_captions(to_read: list[tuple[ImageEntry, str]], problems: list[Problem
             problems.append(Problem("empty-caption", entry.caption_path,
                                     "caption file is empty" if ct.fingerprint[1] == 0
                                     else "caption has no tags", WARNING))
-    if follow and to_read:
-        _follow(to_read[-1][0], follow)
-    if progress is not None:
-        progress(total, total)
     return misses
 
 
