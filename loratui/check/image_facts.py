@@ -180,6 +180,46 @@ def _threads() -> int:
     return max(1, min(8, os.cpu_count() or 1))
 
 
+PROCESS_MIN = 2_000
+"""Images to decode from which worker processes decode them: each decode runs Python around
+Pillow's C code, which threads share under the GIL, while processes do not; below this many,
+starting the processes costs more than it saves."""
+
+
+def _quiet() -> None:
+    warnings.simplefilter("ignore")  # Pillow warns about odd but readable files: noise here
+
+
+def _decode_all(paths: list[str], stats: list[os.stat_result], n: int,
+                progress: Progress | None) -> list[tuple[int, int, int | None, str]]:
+    """``decode_facts`` of every path, in order, on ``n`` workers: processes for many images,
+    threads for a few (or when processes cannot be started)."""
+    from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    def run(ex: Executor) -> list[tuple[int, int, int | None, str]]:
+        out = []
+        for r in ex.map(decode_facts, paths, stats, chunksize=64):
+            out.append(r)
+            if progress is not None and len(out) % 256 == 0:
+                progress("decoding", len(out), len(paths))
+        return out
+
+    if n > 1 and len(paths) >= PROCESS_MIN:
+        import multiprocessing
+
+        try:
+            # spawned, not forked: the TUI runs the check beside other threads
+            with ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"),
+                                     initializer=_quiet) as pex:
+                return run(pex)
+        except (OSError, BrokenProcessPool):
+            pass  # no processes to be had here: threads do the same work
+    with warnings.catch_warnings(), ThreadPoolExecutor(max_workers=n, thread_name_prefix="loratui-check") as tex:
+        _quiet()
+        return run(tex)
+
+
 def collect_facts(ds, use_cache: bool = True, progress: Progress | None = None,
                   threads: int | None = None, entries=None) -> tuple[dict[int, ImageFacts], dict]:
     """Facts for every image of ``ds`` (by image id) and counters (decoded, cached, hashed).
@@ -217,16 +257,15 @@ def collect_facts(ds, use_cache: bool = True, progress: Progress | None = None,
     n = threads or _threads()
     if to_decode:
         paths = [ds.abspath(by_id[i].path) for i in to_decode]
-        done = 0
-        with warnings.catch_warnings(), ThreadPoolExecutor(max_workers=n, thread_name_prefix="loratui-check") as ex:
-            # Pillow warns about odd but readable files (palette transparency, huge images): noise here
-            warnings.simplefilter("ignore")
-            for i, (w, h, dh, err) in zip(to_decode, ex.map(decode_facts, paths, stats, chunksize=64)):
-                f = facts[i]
-                f.width, f.height, f.dhash, f.error = w, h, dh, err
-                done += 1
-                if progress is not None and done % 256 == 0:
-                    progress("decoding", done, len(to_decode))
+        results = _decode_all(paths, stats, n, progress)
+        from loratui.dataset.training_images import Probe, remember
+
+        for i, path, st, (w, h, dh, err) in zip(to_decode, paths, stats, results):
+            f = facts[i]
+            f.width, f.height, f.dhash, f.error = w, h, dh, err
+            # what decode_facts' header probe found, for this process's step math (the decode may
+            # have run in a worker process)
+            remember(path, st, Probe((w, h)) if w > 0 and h > 0 else Probe(None, err))
     # identical files: only files sharing a byte size (and so a dHash) can be identical, so only
     # those are read
     by_size: dict[tuple, list[int]] = {}
