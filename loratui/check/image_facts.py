@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -190,6 +191,16 @@ def _quiet() -> None:
     warnings.simplefilter("ignore")  # Pillow warns about odd but readable files: noise here
 
 
+def _own_stderr() -> bool:
+    """Whether this process writes to a stderr of its own. Under the TUI, Textual holds the
+    terminal and stands in for ``sys.stderr`` (no file descriptor): worker processes, which would
+    inherit the terminal, are not started there, and the check decodes in threads."""
+    try:
+        return sys.stderr is not None and sys.stderr.fileno() >= 0
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
 def _decode_all(paths: list[str], stats: list[os.stat_result], n: int,
                 progress: Progress | None) -> list[tuple[int, int, int | None, str]]:
     """``decode_facts`` of every path, in order, on ``n`` workers: processes for many images,
@@ -205,15 +216,15 @@ def _decode_all(paths: list[str], stats: list[os.stat_result], n: int,
                 progress("decoding", len(out), len(paths))
         return out
 
-    if n > 1 and len(paths) >= PROCESS_MIN:
+    if n > 1 and len(paths) >= PROCESS_MIN and _own_stderr():
         import multiprocessing
 
         try:
-            # spawned, not forked: the TUI runs the check beside other threads
+            # spawned, not forked: a process with other threads must not fork
             with ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"),
                                      initializer=_quiet) as pex:
                 return run(pex)
-        except (OSError, BrokenProcessPool):
+        except (OSError, ValueError, RuntimeError, BrokenProcessPool):
             pass  # no processes to be had here: threads do the same work
     with warnings.catch_warnings(), ThreadPoolExecutor(max_workers=n, thread_name_prefix="loratui-check") as tex:
         _quiet()

@@ -48,14 +48,37 @@ def test_processes_and_threads_find_the_same_facts(dataset, monkeypatch):
     assert stats["decoded"] == len(dataset.images) - 1  # all but the empty file
 
 
-def test_no_processes_to_be_had_means_threads(dataset, monkeypatch):
+@pytest.mark.parametrize("error", [OSError("Resource temporarily unavailable"),
+                                   ValueError("bad value(s) in fds_to_keep")])
+def test_no_processes_to_be_had_means_threads(dataset, monkeypatch, error):
     monkeypatch.setattr(image_facts, "PROCESS_MIN", 10**9)
     threads, _ = collect_facts(dataset, use_cache=False, threads=2)
     monkeypatch.setattr(image_facts, "PROCESS_MIN", 1)
     import concurrent.futures as cf
 
     def refuse(*a, **kw):
-        raise OSError("Resource temporarily unavailable")
+        raise error
     monkeypatch.setattr(cf, "ProcessPoolExecutor", refuse)
     again, _ = collect_facts(dataset, use_cache=False, threads=2)
     assert facts_rows(again) == facts_rows(threads)
+
+
+def test_under_the_tui_the_check_decodes_in_threads(dataset, monkeypatch):
+    """Textual holds the terminal and stands in for sys.stderr with no file descriptor (a worker
+    process could not be given one): no processes are started, the facts come from threads."""
+    import concurrent.futures as cf
+    import io
+    import sys
+
+    class Capture(io.StringIO):
+        def fileno(self) -> int:
+            return -1
+
+    monkeypatch.setattr(image_facts, "PROCESS_MIN", 10**9)
+    threads, _ = collect_facts(dataset, use_cache=False, threads=2)
+    monkeypatch.setattr(image_facts, "PROCESS_MIN", 1)
+    started = []
+    monkeypatch.setattr(cf, "ProcessPoolExecutor", lambda *a, **kw: started.append(1))
+    monkeypatch.setattr(sys, "stderr", Capture())
+    again, _ = collect_facts(dataset, use_cache=False, threads=2)
+    assert not started and facts_rows(again) == facts_rows(threads)
