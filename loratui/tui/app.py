@@ -59,6 +59,9 @@ class LoraTuiApp(App):
 
     # --- start-up ------------------------------------------------------------------------------
     def on_mount(self) -> None:
+        from loratui.tui.services.hangup import watch_terminal
+
+        watch_terminal(self)
         themes, problems = load_themes()
         for t in themes:
             self.register_theme(t)

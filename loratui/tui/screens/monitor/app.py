@@ -21,6 +21,9 @@ class MonitorApp(App):
 
         from loratui.tui.screens.monitor.runs_screen import RunsScreen
         from loratui.tui.screens.monitor.screen import MonitorScreen
+        from loratui.tui.services.hangup import watch_terminal
+
+        watch_terminal(self)
 
         # the runs list is always underneath: Back from a run shows it (and Back there quits),
         # instead of leaving the app's empty default screen
