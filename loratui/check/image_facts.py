@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sys
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -182,53 +181,34 @@ def _threads() -> int:
 
 
 PROCESS_MIN = 2_000
-"""Images to decode from which worker processes decode them: each decode runs Python around
-Pillow's C code, which threads share under the GIL, while processes do not; below this many,
-starting the processes costs more than it saves."""
-
-
-def _quiet() -> None:
-    warnings.simplefilter("ignore")  # Pillow warns about odd but readable files: noise here
-
-
-def _own_stderr() -> bool:
-    """Whether this process writes to a stderr of its own. Under the TUI, Textual holds the
-    terminal and stands in for ``sys.stderr`` (no file descriptor): worker processes, which would
-    inherit the terminal, are not started there, and the check decodes in threads."""
-    try:
-        return sys.stderr is not None and sys.stderr.fileno() >= 0
-    except (AttributeError, OSError, ValueError):
-        return False
+"""Images to decode from which worker processes decode them (``decode_workers``): each decode
+runs Python around Pillow's C code, which threads share under the GIL, while processes do not;
+below this many, starting the processes costs more than it saves."""
 
 
 def _decode_all(paths: list[str], stats: list[os.stat_result], n: int,
                 progress: Progress | None) -> list[tuple[int, int, int | None, str]]:
     """``decode_facts`` of every path, in order, on ``n`` workers: processes for many images,
-    threads for a few (or when processes cannot be started)."""
-    from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
+    threads for a few, and for whatever a worker process did not answer."""
+    from concurrent.futures import ThreadPoolExecutor
 
-    def run(ex: Executor) -> list[tuple[int, int, int | None, str]]:
-        out = []
-        for r in ex.map(decode_facts, paths, stats, chunksize=64):
-            out.append(r)
-            if progress is not None and len(out) % 256 == 0:
-                progress("decoding", len(out), len(paths))
-        return out
+    total = len(paths)
+    results: list[tuple[int, int, int | None, str] | None] = [None] * total
+    if n > 1 and total >= PROCESS_MIN:
+        from .decode_workers import decode_in_workers
 
-    if n > 1 and len(paths) >= PROCESS_MIN and _own_stderr():
-        import multiprocessing
-
-        try:
-            # spawned, not forked: a process with other threads must not fork
-            with ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"),
-                                     initializer=_quiet) as pex:
-                return run(pex)
-        except (OSError, ValueError, RuntimeError, BrokenProcessPool):
-            pass  # no processes to be had here: threads do the same work
-    with warnings.catch_warnings(), ThreadPoolExecutor(max_workers=n, thread_name_prefix="loratui-check") as tex:
-        _quiet()
-        return run(tex)
+        results = decode_in_workers(paths, n, None if progress is None else
+                                    lambda done: progress("decoding", done, total))
+    left = [i for i, r in enumerate(results) if r is None]
+    if left:
+        with warnings.catch_warnings(), ThreadPoolExecutor(max_workers=n, thread_name_prefix="loratui-check") as ex:
+            warnings.simplefilter("ignore")  # Pillow warns about odd but readable files: noise here
+            for k, (i, r) in enumerate(zip(left, ex.map(decode_facts, [paths[i] for i in left],
+                                                          [stats[i] for i in left], chunksize=64)), 1):
+                results[i] = r
+                if progress is not None and k % 256 == 0:
+                    progress("decoding", total - len(left) + k, total)
+    return results  # type: ignore[return-value]  # every slot filled above
 
 
 def collect_facts(ds, use_cache: bool = True, progress: Progress | None = None,
