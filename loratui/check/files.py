@@ -97,6 +97,8 @@ def caption_pair_findings(ds) -> list[Finding]:
                 names = {x.name for x in it}
         except OSError:
             continue
+        if not any(n.endswith(ext) for n in names for ext in others):
+            continue  # the usual folder: no caption file with the other extension at all
         for e in entries:
             stem = os.path.splitext(os.path.basename(e.path))[0]
             for ext in others:

@@ -66,13 +66,21 @@ class BucketManager:
         self.max_area = self.resolution[0] * self.resolution[1]
         self.resos = make_bucket_resolutions(self.resolution, s.min_bucket_reso, s.max_bucket_reso, self.step)
         self.ratios = [w / h for w, h in self.resos]
+        self._selected: dict[Size, tuple[Size, Size]] = {}
 
     def _round(self, x: float) -> int:
         x = int(x + 0.5)
         return x - x % self.step
 
     def select(self, width: int, height: int) -> tuple[Size, Size]:
-        """(bucket (w, h), resized (w, h)); resized covers the bucket, which is then centre-cropped."""
+        """(bucket (w, h), resized (w, h)); resized covers the bucket, which is then centre-cropped.
+        Remembered per image size: a dataset has far fewer sizes than images."""
+        got = self._selected.get((width, height))
+        if got is None:
+            got = self._selected[(width, height)] = self._select(width, height)
+        return got
+
+    def _select(self, width: int, height: int) -> tuple[Size, Size]:
         if not self.enabled:
             reso = self.resolution
             scale = max(reso[0] / width, reso[1] / height)
