@@ -25,6 +25,13 @@ def dedupe_tags(tags: Sequence[str]) -> list[str]:
     return out
 
 
+def _may_be_weighted(tags: Sequence[str]) -> bool:
+    """False when no tag can be a weighted one (``bare_tag`` of each is the tag itself): one scan
+    of the joined text instead of a call per tag."""
+    text = "\x00".join(tags)
+    return "(" in text or "[" in text
+
+
 def dedupe_weighted(tags: Sequence[str]) -> list[str]:
     """Drop repeats where a weighted tag and its bare tag count as one (``(smile:1.2)``, ``smile``):
     the first occurrence is kept, with its weight."""
@@ -129,6 +136,13 @@ class RenameTag(Operation):
             raise ValueError(f"rename: `{self.new}` contains a comma; a tag cannot (rename to one tag at a time)")
 
     def run(self, tags, notes):
+        if not _may_be_weighted(tags):
+            # the usual caption, no `(`/`[` anywhere: every tag is its own bare tag
+            if self.old not in tags:
+                return tags
+            if self.new != self.old and self.new in tags:
+                notes[f"already had `{self.new}` (merged)"] += 1
+            return list(dict.fromkeys([self.new if t == self.old else t for t in tags]))
         # `(smile:1.2)` is the tag `smile`: renaming it keeps the weight, `(grin:1.2)`
         if not any(t == self.old or bare_tag(t) == self.old for t in tags):
             return tags

@@ -1,6 +1,8 @@
 from collections import Counter
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from loratui.dataset import AddTags, Dataset, Dedupe, MoveToFront, RemoveTags, RenameTag, ReplaceRegex, SortTags
 
@@ -161,3 +163,20 @@ def test_a_weighted_tag_is_its_bare_tag_for_rename_remove_dedupe_and_add():
     assert Dedupe().run(tags, Counter()) == ["(smile:1.2)", "1girl"]
     assert AddTags(["smile"]).run(["(smile:1.2)", "1girl"], Counter()) == ["(smile:1.2)", "1girl"]
     assert RenameTag("(red hair, blue eyes:1.2)", "x").run(["(red hair, blue eyes:1.2)"], Counter()) == ["x"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(tags=st.lists(st.sampled_from(["a", "b", "old", "new", "c d", "e_f"]), max_size=8),
+       old=st.sampled_from(["a", "old", "c d"]), new=st.sampled_from(["new", "b", "a", "old"]))
+def test_rename_fast_path_matches_the_weighted_path(tags, old, new):
+    """A caption without `(`/`[` takes a fast path; with an unrelated weighted tag appended it
+    takes the general one: both must rename, merge and dedupe alike."""
+    op = RenameTag(old, new)
+    notes_fast, notes_slow = Counter(), Counter()
+    fast = op.run(list(tags), notes_fast)
+    slow = op.run(list(tags) + ["(zz:1.1)"], notes_slow)
+    if old in tags:
+        assert slow == fast + ["(zz:1.1)"]
+    else:
+        assert fast == tags and slow == tags + ["(zz:1.1)"]
+    assert notes_fast == notes_slow
