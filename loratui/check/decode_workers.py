@@ -21,6 +21,8 @@ import sys
 import threading
 from collections.abc import Callable
 
+from loratui.helper_process import end_helper
+
 Facts = tuple[int, int, int | None, str]
 """(width, height, dhash, error), as ``decode_facts`` returns them"""
 
@@ -89,13 +91,5 @@ def decode_in_workers(paths: list[str], n: int,
             t.join()
     finally:
         for p in procs:
-            if p.poll() is None:
-                p.kill()
-            p.wait()
-            for f in (p.stdin, p.stdout):
-                if f is not None:
-                    try:
-                        f.close()
-                    except OSError:
-                        pass
+            end_helper(p)
     return results

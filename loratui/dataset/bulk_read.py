@@ -20,6 +20,8 @@ import subprocess
 import sys
 from collections.abc import Generator, Sequence
 
+from ..helper_process import end_helper
+
 MIN_FILES = 5_000
 """Below this many files, starting the helper costs more than it saves."""
 
@@ -101,13 +103,5 @@ def read_many(paths: Sequence[str]) -> Generator[tuple[bytes, Stat] | None, None
             yield data, (mtime, n, ino, ctime)
         feeder.join()
     finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
-        for f in (proc.stdin, proc.stdout):
-            if f is not None:
-                try:
-                    f.close()
-                except OSError:
-                    pass
+        end_helper(proc)
     yield from (None for _ in range(len(paths) - done))
