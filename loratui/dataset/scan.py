@@ -260,9 +260,7 @@ def scan(root: str, caption_ext: str = ".txt", snapshot: Snapshot | None = None,
                         stem, dot, ext = name.rpartition(".")
                         if dot and stem and "." + ext.lower() in UNSUPPORTED_IMAGE_EXTS:
                             keep = False
-                            problems.append(Problem("unsupported", _join(rel_dir, name),
-                                                    f".{ext} images are not used for training; convert to PNG or JPEG",
-                                                    NOTE))
+                            problems.append(_unsupported(rel_dir, name, ext))
                 else:
                     files = regular
                 if len(regular) < len(entries):
@@ -313,8 +311,7 @@ def scan(root: str, caption_ext: str = ".txt", snapshot: Snapshot | None = None,
                     continue
                 if ext_l in UNSUPPORTED_IMAGE_EXTS:
                     keep = False
-                    problems.append(Problem("unsupported", _join(rel_dir, name),
-                                            f".{ext} images are not used for training; convert to PNG or JPEG", NOTE))
+                    problems.append(_unsupported(rel_dir, name, ext))
             if linked:
                 odd_cap = _sort_names(linked, caption_ext, img_files, cap_files, mask_files)[0] or odd_cap
         first_id = len(images)
@@ -440,6 +437,10 @@ def scan(root: str, caption_ext: str = ".txt", snapshot: Snapshot | None = None,
     return ScanResult(subsets, images, problems, stray, keys, misses, unchanged, folders, relisted[0], masks)
 
 
+def _unsupported(rel_dir: str, name: str, ext: str) -> Problem:
+    return Problem("unsupported", _join(rel_dir, name),
+                   f".{ext} images are not used for training; convert to PNG or JPEG", NOTE)
+
 
 def _sort_names(names: list[str], caption_ext: str, img_files: dict[str, list[str]], cap_files: dict[str, str],
                 mask_files: dict[str, str]) -> tuple[bool, list[str]]:
@@ -470,6 +471,7 @@ def _sort_names(names: list[str], caption_ext: str, img_files: dict[str, list[st
                 continue
         others.append(name)
     return odd, others
+
 
 def _partial_reporter(partial: Partial | None, subsets: list[Subset], images: list[ImageEntry],
                       to_read: list[tuple[ImageEntry, str]]) -> Progress | None:

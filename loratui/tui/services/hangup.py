@@ -40,8 +40,6 @@ def watch_terminal(app) -> None:
 def terminal_gone(fd: int, termios) -> bool:
     try:
         termios.tcgetattr(fd)
-    except termios.error:
-        return True
-    except OSError:
+    except (termios.error, OSError):
         return True
     return False

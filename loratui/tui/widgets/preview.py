@@ -5,9 +5,10 @@ of the cursor supersedes the request before it, so holding an arrow key decodes 
 cursor stops on (and the one in flight when it started, whose result is dropped); thumbnails are
 cached (LRU) by path, mtime and size. Once the cursor stops, the loader decodes the images just
 above and below it into the cache, so stepping through images shows each one's picture and facts
-in the cursor's own frame (from the cache, then confirmed unchanged by the loader's stat). The image's name and its facts are two fixed one-line
-TextLines updated in place (no layout pass, no markup to parse); the border title stays "Preview", since Textual repaints
-the whole pane (the picture too) whenever a border title changes.
+in the cursor's own frame (from the cache, then confirmed unchanged by the loader's stat). The
+image's name and its facts are two fixed one-line TextLines updated in place (no layout pass, no
+markup to parse); the border title stays "Preview", since Textual repaints the whole pane (the
+picture too) whenever a border title changes.
 """
 
 from __future__ import annotations
