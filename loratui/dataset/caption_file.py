@@ -8,6 +8,7 @@ disk since loratui read it.
 from __future__ import annotations
 
 import codecs
+import errno
 import os
 import stat as stat_mod
 from dataclasses import dataclass
@@ -106,18 +107,22 @@ def read_only_reason(path: str) -> str | None:
     return READ_ONLY_MESSAGE if _read_only(st, real) else None
 
 
-def read_caption(path: str, digest: bool = False) -> CaptionText:
+def read_caption(path: str, digest: bool = False, follow: bool = True) -> CaptionText:
     """Read and decode one caption file. Raises CaptionError (unreadable, encoding, missing).
-    ``digest=True`` also hashes the bytes, so a later write can check the file still holds them."""
+    ``digest=True`` also hashes the bytes, so a later write can check the file still holds them.
+    ``follow=False``: a symlink is not read but raises CaptionError(kind="symlink"), so that a
+    caller who must vet links learns it from the same open, without an lstat of its own."""
     try:
         # non-blocking: a FIFO put where a caption was is refused below, instead of waiting forever
         # for a writer (regular files ignore the flag)
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | (0 if follow else os.O_NOFOLLOW))
     except FileNotFoundError:
         raise CaptionError(path, "missing", "does not exist (deleted, or a broken symlink)") from None
     except PermissionError:
         raise CaptionError(path, "unreadable", "cannot be read (permission denied); fix its permissions") from None
     except OSError as e:
+        if not follow and e.errno == errno.ELOOP:  # O_NOFOLLOW met a link (or the folders loop)
+            raise CaptionError(path, "symlink", "is a symlink") from None
         raise CaptionError(path, "unreadable", f"cannot be read ({e.strerror})") from None
     try:
         st = os.fstat(fd)
@@ -155,13 +160,15 @@ def fingerprint(path: str) -> Fingerprint | None:
 
 
 def atomic_write(path: str, data: bytes, expect: Fingerprint | None, create: bool = False,
-                 expect_digest: bytes | None = None) -> Fingerprint:
+                 expect_digest: bytes | None = None, follow: bool = True) -> Fingerprint:
     """Replace ``path`` with ``data`` atomically; return the new fingerprint.
 
     ``expect`` is the fingerprint loratui last saw: if the file on disk differs, nothing is written
     and CaptionError(kind="changed") is raised. ``create=True`` means the file must not exist yet.
     ``expect_digest``: the hash of the bytes loratui read (``read_caption(..., digest=True)``); the
     file is re-read and compared, so a rewrite that kept the size and restored the mtime is caught.
+    ``follow=False``: the caller read a regular file here (not a symlink it vetted); a symlink
+    found in its place is refused, never written through.
 
     Outside writers: the file is kept open from the content check to the replace; right before
     ``os.replace`` its own fstat (in-place writes) and the path's inode (a writer's rename) are
@@ -171,6 +178,8 @@ def atomic_write(path: str, data: bytes, expect: Fingerprint | None, create: boo
         st = os.lstat(path)
         real = path
         if stat_mod.S_ISLNK(st.st_mode):  # write through the link: it stays a link
+            if not follow:
+                raise CaptionError(path, "changed", "was replaced by a symlink since loratui read it; not written")
             real = os.path.realpath(path)
             st = os.stat(real)
     except FileNotFoundError:
@@ -192,7 +201,8 @@ def atomic_write(path: str, data: bytes, expect: Fingerprint | None, create: boo
         if _read_only(st, real):
             raise CaptionError(path, "read-only", READ_ONLY_MESSAGE)
         mode = stat_mod.S_IMODE(st.st_mode)
-    held = _hold_unchanged(path, real, expect, expect_digest) if not create and expect_digest is not None else None
+    held = _hold_unchanged(path, real, expect, expect_digest, follow) \
+        if not create and expect_digest is not None else None
     try:
         return _write_replace(path, real, data, mode, umask, held)
     finally:
@@ -200,14 +210,16 @@ def atomic_write(path: str, data: bytes, expect: Fingerprint | None, create: boo
             os.close(held[0])
 
 
-def _hold_unchanged(path: str, real: str, expect: Fingerprint | None, digest: bytes):
+def _hold_unchanged(path: str, real: str, expect: Fingerprint | None, digest: bytes, follow: bool = True):
     """Open the file about to be replaced and check it still holds the bytes loratui read; the
     open descriptor lets ``_write_replace`` re-check it right before the rename."""
     try:
-        fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK)
+        fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | (0 if follow else os.O_NOFOLLOW))
     except FileNotFoundError:
         raise CaptionError(path, "changed", "was deleted outside loratui since it was read; not recreated") from None
     except OSError as e:
+        if not follow and e.errno == errno.ELOOP:
+            raise CaptionError(path, "changed", "was replaced by a symlink since loratui read it; not written") from None
         raise CaptionError(path, "unreadable", f"cannot be read ({e.strerror})") from None
     try:
         st = os.fstat(fd)
@@ -284,8 +296,8 @@ _EUID = os.geteuid()
 
 
 def write_many(jobs: list[tuple]) -> list[Fingerprint | CaptionError]:
-    """``atomic_write`` for many files: (path, data, expect, create[, expect_digest]) each; results
-    in order.
+    """``atomic_write`` for many files: (path, data, expect, create[, expect_digest[, follow]]) each;
+    results in order.
 
     Large batches are written from a few threads: the system calls release the GIL and file
     creation dominates a bulk edit, so overlapping them pays even on two cores.
@@ -294,7 +306,8 @@ def write_many(jobs: list[tuple]) -> list[Fingerprint | CaptionError]:
     def one(job):
         try:
             return atomic_write(job[0], job[1], job[2], create=job[3],
-                                expect_digest=job[4] if len(job) > 4 else None)
+                                expect_digest=job[4] if len(job) > 4 else None,
+                                follow=job[5] if len(job) > 5 else True)
         except CaptionError as e:
             return e
 

@@ -218,9 +218,10 @@ class Dataset:
                     except OSError:
                         pass
 
-    def _leaves_root(self, rel: str) -> bool:
+    def _leaves_root(self, rel: str, file: bool = True) -> bool:
         """True when writing caption ``rel`` would land outside the dataset (a symlinked caption or
-        folder pointing elsewhere). Folders are resolved once per edit; files cost one lstat."""
+        folder pointing elsewhere). Folders are resolved once per edit; the file costs one lstat
+        (``file=False``: its folder only, for a caller that opens it with O_NOFOLLOW instead)."""
         from .safe_paths import is_inside
 
         folder = os.path.dirname(rel)
@@ -229,8 +230,15 @@ class Dataset:
             inside = self._inside_cache[folder] = is_inside(self.root, os.path.join(self.root, folder))
         if not inside:
             return True
+        if not file:
+            return False
         p = self.abspath(rel)
         return os.path.islink(p) and not is_inside(self.root, p)
+
+    @staticmethod
+    def _outside(rel: str) -> Problem:
+        return Problem("outside", rel, "is a symlink (or in a symlinked folder) leading outside the dataset; "
+                       "loratui does not write there", ERROR)
 
     def _writable_state(self) -> bool:
         return self.read_only() is None
@@ -443,6 +451,7 @@ class Dataset:
             self._check_no_pending()
             records: list[FileRecord] = []
             digests: dict[str, bytes] = {}
+            links: set[str] = set()  # captions read through a symlink that stays inside
             for ch in plan.changes:
                 e = self.images[ch.image_ids[0]]
                 if not e.editable:
@@ -452,19 +461,31 @@ class Dataset:
                     continue
                 if e.state == "missing" and not new:
                     continue
-                if self._leaves_root(e.caption_path):
-                    result.refused.append(Problem("outside", e.caption_path, "is a symlink (or in a symlinked folder) "
-                                                  "leading outside the dataset; loratui does not write there", ERROR))
+                path = self.abspath(e.caption_path)
+                if self._leaves_root(e.caption_path, file=e.state == "missing"):
+                    result.refused.append(self._outside(e.caption_path))
                     continue
                 before = None
                 if e.state != "missing":
                     # the journal keeps the exact text to restore: read it now, and make sure it is
-                    # still the file loratui parsed
+                    # still the file loratui parsed. Not through a symlink: the same open tells a
+                    # link, which is read (and written through) only when it stays inside
                     cur: CaptionText | CaptionError
                     try:
-                        cur = read_caption(self.abspath(e.caption_path), digest=True)
+                        cur = read_caption(path, digest=True, follow=False)
                     except CaptionError as err:
                         cur = err
+                    if isinstance(cur, CaptionError) and cur.kind == "symlink":
+                        from .safe_paths import is_inside
+
+                        if not is_inside(self.root, path):
+                            result.refused.append(self._outside(e.caption_path))
+                            continue
+                        links.add(e.caption_path)
+                        try:
+                            cur = read_caption(path, digest=True)
+                        except CaptionError as err:
+                            cur = err
                     # same (mtime, size) is not enough: a rewrite can keep the size and restore
                     # the mtime. The text just read must still parse to what loratui holds.
                     if isinstance(cur, CaptionError) or cur.fingerprint != e.fp or \
@@ -483,7 +504,8 @@ class Dataset:
                     self.generation += 1
                 return result
             jobs = [(self.abspath(r.path), encode_caption(r.after or "", r.encoding),
-                     self.images[self._by_caption[r.path]].fp, r.before is None, digests.get(r.path))
+                     self.images[self._by_caption[r.path]].fp, r.before is None, digests.get(r.path),
+                     r.path in links)
                     for r in records]
             try:
                 self.journal.begin_apply(plan.op.describe(), records)

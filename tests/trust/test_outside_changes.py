@@ -87,3 +87,45 @@ def test_symlinked_captions_leading_outside_are_not_written(tmp_path):
     assert outside.read_text() == "mychar, private"
     assert any("outside the dataset" in p.message for p in r.refused)
     assert (root / "10_x" / "in_target.txt").read_text() == "x, new"  # a link inside the dataset is fine
+
+
+@pytest.mark.parametrize("when", ["before the journal", "before the replace"])
+def test_a_caption_swapped_for_a_symlink_during_the_edit_is_not_written_through(tmp_path, monkeypatch, when):
+    """Another program replaces a caption, after loratui read it, by a symlink to a file outside
+    the dataset that holds the very same bytes (so no content check can tell): the edit refuses
+    it and the outside file keeps its text."""
+    root, cap = one(tmp_path)
+    outside = tmp_path / "victim.txt"
+    outside.write_bytes(cap.read_bytes())
+    st = os.stat(cap)
+    os.utime(outside, ns=(st.st_atime_ns, st.st_mtime_ns))  # same size and mtime as the caption
+    ds = Dataset.open(root)
+
+    def swap():
+        cap.unlink()
+        cap.symlink_to(outside)
+
+    if when == "before the journal":
+        real_begin = ds.journal.begin_apply
+
+        def begin(*a, **k):
+            swap()
+            return real_begin(*a, **k)
+
+        monkeypatch.setattr(ds.journal, "begin_apply", begin)
+    else:
+        real_lstat = cf.os.lstat
+
+        def lstat(p, *a, **k):  # the writer's first look at the file: swap right after it
+            r = real_lstat(p, *a, **k)
+            if str(p) == str(cap) and not cap.is_symlink():
+                swap()
+            return r
+
+        monkeypatch.setattr(cf.os, "lstat", lstat)
+    r = ds.run(AddTags(["new"]))
+    assert not r.written and r.refused and r.refused[0].path == "10_x/a.txt"
+    assert "symlink" in r.refused[0].message or "outside loratui" in r.refused[0].message
+    assert outside.read_text() == "mychar, tag0"
+    assert cap.is_symlink()  # left as the other program made it
+    assert not [p for p in os.listdir(cap.parent) if cf.TMP_MARKER in p]
