@@ -332,8 +332,19 @@ class Dataset:
         file was left as it is (it holds neither text: changed outside loratui, or unreadable).
         """
         path = self.abspath(f.path)
+        linked = False  # a caption read through a symlink (that stays inside) is written through it
         try:
-            cur = read_caption(path, digest=True)
+            try:
+                cur = read_caption(path, digest=True, follow=False)
+            except CaptionError as e:
+                if e.kind != "symlink":
+                    raise
+                from .safe_paths import is_inside
+
+                if not is_inside(self.root, path):
+                    return "is a symlink leading outside the dataset; left as is"
+                linked = True
+                cur = read_caption(path, digest=True)
             current: str | None = cur.text
             fp, digest = cur.fingerprint, cur.digest
         except CaptionError as e:
@@ -349,7 +360,7 @@ class Dataset:
                 remove_file(path, fp)
             else:
                 atomic_write(path, encode_caption(want, f.encoding), fp, create=current is None,
-                             expect_digest=digest)
+                             expect_digest=digest, follow=linked)
         except CaptionError as e:
             return e.message
         return "written"

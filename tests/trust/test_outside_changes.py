@@ -129,3 +129,42 @@ def test_a_caption_swapped_for_a_symlink_during_the_edit_is_not_written_through(
     assert outside.read_text() == "mychar, tag0"
     assert cap.is_symlink()  # left as the other program made it
     assert not [p for p in os.listdir(cap.parent) if cf.TMP_MARKER in p]
+
+
+def test_undo_does_not_write_through_a_symlink_leading_outside(tmp_path, monkeypatch):
+    """After an edit, once undo has checked the journal's paths, the caption is replaced by a link
+    to an outside file holding the edited text: undo leaves both as they are and says why. (A
+    link already there when the journal is read makes the journal unusable: it is set aside.)"""
+    root, cap = one(tmp_path)
+    ds = Dataset.open(root)
+    ds.run(AddTags(["new"]))
+    outside = tmp_path / "victim.txt"
+    outside.write_bytes(cap.read_bytes())
+    ds = Dataset.open(root)
+    real_begin = ds.journal.begin_undo
+
+    def begin():
+        rec = real_begin()
+        cap.unlink()
+        cap.symlink_to(outside)
+        return rec
+
+    monkeypatch.setattr(ds.journal, "begin_undo", begin)
+    r = ds.undo()
+    assert r is not None and not r.written and r.refused
+    assert "outside the dataset" in r.refused[0].message
+    assert outside.read_text() == "mychar, tag0, new" and cap.is_symlink()
+
+
+def test_undo_writes_through_a_symlink_inside_the_dataset(tmp_path):
+    root, cap = one(tmp_path)
+    target = root / "10_x" / "shared.txt"
+    target.write_text("mychar, tag0")
+    cap.unlink()
+    cap.symlink_to(target)
+    ds = Dataset.open(root)
+    assert ds.run(AddTags(["new"])).written
+    assert target.read_text() == "mychar, tag0, new"
+    r = Dataset.open(root).undo()
+    assert r is not None and r.written and cap.is_symlink()
+    assert target.read_text() == "mychar, tag0"
