@@ -1,7 +1,7 @@
 """Keys that arrive together (a slow SSH link sends several keystrokes in one packet) are applied
 in the order they were typed: an editing key (Backspace, arrows, End) bound by a text field no
 longer runs after the characters typed behind it (Textual issue #6605). With Textual's own
-``Input`` (8.2) the same burst gives `smil`-like garbage; each test here failed before the fix."""
+``Input`` (8.2) the same burst comes out wrong (`smil`): the burst tests here failed before the fix."""
 
 from __future__ import annotations
 
