@@ -12,6 +12,7 @@ from textual.screen import Screen
 
 from loratui.tui.messages import DatasetFailed, DatasetLoaded, EditDone, EditOutcome, ScanProgress, ScanRows, ShowImages
 from loratui.tui.services.edit_queue import EditQueue
+from loratui.tui.services.key_gate import KeyGate
 from loratui.tui.services.settings import Settings, load_settings, save_settings
 from loratui.tui.services.themes import DEFAULT_THEME, load_themes
 from loratui.tui.state import AppState
@@ -19,7 +20,7 @@ from loratui.tui.state import AppState
 MAX_FILE_NOTES = 5
 
 
-class LoraTuiApp(App):
+class LoraTuiApp(KeyGate, App):
     scan_hold = None
     """Test seam: called on the opening thread after each batch of rows is posted (a test may
     block there to look at the screen halfway through a scan)."""

@@ -98,3 +98,34 @@ async def test_a_rename_typed_in_one_burst_renames_to_what_was_typed(tmp_path):
         await until(pilot, lambda: isinstance(app.screen, ConfirmPlanScreen))
         await wait_plan(app, pilot)
         assert "rename `smile` -> `grin`" in app.screen.plan.summary()
+
+
+async def test_keys_behind_a_screen_key_go_to_the_screen_it_opens(tmp_path):
+    """`t` then `dress` in one burst: the tag view opens and its filter gets `dress`; before, the
+    five letters ran as commands on the dataset screen (`d` removes a tag from the image)."""
+    root = make_dataset(tmp_path / "ds")
+    before = {p: p.read_bytes() for p in root.rglob("*.txt")}
+    app = make_app(root)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_loaded(app, pilot)
+        burst(app, [("t", "t")] + [(c, c) for c in "dress"])
+        await until(pilot, lambda: isinstance(app.screen, TagFrequencyScreen) and app.screen.filter.value == "dress")
+        await pilot.pause()
+        assert app.screen.filter.value == "dress"
+        assert app.edits.pending == 0 and app.dataset.journal.entries()[0] == []
+    assert {p: p.read_bytes() for p in root.rglob("*.txt")} == before
+
+
+async def test_keys_behind_slash_go_to_the_filter(tmp_path):
+    """`/red` with three Backspaces and `solo` in one burst filters `solo` (it opened the runs
+    screen: `r` ran before the filter had the focus)."""
+    root = make_dataset(tmp_path / "ds")
+    app = make_app(root)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_loaded(app, pilot)
+        burst(app, [("slash", "/"), ("r", "r"), ("e", "e"), ("d", "d")] + [("backspace", "\x7f")] * 3
+              + [(c, c) for c in "solo"])
+        screen = app.screen
+        await until(pilot, lambda: screen.query_one("FilterInput").value == "solo")
+        await pilot.pause()
+        assert app.screen is screen and screen.query_one("FilterInput").value == "solo"

@@ -5,8 +5,10 @@ from __future__ import annotations
 from textual.app import App
 from textual.binding import Binding
 
+from loratui.tui.services.key_gate import KeyGate
 
-class MonitorApp(App):
+
+class MonitorApp(KeyGate, App):
     TITLE = "loratui monitor"
     BINDINGS = [Binding("q", "quit", "Quit")]
 
