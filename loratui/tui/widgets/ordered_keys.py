@@ -24,6 +24,11 @@ class OrderedKeys:
 
     async def _on_key(self, event: events.Key) -> None:
         if not event.is_printable:
+            # as the field's own handler does for every key: the cursor stays lit while keys come
+            # (a blinking cursor repaints the field twice a second, in the frames of other work)
+            restart_blink = getattr(self, "_restart_blink", None)
+            if restart_blink is not None:
+                restart_blink()
             for binding in self._bindings.key_to_bindings.get(event.key, ()):  # type: ignore[attr-defined]
                 if not binding.priority and await self.app.run_action(binding.action, self):  # type: ignore[attr-defined]
                     event.stop()
