@@ -83,31 +83,31 @@ async def test_a_bound_key_keeps_the_cursor_lit(kind):
         assert w._cursor_visible
 
 
+async def open_rename(app, pilot, tag: str) -> str:
+    """From the dataset screen: the tag view filtered by `tag`, the first match's rename prompt
+    open; returns the text the prompt starts with (the tag renamed)."""
+    await wait_loaded(app, pilot)
+    await pilot.press("t")
+    await until(pilot, lambda: isinstance(app.screen, TagFrequencyScreen))
+    await pilot.press(*tag, "enter", "r")
+    await until(pilot, lambda: isinstance(app.screen, PromptScreen))
+    await pilot.pause()
+    return app.focused.value
+
+
 async def test_keys_a_field_declines_still_reach_the_screen(tmp_path):
     """Esc in a tag prompt with no dropdown open is the dialog's cancel, even within a burst."""
-    root = make_dataset(tmp_path / "ds")
-    app = make_app(root)
+    app = make_app(make_dataset(tmp_path / "ds"))
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_loaded(app, pilot)
-        await pilot.press("t")
-        await until(pilot, lambda: isinstance(app.screen, TagFrequencyScreen))
-        await pilot.press("b", "l", "o", "n", "d", "e", "enter", "r")
-        await until(pilot, lambda: isinstance(app.screen, PromptScreen))
+        await open_rename(app, pilot, "blonde")
         burst(app, [("ctrl+u", None), ("escape", None)])
         await until(pilot, lambda: isinstance(app.screen, TagFrequencyScreen))
 
 
 async def test_a_rename_typed_in_one_burst_renames_to_what_was_typed(tmp_path):
-    root = make_dataset(tmp_path / "ds")
-    app = make_app(root)
+    app = make_app(make_dataset(tmp_path / "ds"))
     async with app.run_test(size=(120, 40)) as pilot:
-        await wait_loaded(app, pilot)
-        await pilot.press("t")
-        await until(pilot, lambda: isinstance(app.screen, TagFrequencyScreen))
-        await pilot.press("s", "m", "i", "l", "e", "enter", "r")
-        await until(pilot, lambda: isinstance(app.screen, PromptScreen))
-        await pilot.pause()
-        assert app.focused.value == "smile"
+        assert await open_rename(app, pilot, "smile") == "smile"
         # End, Backspace x5 and `grin` in one packet, then Enter
         burst(app, BURST[:10] + [("enter", "\r")])
         await until(pilot, lambda: isinstance(app.screen, ConfirmPlanScreen))
