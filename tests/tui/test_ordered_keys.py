@@ -144,3 +144,13 @@ async def test_keys_behind_slash_go_to_the_filter(tmp_path):
         await until(pilot, lambda: screen.query_one("FilterInput").value == "solo")
         await pilot.pause()
         assert app.screen is screen and screen.query_one("FilterInput").value == "solo"
+
+
+async def test_a_paste_behind_a_screen_key_goes_to_the_screen_it_opens(tmp_path):
+    app = make_app(make_dataset(tmp_path / "ds"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_loaded(app, pilot)
+        app.post_message(events.Key("t", "t"))
+        app.post_message(events.Paste("blonde"))
+        await until(pilot, lambda: isinstance(app.screen, TagFrequencyScreen) and app.screen.filter.value == "blonde")
+        assert app.screen.table.rows == ["blonde hair"]

@@ -12,7 +12,8 @@ the key along the same path (the same widget's queue, then up through its parent
 when it arrives, the next key goes out after the messages that the key's action queued (a screen it
 opened, a focus it moved). A key handled on the way (a typed character) still sends the marker up.
 If the marker is lost (its widget removed), the next key goes out after ``TIMEOUT`` anyway. Keys
-that arrive one by one (typing at human speed, Pilot's ``press``) pass at once, as before.
+that arrive one by one (typing at human speed, Pilot's ``press``) pass at once, as before. A
+paste waits its turn the same way.
 """
 
 from __future__ import annotations
@@ -23,11 +24,14 @@ from functools import partial
 from textual import events
 from textual.message import Message
 
+Gated = events.Key | events.Paste
+"""What the gate holds: keys, and pastes (text pasted behind a key goes where the key led)."""
+
 
 class KeyDone(Message, bubble=True):
     """Sent after a key to the widget it went to; reaching the app means the key was handled."""
 
-    def __init__(self, key: events.Key) -> None:
+    def __init__(self, key: Gated) -> None:
         super().__init__()
         self.key = key
 
@@ -38,12 +42,12 @@ class KeyGate:
     TIMEOUT = 0.5
     """Seconds after which a key whose marker never came back no longer holds the next ones."""
 
-    _gate_busy: events.Key | None = None
-    _gate_held: deque[events.Key] | None = None
+    _gate_busy: Gated | None = None
+    _gate_held: deque[Gated] | None = None
     _gate_timer = None
 
     async def on_event(self, event: events.Event) -> None:
-        if isinstance(event, events.Key) and not event.is_forwarded:
+        if isinstance(event, (events.Key, events.Paste)) and not event.is_forwarded:
             if self._gate_busy is not None:
                 if self._gate_held is None:
                     self._gate_held = deque()
@@ -53,7 +57,7 @@ class KeyGate:
             return
         await super().on_event(event)  # type: ignore[misc]
 
-    async def _gate_send(self, key: events.Key) -> None:
+    async def _gate_send(self, key: Gated) -> None:
         self._gate_busy = key
         await super().on_event(key)  # type: ignore[misc]  # priority bindings, then to the focus
         app = self  # type: ignore[assignment]
@@ -74,7 +78,7 @@ class KeyGate:
         if not app.screen.call_later(release):  # type: ignore[attr-defined]
             release()
 
-    async def _gate_release(self, key: events.Key) -> None:
+    async def _gate_release(self, key: Gated) -> None:
         if self._gate_busy is not key:
             return
         if self._gate_timer is not None:
