@@ -154,3 +154,38 @@ async def test_a_paste_behind_a_screen_key_goes_to_the_screen_it_opens(tmp_path)
         app.post_message(events.Paste("blonde"))
         await until(pilot, lambda: isinstance(app.screen, TagFrequencyScreen) and app.screen.filter.value == "blonde")
         assert app.screen.table.rows == ["blonde hair"]
+
+
+async def test_a_lost_marker_holds_the_next_key_only_for_the_timeout():
+    """If the marker behind a key never comes back (its widget went away with it), the keys
+    behind it still go out, after KeyGate.TIMEOUT."""
+    from textual.app import App
+
+    from loratui.tui.services.key_gate import KeyDone, KeyGate
+
+    class GatedApp(KeyGate, App):
+        TIMEOUT = 2.0  # long enough that the check below sees `b` still held on a loaded machine
+
+        def compose(self):
+            yield OrderedInput("", select_on_focus=False)
+
+    app = GatedApp()
+    async with app.run_test() as pilot:
+        w = app.query_one(OrderedInput)
+        w.focus()
+        await pilot.pause()
+        post = w.post_message
+        lost = []
+
+        def drop_markers(message):
+            if isinstance(message, KeyDone):
+                lost.append(message)
+                return True
+            return post(message)
+
+        w.post_message = drop_markers
+        burst(app, [("a", "a"), ("b", "b")])
+        await pilot.pause()
+        assert w.value == "a"  # `b` waits for the marker of `a`
+        await until(pilot, lambda: w.value == "ab", timeout=10)
+        assert len(lost) == 2

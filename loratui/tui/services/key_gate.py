@@ -59,10 +59,17 @@ class KeyGate:
 
     async def _gate_send(self, key: Gated) -> None:
         self._gate_busy = key
-        await super().on_event(key)  # type: ignore[misc]  # priority bindings, then to the focus
+        try:
+            await super().on_event(key)  # type: ignore[misc]  # priority bindings, then to the focus
+        except BaseException:
+            self._gate_busy = None  # never hold the keys behind one whose handling failed
+            raise
         app = self  # type: ignore[assignment]
-        target = app.focused or app.screen  # type: ignore[attr-defined]
-        if not target.post_message(KeyDone(key)):
+        try:
+            sent = (app.focused or app.screen).post_message(KeyDone(key))  # type: ignore[attr-defined]
+        except Exception:  # no screen (the app is closing): nothing to wait for
+            sent = False
+        if not sent:
             await self._gate_release(key)
             return
         self._gate_timer = app.set_timer(self.TIMEOUT, partial(self._gate_release, key))  # type: ignore[attr-defined]
@@ -75,7 +82,11 @@ class KeyGate:
         # (a screen just pushed mounts and takes its focus), then the app's (focus moves)
         app = self  # type: ignore[assignment]
         release = partial(app.call_later, self._gate_release, message.key)  # type: ignore[attr-defined]
-        if not app.screen.call_later(release):  # type: ignore[attr-defined]
+        try:
+            queued = app.screen.call_later(release)  # type: ignore[attr-defined]
+        except Exception:  # no screen (the app is closing)
+            queued = False
+        if not queued:
             release()
 
     async def _gate_release(self, key: Gated) -> None:
