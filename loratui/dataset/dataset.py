@@ -235,6 +235,22 @@ class Dataset:
         p = self.abspath(rel)
         return os.path.islink(p) and not is_inside(self.root, p)
 
+    def _read_to_replace(self, path: str) -> tuple[CaptionText, bool]:
+        """Read a caption about to be replaced, with its digest, without following a symlink
+        unvetted: ``(text, linked)``, ``linked`` when it was read through a symlink that stays
+        inside the dataset (the write goes through it). Raises CaptionError; kind "outside" for a
+        symlink leading out of the dataset."""
+        try:
+            return read_caption(path, digest=True, follow=False), False
+        except CaptionError as e:
+            if e.kind != "symlink":
+                raise
+        from .safe_paths import is_inside
+
+        if not is_inside(self.root, path):
+            raise CaptionError(path, "outside", "is a symlink leading outside the dataset")
+        return read_caption(path, digest=True), True
+
     @staticmethod
     def _outside(rel: str) -> Problem:
         return Problem("outside", rel, "is a symlink (or in a symlinked folder) leading outside the dataset; "
@@ -332,19 +348,9 @@ class Dataset:
         file was left as it is (it holds neither text: changed outside loratui, or unreadable).
         """
         path = self.abspath(f.path)
-        linked = False  # a caption read through a symlink (that stays inside) is written through it
+        linked = False  # no file (missing): nothing to write through
         try:
-            try:
-                cur = read_caption(path, digest=True, follow=False)
-            except CaptionError as e:
-                if e.kind != "symlink":
-                    raise
-                from .safe_paths import is_inside
-
-                if not is_inside(self.root, path):
-                    return "is a symlink leading outside the dataset; left as is"
-                linked = True
-                cur = read_caption(path, digest=True)
+            cur, linked = self._read_to_replace(path)
             current: str | None = cur.text
             fp, digest = cur.fingerprint, cur.digest
         except CaptionError as e:
@@ -483,20 +489,14 @@ class Dataset:
                     # link, which is read (and written through) only when it stays inside
                     cur: CaptionText | CaptionError
                     try:
-                        cur = read_caption(path, digest=True, follow=False)
+                        cur, linked = self._read_to_replace(path)
+                        if linked:
+                            links.add(e.caption_path)
                     except CaptionError as err:
-                        cur = err
-                    if isinstance(cur, CaptionError) and cur.kind == "symlink":
-                        from .safe_paths import is_inside
-
-                        if not is_inside(self.root, path):
+                        if err.kind == "outside":
                             result.refused.append(self._outside(e.caption_path))
                             continue
-                        links.add(e.caption_path)
-                        try:
-                            cur = read_caption(path, digest=True)
-                        except CaptionError as err:
-                            cur = err
+                        cur = err
                     # same (mtime, size) is not enough: a rewrite can keep the size and restore
                     # the mtime. The text just read must still parse to what loratui holds.
                     if isinstance(cur, CaptionError) or cur.fingerprint != e.fp or \
