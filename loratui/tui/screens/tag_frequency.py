@@ -22,7 +22,6 @@ from loratui.tui.dialogs.prompt import PromptScreen
 from loratui.tui.messages import EditDone
 from loratui.tui.screens.base import LoraScreen
 from loratui.tui.services.tag_vocabulary import TagSuggester
-from loratui.tui.widgets.ordered_keys import OrderedInput
 from loratui.tui.widgets.tag_table import TagTable
 
 COMMAND_KEYS = frozenset("srdfavwjk /")
@@ -30,7 +29,7 @@ COMMAND_KEYS = frozenset("srdfavwjk /")
 space); every other printable key typed on the list goes to the filter."""
 
 
-class TagFilter(OrderedInput):
+class TagFilter(Input):
     """The filter box: typing narrows; the arrows move the list's cursor without leaving it."""
 
     BINDINGS = [
