@@ -16,6 +16,7 @@ from textual.suggester import Suggester
 from textual.widgets import Input, Label, Static
 
 from loratui.tui.services.tag_vocabulary import TagSuggester
+from loratui.tui.widgets.ordered_keys import OrderedInput
 from loratui.tui.widgets.tag_entry import TagDropdown, TagEntryInput
 
 
@@ -45,7 +46,7 @@ class PromptScreen(ModalScreen[str | None]):
                 yield note
                 keys = "Enter: continue  ↑↓: suggestions  Tab/Enter: accept suggestion  Esc: close / cancel"
             else:
-                yield Input(self.value, suggester=self.suggester, id="answer")
+                yield OrderedInput(self.value, suggester=self.suggester, id="answer")
                 keys = "Enter: continue  →: accept suggestion  Esc: cancel" if self.suggester else "Enter: OK  Esc: cancel"
             yield Label(f"[dim]{keys}[/]")
 

@@ -31,6 +31,7 @@ from loratui.tui.dialogs.tagging_form import (
     untagged_count,
 )
 from loratui.tui.dialogs.tagging_progress import TaggingProgressScreen, escape
+from loratui.tui.widgets.ordered_keys import OrderedInput
 from loratui.tui.widgets.toggles import Checkbox, RadioButton
 
 STATE_LABELS = {"downloaded": "downloaded", "hf-cache": "in the HF cache", "missing": "not downloaded",
@@ -129,15 +130,15 @@ class TaggingDialog(ModalScreen["object | None"]):
                 yield Static(escape(preset_help("default")), id="preset-help", classes="help")
                 yield row("Model", Select(self._model_options(), value=model, allow_blank=False, id="model",
                                           compact=True), gap=True)
-                yield row("Model folder", Input((o.model_dir or "") if o is not None else "", id="model-dir",
-                                                placeholder=f"or a folder with {' + '.join(REQUIRED_FILES)} "
+                yield row("Model folder", OrderedInput((o.model_dir or "") if o is not None else "", id="model-dir",
+                                                       placeholder=f"or a folder with {' + '.join(REQUIRED_FILES)} "
                                                             "(wins over the model above)", compact=True))
                 yield Static("", id="model-state", classes="help")
-                yield row("General >", Input(values["general"], id="general", compact=True),
+                yield row("General >", OrderedInput(values["general"], id="general", compact=True),
                           Checkbox("MCut (per image)", values["general-mcut"], id="general-mcut", compact=True),
                           gap=True)
                 yield error("general")
-                yield row("Character >", Input(values["character"], id="character", compact=True),
+                yield row("Character >", OrderedInput(values["character"], id="character", compact=True),
                           Checkbox("MCut (per image)", values["character-mcut"], id="character-mcut",
                                    compact=True))
                 yield error("character")
@@ -149,14 +150,14 @@ class TaggingDialog(ModalScreen["object | None"]):
                              compact=True),
                     Checkbox(r"escape ( ) as \( \)", sel.escape_brackets if sel else False, id="escape", compact=True),
                     classes="toggles")
-                yield row("Always first", Input(first, id="always-first", compact=True,
-                                                placeholder="trigger word, … (put at the front of every caption)"),
+                yield row("Always first", OrderedInput(first, id="always-first", compact=True,
+                                                       placeholder="trigger word, … (put at the front of every caption)"),
                           gap=True)
-                yield row("Undesired", Input(", ".join(sel.undesired) if sel else "", id="undesired", compact=True,
-                                             placeholder="tags never written: watermark, signature, …"))
-                yield row("Replace", Input(", ".join(f"{a}={b}" for a, b in sel.replace) if sel else "",
-                                           id="replace", compact=True,
-                                           placeholder="from=to, … (an empty `to` drops the tag)"))
+                yield row("Undesired", OrderedInput(", ".join(sel.undesired) if sel else "", id="undesired", compact=True,
+                                                    placeholder="tags never written: watermark, signature, …"))
+                yield row("Replace", OrderedInput(", ".join(f"{a}={b}" for a, b in sel.replace) if sel else "",
+                                                  id="replace", compact=True,
+                                                  placeholder="from=to, … (an empty `to` drops the tag)"))
                 yield error("replace")
                 mode = o.mode if o is not None else "skip"
                 with Horizontal(classes="row gap"):
@@ -175,8 +176,8 @@ class TaggingDialog(ModalScreen["object | None"]):
                             btn.disabled = n == 0
                             yield btn
                 yield Static("", id="scope-help", classes="help")
-                yield row("Batch", Input(str(o.batch) if o is not None and o.batch else "", id="batch",
-                                         placeholder="auto", compact=True),
+                yield row("Batch", OrderedInput(str(o.batch) if o is not None and o.batch else "", id="batch",
+                                                placeholder="auto", compact=True),
                           Checkbox("require GPU", o.require_gpu if o else False, id="require-gpu", compact=True),
                           Checkbox("reuse kept probabilities", o.use_cache if o else True, id="use-cache",
                                    compact=True),

@@ -20,6 +20,7 @@ from loratui.tui.services.tag_vocabulary import TagSuggester
 from loratui.tui.services.thumbnails import ThumbnailCache
 from loratui.tui.widgets.caption_editor import CaptionEditor
 from loratui.tui.widgets.image_list import ImageList, ScanView
+from loratui.tui.widgets.ordered_keys import OrderedInput
 from loratui.tui.widgets.preview import Preview
 from loratui.tui.widgets.status_bar import StatusBar
 from loratui.tui.widgets.subset_list import SubsetList
@@ -31,7 +32,7 @@ NARROW = 100
 """Below this many columns the subset pane hides (b shows it) and the right column narrows."""
 
 
-class FilterInput(Input):
+class FilterInput(OrderedInput):
     BINDINGS = [Binding("escape", "leave", "Back to list"), Binding("down", "leave", show=False)]
 
     def action_leave(self) -> None:

@@ -21,6 +21,7 @@ from textual.widgets import Footer, Input, Label, Static
 
 from loratui.lora.header import LoraFileError
 from loratui.lora.inspect import LoraInfo, file_hashes, inspect_lora
+from loratui.tui.widgets.ordered_keys import OrderedInput
 
 
 class InspectorScreen(Screen):
@@ -57,8 +58,8 @@ class InspectorScreen(Screen):
     def compose(self) -> ComposeResult:
         with Horizontal(id="insp-top"):
             yield Label("file")
-            yield Input(self.path or "", placeholder="path to a LoRA .safetensors (Enter to inspect)", id="insp-path",
-                        compact=True)
+            yield OrderedInput(self.path or "", placeholder="path to a LoRA .safetensors (Enter to inspect)", id="insp-path",
+                               compact=True)
         yield Static("", id="insp-error", markup=False)
         with VerticalScroll(id="insp-body"):
             yield Static("", id="insp-summary", markup=False)

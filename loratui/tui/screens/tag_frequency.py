@@ -22,6 +22,7 @@ from loratui.tui.dialogs.prompt import PromptScreen
 from loratui.tui.messages import EditDone
 from loratui.tui.screens.base import LoraScreen
 from loratui.tui.services.tag_vocabulary import TagSuggester
+from loratui.tui.widgets.ordered_keys import OrderedInput
 from loratui.tui.widgets.tag_table import TagTable
 
 COMMAND_KEYS = frozenset("srdfavwjk /")
@@ -29,7 +30,7 @@ COMMAND_KEYS = frozenset("srdfavwjk /")
 space); every other printable key typed on the list goes to the filter."""
 
 
-class TagFilter(Input):
+class TagFilter(OrderedInput):
     """The filter box: typing narrows; the arrows move the list's cursor without leaving it."""
 
     BINDINGS = [

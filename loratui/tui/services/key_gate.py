@@ -5,9 +5,7 @@ only once the key has bubbled back up to the app; meanwhile the keys behind it, 
 terminal in the same chunk, are already forwarded to the widget that had the focus. Over a slow
 SSH link keystrokes arrive in bursts, so `t` then `dress` (open the tag view, then filter it) ran
 `d`, `r`, `e`, `s`, `s` as commands on the dataset screen, and `/red` opened the runs screen
-instead of filtering. Inside a text field the same happened to its own editing keys (Textual issue
-#6605): Backspace, the arrows and End are bindings, run at the app, while typed characters are
-inserted by the field at once, so `smile` + End, five Backspaces and `grin` became `smil`.
+instead of filtering.
 
 ``KeyGate`` holds every key until the one before it has been handled: a ``KeyDone`` marker follows
 the key along the same path (the same widget's queue, then up through its parents to the app), and

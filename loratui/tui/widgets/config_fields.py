@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from textual.widget import Widget
-from textual.widgets import Input, Select, TextArea
+from textual.widgets import Select
 
 from loratui.config.fields import FormField, format_value
+from loratui.tui.widgets.ordered_keys import OrderedInput, OrderedTextArea
 from loratui.tui.widgets.toggles import Checkbox
 
 
@@ -33,7 +34,7 @@ def field_widget(field: FormField, value) -> Widget:
             opts.append((f"{shown} (unknown)", shown))
         return Select(opts, allow_blank=False, value=shown, id=wid, compact=True)
     if field.kind in ("lines", "subsets"):
-        ta = TextArea(str(shown), id=wid, compact=True, soft_wrap=True, show_line_numbers=False)
+        ta = OrderedTextArea(str(shown), id=wid, compact=True, soft_wrap=True, show_line_numbers=False)
         ta.add_class("cfg-lines")
         return ta
-    return Input(str(shown), id=wid, compact=True)
+    return OrderedInput(str(shown), id=wid, compact=True)

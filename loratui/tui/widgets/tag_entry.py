@@ -18,6 +18,7 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from loratui.tui.services.tag_vocabulary import TagVocabulary
+from loratui.tui.widgets.ordered_keys import OrderedInput
 
 
 def split_entries(value: str) -> list[str]:
@@ -35,7 +36,7 @@ class TagDropdown(OptionList):
     """
 
 
-class TagEntryInput(Input):
+class TagEntryInput(OrderedInput):
     """An ``Input`` for comma-separated tags that drives a ``TagDropdown`` and a note line."""
 
     BINDINGS = [
