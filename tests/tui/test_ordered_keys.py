@@ -189,3 +189,20 @@ async def test_a_lost_marker_holds_the_next_key_only_for_the_timeout():
         assert w.value == "a"  # `b` waits for the marker of `a`
         await until(pilot, lambda: w.value == "ab", timeout=10)
         assert len(lost) == 2
+
+
+async def test_enter_in_the_tag_filter_then_a_rename_in_one_burst(tmp_path):
+    """`smile` typed in the tag view, then Enter (to the list), `r`, End, five Backspaces, `grin`,
+    Enter in one burst: the rename of `smile` to `grin` is proposed. The filter's Enter posts a
+    message that moves the focus; it must be ahead of the key gate's marker, so the field runs its
+    own bindings (with the gate alone, `r` and `grin` went into the filter and End and the
+    Backspaces to the list)."""
+    app = make_app(make_dataset(tmp_path / "ds"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_loaded(app, pilot)
+        burst(app, [("t", "t")] + [(c, c) for c in "smile"])
+        await until(pilot, lambda: isinstance(app.screen, TagFrequencyScreen) and app.screen.filter.value == "smile")
+        burst(app, [("enter", "\r"), ("r", "r")] + BURST[:10] + [("enter", "\r")])
+        await until(pilot, lambda: isinstance(app.screen, ConfirmPlanScreen))
+        await wait_plan(app, pilot)
+        assert "rename `smile` -> `grin`" in app.screen.plan.summary()

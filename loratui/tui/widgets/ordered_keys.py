@@ -8,7 +8,10 @@ the characters after a Backspace are inserted before it runs: ``smile`` + End, f
 ``grin`` became ``smil``, and a rename went to the wrong tag (Textual issue #6605).
 
 ``OrderedKeys`` runs the field's own (non-priority) bindings from its key handler, in order with
-the characters. Bindings of the screen and the app, and priority bindings (already run before the
+the characters. The app's ``KeyGate`` (``loratui.tui.services.key_gate``) also orders keys, but
+it is not enough alone: a binding run at the app posts its messages (Enter's ``Submitted``, which
+moves the focus to the tag list) behind the gate's marker, so the next keys went out before the
+focus moved; run here, in the field's own turn, those messages come first. Bindings of the screen and the app, and priority bindings (already run before the
 key reached the field), are untouched; an action that declines the key (``SkipAction``, or
 ``check_action`` saying no) lets it bubble on as before.
 """
